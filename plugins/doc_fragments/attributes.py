@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Attributes every module shares.
+    DOCUMENTATION = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/tickstack.kapacitor.kapacitor) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - tickstack.kapacitor.kapacitor
+  platform:
+    description: Runs wherever Python and C(requests) are; it only talks HTTP to Kapacitor.
+    support: full
+    platforms: posix
+"""

@@ -1,0 +1,382 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Multi-request operations: the client does the talking, the pure core (``_runs``) decides.
+
+* ``resolve_tasks``: which tasks a module works on, with as few requests as possible.
+* ``collect_runs``: every run of one task in a window, paged by ``beforeTime`` (never Kapacitor's broken ``after``).
+* ``Retrier``: idempotent retries with bounded concurrency, never re-sending a POST blindly.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import AmbiguousRequest, KapacitorError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    PAGE_LIMIT,
+    CoreError,
+    RunPager,
+    Window,
+    attempt_key,
+    classify_retry_response,
+    decide,
+    latest_of,
+    scheduled_epoch,
+)
+
+# Keys of a run kept in memory while listing; ``links`` is dropped, ``log`` only kept when asked for.
+_RUN_KEYS = ('id', 'taskID', 'status', 'scheduledFor', 'startedAt', 'finishedAt', 'requestedAt')
+POLL_INTERVAL = 1.0
+
+
+def map_concurrently(func, items, concurrency):
+    """``[func(item) for item in items]`` with at most ``concurrency`` calls at once; exceptions propagate."""
+    items = list(items)
+    if concurrency <= 1 or len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
+        return list(pool.map(func, items))
+
+
+# --------------------------------------------------------------------------- tasks
+
+def list_all_tasks(client, status=None, name=None):
+    """Every task, following the ``after`` cursor in pages of 500.
+
+    The cursor is built here rather than taken from ``links.next``, because Kapacitor's ``next`` link drops
+    the ``name`` and ``status`` filters (kapacitor-api.md 3.4).
+    """
+    tasks, after = [], None
+    while True:
+        page = client.list_tasks_page(PAGE_LIMIT, after=after, status=status, name=name)
+        tasks.extend(page)
+        if len(page) < PAGE_LIMIT:
+            return tasks
+        after = page[-1]['id']
+
+
+def resolve_tasks(client, task_ids, task_names, task_status):
+    """The tasks to work on, sorted by ID. ``task_status`` is ``active``, ``inactive`` or ``any``.
+
+    One ID costs one GET; several IDs or names cost one pass over the task list. An unknown ID or name
+    raises CoreError naming it.
+    """
+    server_status = None if task_status == 'any' else task_status
+    if not task_ids and not task_names:
+        return list_all_tasks(client, status=server_status)
+    found = {}
+    if len(task_ids) == 1 and not task_names:
+        task = client.get_task(task_ids[0])
+        if task is None:
+            raise CoreError('task %s not found on this Kapacitor' % task_ids[0])
+        found[task['id']] = task
+    elif len(task_names) == 1 and not task_ids:
+        for task in list_all_tasks(client, name=task_names[0]):
+            found[task['id']] = task
+        if not found:
+            raise CoreError('no task named %r on this Kapacitor' % task_names[0])
+    else:
+        every = list_all_tasks(client)
+        by_id = dict((task['id'], task) for task in every)
+        missing = [task_id for task_id in task_ids if task_id not in by_id]
+        if missing:
+            raise CoreError('task %s not found on this Kapacitor' % ', '.join(missing))
+        for task_id in task_ids:
+            found[task_id] = by_id[task_id]
+        for name in task_names:
+            named = [task for task in every if task.get('name') == name]
+            if not named:
+                raise CoreError('no task named %r on this Kapacitor' % name)
+            for task in named:
+                found[task['id']] = task
+    return [found[task_id] for task_id in sorted(found)
+            if task_status == 'any' or found[task_id].get('status') == task_status]
+
+
+# --------------------------------------------------------------------------- runs
+
+def _slim(run, keep_logs):
+    slim = dict((key, run[key]) for key in _RUN_KEYS if key in run)
+    if keep_logs and run.get('log'):
+        slim['log'] = run['log']
+    return slim
+
+
+def collect_runs(client, task_id, window, keep_logs=False, enough=None):
+    """Every run of ``task_id`` whose ``scheduledFor`` lies in ``window``, de-duplicated, in no particular order.
+
+    ``enough(runs, boundary)``, when given, is asked after each full page whether to stop early: the runs
+    with ``scheduledFor`` after ``boundary`` are complete by then. Returns ``(runs, pager)``.
+    """
+    pager = RunPager(window)
+    runs = []
+    while not pager.done:
+        page = client.list_runs_page(task_id, pager.params())
+        runs.extend(_slim(run, keep_logs) for run in pager.feed(page) if run.get('taskID') == task_id and window.contains(run))
+        if enough is not None and not pager.done and enough(runs, pager.boundary):
+            break
+    return runs, pager
+
+
+def scheduled_window(epochs):
+    """The narrowest window whose exclusive bounds contain every given whole-second ``scheduledFor``."""
+    return Window(min(epochs) - 1, max(epochs) + 1)
+
+
+# --------------------------------------------------------------------------- retries
+
+class RetryItem:
+    """One run asked about, and the outcome it gets."""
+
+    def __init__(self, task_id, run_id, hints=None):
+        self.task_id = task_id
+        self.run_id = run_id
+        self.hints = hints or {}
+        self.key = None
+        self.result = None
+
+    def hinted_run(self):
+        """The run as described by ``kapacitor_task_runs_info`` output, when that output is complete."""
+        hints = self.hints
+        needed = ('scheduled_for', 'status', 'attempts', 'latest_attempt_id', 'latest_attempt_status')
+        if any(hints.get(name) in (None, '') for name in needed):
+            return None
+        return {'id': self.run_id, 'taskID': self.task_id, 'status': hints['status'],
+                'scheduledFor': hints['scheduled_for']}
+
+
+class Retrier:
+    """Retries runs idempotently: one decision per (task, scheduledFor) from all of its attempts."""
+
+    def __init__(self, client, max_attempts, force, concurrency, retry_timeout, check_mode, refresh):
+        self.client = client
+        self.max_attempts = max_attempts
+        self.force = force
+        self.concurrency = concurrency
+        self.retry_timeout = retry_timeout
+        self.check_mode = check_mode
+        self.refresh = refresh
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- attempts
+
+    def _attempts_by_key(self, task_id, items):
+        """Find the attempts of every scheduled time asked about for one task.
+
+        Runs given with their ``scheduled_for`` cost one windowed listing for the task that covers them all.
+        Bare run IDs are looked up with a GET each when there are few of them, otherwise by listing the whole
+        14-day window once.
+        """
+        epochs = []
+        bare = []
+        for item in items:
+            scheduled = item.hints.get('scheduled_for')
+            if scheduled:
+                try:
+                    epochs.append(scheduled_epoch({'scheduledFor': scheduled}))
+                except CoreError:
+                    bare.append(item)
+            else:
+                bare.append(item)
+        if bare and len(bare) <= 3:
+            for item in bare:
+                run = self._get_run(task_id, item.run_id)
+                if run is not None:
+                    item.hints = dict(item.hints, scheduled_for=run['scheduledFor'])
+                    epochs.append(scheduled_epoch(run))
+            bare = []
+        if bare:
+            window = Window()
+        elif epochs:
+            window = scheduled_window(epochs)
+        else:
+            return {}
+        runs, dummy = collect_runs(self.client, task_id, window)
+        groups = {}
+        for run in runs:
+            groups.setdefault(attempt_key(run), []).append(run)
+        return groups
+
+    def _get_run(self, task_id, run_id):
+        try:
+            return self.client.get('/tasks/%s/runs/%s' % (task_id, run_id))
+        except KapacitorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _task_missing(self, task_id):
+        return self.client.get_task(task_id) is None
+
+    # ---------------------------------------------------------------- planning
+
+    def plan(self, items):
+        """Decide every item. Returns ``[(item, decision)]`` for the retries to make; other items get a result."""
+        by_task = {}
+        for item in items:
+            by_task.setdefault(item.task_id, []).append(item)
+        plans = map_concurrently(lambda task_id: self._plan_task(task_id, by_task[task_id]), sorted(by_task),
+                                 self.concurrency)
+        return [job for jobs in plans for job in jobs]
+
+    def _plan_task(self, task_id, items):
+        try:
+            trusted = set() if self.refresh else set(id(item) for item in items if item.hinted_run() is not None)
+            listed = [item for item in items if id(item) not in trusted]
+            groups = self._attempts_by_key(task_id, listed) if listed else {}
+        except KapacitorError as exc:
+            for item in items:
+                self._finish(item, 'error', 'could not list the runs of task %s: %s' % (task_id, exc))
+            return []
+        decided = {}
+        jobs = []
+        task_missing = None
+        for item in sorted(items, key=lambda i: i.run_id, reverse=True):
+            if id(item) in trusted:
+                run = item.hinted_run()
+                hints = item.hints
+                latest = {'id': hints['latest_attempt_id'], 'status': hints['latest_attempt_status'],
+                          'taskID': task_id, 'scheduledFor': run['scheduledFor']}
+                count = int(hints['attempts'])
+            else:
+                run, latest, count = self._find(groups, item)
+                if run is None:
+                    if task_missing is None:
+                        try:
+                            task_missing = self._task_missing(task_id)
+                        except KapacitorError as exc:
+                            self._finish(item, 'error', str(exc))
+                            continue
+                    what = ('task %s not found' % task_id if task_missing
+                            else 'run %s not found (Kapacitor only keeps runs of the last 14 days)' % item.run_id)
+                    self._finish(item, 'not_found', what)
+                    continue
+            item.key = attempt_key(run)
+            if item.key in decided:
+                first = decided[item.key]
+                self._finish(item, 'superseded', 'the same scheduled time as run %s, handled in this call' % first.run_id,
+                             latest=latest, count=count)
+                continue
+            decided[item.key] = item
+            decision = decide(run, latest, count, self.max_attempts, self.force)
+            if not decision.retry:
+                self._finish(item, decision.outcome, decision.msg, latest=latest, count=count)
+            elif self.check_mode:
+                self._finish(item, 'would_retry', 'would retry run %s (check mode)' % decision.target['id'],
+                             latest=latest, count=count)
+            else:
+                jobs.append((item, decision, count))
+        return jobs
+
+    @staticmethod
+    def _find(groups, item):
+        for attempts in groups.values():
+            for run in attempts:
+                if run['id'] == item.run_id:
+                    latest, count = latest_of(attempts)
+                    return run, latest, count
+        return None, None, 0
+
+    # ---------------------------------------------------------------- execution
+
+    def run(self, items):
+        jobs = self.plan(items)
+        map_concurrently(self._retry, jobs, self.concurrency)
+        return [item.result for item in items]
+
+    def _retry(self, job):
+        item, decision, count = job
+        target = decision.target
+        try:
+            outcome, message, new_run = self._post(item, target)
+            if outcome == 'ambiguous':
+                new_run = self._new_attempt(target)
+                if new_run is None:
+                    # Nothing appeared, so the first POST did not create a run: it may be sent once more.
+                    outcome, message, new_run = self._post(item, target)
+                    if outcome == 'ambiguous':
+                        new_run = self._new_attempt(target)
+                        if new_run is None:
+                            self._finish(item, 'error', 'the retry of run %s was sent twice without a confirmed outcome '
+                                         '(%s), and no new attempt appeared' % (target['id'], message),
+                                         latest=target, count=count)
+                            return
+                if new_run is not None:
+                    outcome, message = self._outcome_of(new_run)
+            elif outcome == 'retried_failed':
+                new_run = self._new_attempt(target) or new_run
+        except KapacitorError as exc:
+            self._finish(item, 'error', 'retry of run %s: %s' % (target['id'], exc), latest=target, count=count)
+            return
+        if outcome in ('retried', 'retried_failed'):
+            message = '%s: %s' % (decision.msg, message) if message else decision.msg
+        self._finish(item, outcome, message, latest=target, count=count, new_run=new_run)
+
+    def _post(self, item, target):
+        """POST the retry once. Returns ``(outcome, message, new run or None)``; ``ambiguous`` when its fate is unknown."""
+        try:
+            status, body, server_message = self.client.retry_run(item.task_id, target['id'], self.retry_timeout)
+        except AmbiguousRequest as exc:
+            return 'ambiguous', exc.message, None
+        outcome = classify_retry_response(status, server_message)
+        if outcome == 'retried':
+            return outcome, 'new run %s succeeded' % body.get('id'), {'id': body.get('id'), 'status': 'success'}
+        return outcome, 'HTTP %d: %s' % (status, server_message), None
+
+    def _new_attempt(self, target):
+        """After an uncertain or failed POST, list the scheduled time again and return the newest attempt
+        created after ``target``, waiting for it to finish (up to ``retry_timeout``); None if there is none."""
+        deadline = time.time() + self.retry_timeout
+        window = scheduled_window([scheduled_epoch(target)])
+        while True:
+            runs, dummy = collect_runs(self.client, target['taskID'], window, keep_logs=True)
+            newer = [run for run in runs if run['scheduledFor'] == target['scheduledFor'] and run['id'] > target['id']]
+            if not newer:
+                return None
+            newest = max(newer, key=lambda r: r['id'])
+            if newest['status'] not in ('scheduled', 'started') or time.time() >= deadline:
+                return newest
+            time.sleep(POLL_INTERVAL)
+
+    @staticmethod
+    def _outcome_of(new_run):
+        status = new_run['status']
+        if status == 'success':
+            return 'retried', 'new run %s succeeded' % new_run['id']
+        if status in ('scheduled', 'started'):
+            return 'retried', 'new run %s is still %s' % (new_run['id'], status)
+        return 'retried_failed', 'new run %s ended %s' % (new_run['id'], status)
+
+    # ---------------------------------------------------------------- results
+
+    def _finish(self, item, outcome, msg, latest=None, count=None, new_run=None):
+        result = {
+            'task_id': item.task_id,
+            'run_id': item.run_id,
+            'scheduled_for': item.key[1] if item.key else item.hints.get('scheduled_for'),
+            'outcome': outcome,
+            'msg': msg,
+            'attempts': count,
+            'latest_attempt_id': latest and latest.get('id'),
+            'status_before': latest and latest.get('status'),
+            'new_run_id': new_run and new_run.get('id'),
+            'status_after': None,
+            'log': [],
+        }
+        if new_run is not None:
+            result['status_after'] = new_run.get('status')
+            result['log'] = [entry.get('message') for entry in (new_run.get('log') or [])][-5:]
+        elif outcome in ('retried', 'retried_failed'):
+            result['status_after'] = 'success' if outcome == 'retried' else 'failed'
+        else:
+            result['status_after'] = result['status_before']
+        with self._lock:
+            item.result = result
+

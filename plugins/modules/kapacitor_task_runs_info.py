@@ -1,0 +1,357 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kapacitor_task_runs_info
+short_description: List the runs of Kapacitor Flux tasks, completely
+version_added: 0.1.0
+description:
+  - Lists the runs of one task, several tasks or every task on a Kapacitor 1.6+ server, with filters on the
+    run's status, its scheduled time and its ID.
+  - Returns every run in the window, never a silent first page. Kapacitor answers at most 500 runs per request
+    and its C(after) cursor does not work, so the module pages by moving C(beforeTime) back and de-duplicates
+    runs by ID.
+  - Annotates each run with its attempt number among the runs that share its task and scheduled time (a retry
+    creates a new run with the same scheduled time).
+  - Read-only; never reports C(changed).
+author:
+  - tickstack maintainers
+extends_documentation_fragment:
+  - tickstack.kapacitor.connection
+  - tickstack.kapacitor.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+options:
+  task_id:
+    description:
+      - The ID of a task, or a list of IDs (16 hexadecimal characters each).
+      - With neither O(task_id) nor O(task_name), every task on the server is listed.
+    type: list
+    elements: str
+  task_name:
+    description:
+      - The name of a task, or a list of names. Names are matched exactly; every task with that name is used.
+    type: list
+    elements: str
+  task_status:
+    description:
+      - Only tasks with this status. V(any) includes active and inactive tasks.
+    type: str
+    choices: [active, inactive, any]
+    default: any
+  status:
+    description:
+      - Only runs with one of these statuses.
+      - With O(latest_attempt_only=true) the filter applies to the latest attempt of each scheduled time.
+      - By default runs of every status are returned.
+    type: list
+    elements: str
+    choices: [scheduled, started, success, failed, canceled]
+  after_time:
+    description:
+      - Only runs scheduled after this time (exclusive).
+      - An RFC3339 time such as V(2026-05-01T10:00:00Z), or a duration such as V(24h), V(90m), V(7d) or V(1h30m)
+        meaning that long before now.
+      - Kapacitor only returns runs that started within the last 14 days; the module warns when the window reaches
+        further back.
+    type: str
+  before_time:
+    description:
+      - Only runs scheduled before this time (exclusive). Same formats as O(after_time).
+      - If not set, Kapacitor's own clock decides "now", and queued or running runs scheduled in the future are not
+        returned.
+    type: str
+  after:
+    description:
+      - A run ID; only runs created after that run (with a higher ID; Kapacitor's IDs grow with time).
+      - Applied by the module, because Kapacitor's own C(after) parameter drops every completed run.
+    type: str
+  limit:
+    description:
+      - At most this many runs per task, the newest scheduled times first.
+      - If not set, every run in the window is returned.
+    type: int
+  latest_attempt_only:
+    description:
+      - Return only the latest attempt (highest ID) of each task and scheduled time.
+    type: bool
+    default: false
+  include_logs:
+    description:
+      - Include each run's log events in RV(runs[].log).
+    type: bool
+    default: false
+  concurrency:
+    description:
+      - How many tasks are listed at the same time (1 to 100).
+    type: int
+    default: 4
+notes:
+  - Kapacitor keeps completed runs visible for 14 days (they must have started within that time); older runs
+    cannot be listed.
+seealso:
+  - module: tickstack.kapacitor.kapacitor_task_run_retry
+  - role: tickstack.kapacitor.retry_failed_runs
+"""
+
+EXAMPLES = r"""
+- name: List the failed runs of the last day on every task
+  tickstack.kapacitor.kapacitor_task_runs_info:
+    url: http://127.0.0.1:9092
+    status: [failed]
+    after_time: 24h
+  register: failed_runs
+
+- name: Show the scheduled times whose latest attempt still failed
+  ansible.builtin.debug:
+    msg: "{{ item.task_name }} {{ item.scheduled_for }} ({{ item.attempts }} attempt(s))"
+  loop: "{{ failed_runs.runs | selectattr('latest_attempt_status', 'equalto', 'failed') | unique(attribute='latest_attempt_id') }}"
+  loop_control:
+    label: "{{ item.id }}"
+
+- name: The latest attempt of each scheduled time of two tasks, with logs
+  tickstack.kapacitor.kapacitor_task_runs_info:
+    url: http://127.0.0.1:9092
+    task_name: [cpu_rollup, disk_rollup]
+    after_time: 6h
+    latest_attempt_only: true
+    include_logs: true
+  register: latest
+
+- name: Set the connection once for every module of the collection
+  module_defaults:
+    group/tickstack.kapacitor.kapacitor:
+      url: http://127.0.0.1:9092
+      timeout: 60
+  block:
+    - name: The 10 newest runs of active tasks
+      tickstack.kapacitor.kapacitor_task_runs_info:
+        task_status: active
+        limit: 10
+      register: newest
+"""
+
+RETURN = r"""
+runs:
+  description:
+    - The runs, grouped by task (in task ID order), newest scheduled time first, newest attempt first.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The run ID.
+      type: str
+      sample: 0d5f1a2b3c4d5e6f
+    task_id:
+      description: The task ID.
+      type: str
+      sample: 0a1b2c3d4e5f6789
+    task_name:
+      description: The task name.
+      type: str
+      sample: cpu_rollup
+    status:
+      description: One of V(scheduled), V(started), V(success), V(failed), V(canceled).
+      type: str
+      sample: failed
+    scheduled_for:
+      description: The time the run was scheduled for (RFC3339). Retries keep the original's.
+      type: str
+      sample: "2026-11-25T10:00:00Z"
+    started_at:
+      description: When the run started (RFC3339Nano), or null.
+      type: str
+    finished_at:
+      description: When the run finished (RFC3339Nano), or null.
+      type: str
+    requested_at:
+      description: When a manual run or retry was requested, or null for scheduled runs.
+      type: str
+    attempt:
+      description: This run's number among the attempts of its task and scheduled time, by ID (1 = the original).
+      type: int
+      sample: 1
+    attempts:
+      description: How many attempts that task and scheduled time has.
+      type: int
+      sample: 2
+    latest_attempt_id:
+      description: The ID of the latest attempt of that task and scheduled time.
+      type: str
+    latest_attempt_status:
+      description: The status of that latest attempt.
+      type: str
+      sample: success
+    log:
+      description: The run's log events (V(time), V(message), V(run_id)), only with O(include_logs=true).
+      type: list
+      elements: dict
+      returned: when O(include_logs=true)
+tasks:
+  description: The tasks that were listed, with run counts by status among the returned runs.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The task ID.
+      type: str
+    name:
+      description: The task name.
+      type: str
+    status:
+      description: V(active) or V(inactive).
+      type: str
+    runs:
+      description: How many runs of this task were returned.
+      type: int
+    run_counts:
+      description: Returned runs of this task by status.
+      type: dict
+      sample: {"scheduled": 0, "started": 0, "success": 95, "failed": 4, "canceled": 0}
+totals:
+  description: Counts over all listed tasks.
+  returned: success
+  type: dict
+  contains:
+    tasks:
+      description: Tasks listed.
+      type: int
+    runs:
+      description: Runs returned.
+      type: int
+    run_counts:
+      description: Returned runs by status.
+      type: dict
+    requests:
+      description: List requests made to Kapacitor for the runs.
+      type: int
+  sample: {"tasks": 2, "runs": 99, "run_counts": {"failed": 4, "success": 95}, "requests": 2}
+window:
+  description: The window on the runs' scheduled times, as sent to Kapacitor (null bounds are open).
+  returned: success
+  type: dict
+  sample: {"after_time": "2026-11-25T10:00:00Z", "before_time": null}
+"""
+
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import KapacitorError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._operations import (
+    collect_runs,
+    map_concurrently,
+    resolve_tasks,
+)
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    RUN_STATUSES,
+    CoreError,
+    annotate_attempts,
+    check_id,
+    resolve_window,
+    scheduled_epoch,
+    snake_run,
+    sort_runs,
+    utc_now,
+)
+
+
+def main():
+    module = KapacitorModule(
+        argument_spec=dict(
+            task_id=dict(type='list', elements='str'),
+            task_name=dict(type='list', elements='str'),
+            task_status=dict(type='str', choices=['active', 'inactive', 'any'], default='any'),
+            status=dict(type='list', elements='str', choices=list(RUN_STATUSES)),
+            after_time=dict(type='str'),
+            before_time=dict(type='str'),
+            after=dict(type='str'),
+            limit=dict(type='int'),
+            latest_attempt_only=dict(type='bool', default=False),
+            include_logs=dict(type='bool', default=False),
+            concurrency=dict(type='int', default=4),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        task_ids = [check_id(value, 'task_id') for value in params['task_id'] or []]
+        after = check_id(params['after'], 'after') if params['after'] else None
+        window, warnings = resolve_window(params['after_time'], params['before_time'], utc_now())
+    except CoreError as exc:
+        module.fail_json(msg=str(exc))
+    limit = params['limit']
+    module.check_option(limit is None or limit >= 1, 'limit must be 1 or more, got %s' % limit)
+    module.check_option(1 <= params['concurrency'] <= 100, 'concurrency must be between 1 and 100, got %s' % params['concurrency'])
+    task_names = [name for name in params['task_name'] or []]
+    module.check_option(all(name.strip() for name in task_names), 'task_name must not contain empty names')
+    statuses = set(params['status'] or RUN_STATUSES)
+
+    client = module.client(pool_size=params['concurrency'])
+    try:
+        tasks = resolve_tasks(client, task_ids, task_names, params['task_status'])
+    except (KapacitorError, CoreError) as exc:
+        module.fail_from(exc)
+
+    def keep(run, note):
+        if params['latest_attempt_only'] and note[2]['id'] != run['id']:
+            return False
+        if after is not None and not run['id'] > after:
+            return False
+        return run['status'] in statuses
+
+    def enough(runs, boundary):
+        if limit is None:
+            return False
+        notes = annotate_attempts(runs)
+        complete = [run for run in runs if scheduled_epoch(run) > boundary and keep(run, notes[run['id']])]
+        return len(complete) >= limit
+
+    def list_task(task):
+        runs, pager = collect_runs(client, task['id'], window, keep_logs=params['include_logs'], enough=enough)
+        notes = annotate_attempts(runs)
+        selected = sort_runs(run for run in runs if keep(run, notes[run['id']]))
+        if limit is not None:
+            selected = selected[:limit]
+        return ([snake_run(run, task.get('name'), notes[run['id']], params['include_logs']) for run in selected],
+                pager.pages, pager.warnings)
+
+    try:
+        listed = map_concurrently(list_task, tasks, params['concurrency'])
+    except (KapacitorError, CoreError) as exc:
+        module.fail_from(exc)
+
+    result_runs, result_tasks, requests_made = [], [], 0
+    totals = dict((status, 0) for status in RUN_STATUSES)
+    for task, (runs, pages, task_warnings) in zip(tasks, listed):
+        counts = dict((status, 0) for status in RUN_STATUSES)
+        for run in runs:
+            counts[run['status']] = counts.get(run['status'], 0) + 1
+            totals[run['status']] = totals.get(run['status'], 0) + 1
+        result_tasks.append({'id': task['id'], 'name': task.get('name'), 'status': task.get('status'),
+                             'runs': len(runs), 'run_counts': counts})
+        result_runs.extend(runs)
+        requests_made += pages
+        warnings.extend('task %s: %s' % (task['id'], warning) for warning in task_warnings)
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(
+        changed=False,
+        runs=result_runs,
+        tasks=result_tasks,
+        totals={'tasks': len(result_tasks), 'runs': len(result_runs), 'run_counts': totals, 'requests': requests_made},
+        window=window.as_dict(),
+    )
+
+
+if __name__ == '__main__':
+    main()
