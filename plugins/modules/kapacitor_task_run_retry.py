@@ -195,8 +195,6 @@ def items_from(params):
         items.append(RetryItem(check_id(params['task_id'], 'task_id'), check_id(params['run_id'], 'run_id')))
     for index, entry in enumerate(params['runs'] or []):
         where = 'runs[%d]' % index
-        if not isinstance(entry, dict):
-            raise CoreError('%s must be a dict with task_id and run_id, got %r' % (where, entry))
         run_id = entry.get('run_id', entry.get('id'))
         hints = dict((key, entry.get(key)) for key in _HINT_KEYS if entry.get(key) is not None)
         items.append(RetryItem(check_id(entry.get('task_id'), where + '.task_id'), check_id(run_id, where + '.run_id'),

@@ -1,0 +1,344 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the pure core: no HTTP, no server."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import random
+
+import pytest
+
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    PAGE_LIMIT,
+    CoreError,
+    PagingError,
+    RunPager,
+    Window,
+    annotate_attempts,
+    check_id,
+    classify_retry_response,
+    decide,
+    epoch_to_rfc3339,
+    group_attempts,
+    latest_of,
+    parse_time,
+    resolve_window,
+    rfc3339_to_epoch,
+    snake_run,
+    sort_runs,
+    summarize,
+)
+
+NOW = 1790000000  # 2026-09-21T14:13:20Z
+TASK = '0a1b2c3d4e5f6789'
+
+
+def run(run_id, scheduled, status='success', task=TASK):
+    return {'id': '%016x' % run_id, 'taskID': task, 'status': status, 'scheduledFor': epoch_to_rfc3339(scheduled)}
+
+
+# ------------------------------------------------------------------ IDs
+
+@pytest.mark.parametrize('value', ['0a1b2c3d4e5f6789', '0A1B2C3D4E5F6789', ' 0a1b2c3d4e5f6789 '])
+def test_check_id_accepts_and_lowercases(value):
+    assert check_id(value, 'task_id') == '0a1b2c3d4e5f6789'
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('abc', '16 hexadecimal characters'),
+    ('0a1b2c3d4e5f678', '16 hexadecimal characters'),
+    ('0a1b2c3d4e5f67890', '16 hexadecimal characters'),
+    ('zzzzzzzzzzzzzzzz', '16 hexadecimal characters'),
+    ('0x1b2c3d4e5f6789', '16 hexadecimal characters'),
+    ('0000000000000000', 'all-zero'),
+    (None, '16 hexadecimal characters'),
+    ('', '16 hexadecimal characters'),
+])
+def test_check_id_rejects_with_the_value_named(value, expected):
+    with pytest.raises(CoreError) as info:
+        check_id(value, 'run_id')
+    assert 'run_id' in str(info.value)
+    assert expected in str(info.value)
+    assert repr(value) in str(info.value)
+
+
+# ------------------------------------------------------------------ time
+
+@pytest.mark.parametrize('text, seconds', [
+    ('24h', 86400), ('90m', 5400), ('7d', 7 * 86400), ('1h30m', 5400), ('2w', 14 * 86400), ('45s', 45), ('now', 0),
+])
+def test_relative_durations_count_back_from_now(text, seconds):
+    assert parse_time(text, 'after_time', NOW) == NOW - seconds
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('2026-05-01T10:00:00Z', 1777629600.0),
+    ('2026-05-01T12:00:00+02:00', 1777629600.0),
+    ('2026-05-01T08:30:00-01:30', 1777629600.0),
+    ('2026-05-01T10:00:00.5Z', 1777629600.5),
+    ('2026-05-01T10:00:00.123456789Z', 1777629600.123456789),
+])
+def test_rfc3339_parsing(text, expected):
+    assert parse_time(text, 'before_time', NOW) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('text', ['yesterday', '24', 'h24', '2026-13-01T00:00:00Z', '2026-05-01 10:00', '-24h', '24x',
+                                  '2026-02-30T00:00:00Z', ''])
+def test_unparsable_times_name_the_option_and_the_formats(text):
+    with pytest.raises(CoreError) as info:
+        parse_time(text, 'after_time', NOW)
+    assert 'after_time' in str(info.value)
+    assert 'RFC3339' in str(info.value) and '24h' in str(info.value)
+
+
+def test_epoch_round_trip():
+    assert epoch_to_rfc3339(1777629600) == '2026-05-01T10:00:00Z'
+    assert rfc3339_to_epoch('2026-05-01T10:00:00Z') == 1777629600
+
+
+# ------------------------------------------------------------------ windows
+
+def test_window_bounds_are_exclusive_and_rounded_outwards_for_the_server():
+    window = Window(after=100.5, before=200.5)
+    assert window.server_after() == 100
+    assert window.server_before() == 201
+    assert not window.contains(run(1, 100))
+    assert window.contains(run(1, 101))
+    assert window.contains(run(1, 200))
+    assert not window.contains(run(1, 201))
+
+
+def test_resolve_window_rejects_an_empty_window():
+    with pytest.raises(CoreError) as info:
+        resolve_window('1h', '2h', NOW)
+    assert 'before_time' in str(info.value) and 'later than after_time' in str(info.value)
+
+
+def test_resolve_window_rejects_equal_bounds():
+    with pytest.raises(CoreError):
+        resolve_window('2026-05-01T10:00:00Z', '2026-05-01T10:00:00Z', NOW)
+
+
+def test_resolve_window_rejects_a_future_after_time_without_before_time():
+    with pytest.raises(CoreError) as info:
+        resolve_window(epoch_to_rfc3339(NOW + 3600), None, NOW)
+    assert 'not in the past' in str(info.value)
+
+
+def test_resolve_window_warns_past_the_14_day_horizon():
+    dummy, warnings = resolve_window('15d', None, NOW)
+    assert len(warnings) == 1 and '14 days' in warnings[0]
+    dummy, warnings = resolve_window('13d', None, NOW)
+    assert warnings == []
+
+
+def test_resolve_window_open_by_default():
+    window, warnings = resolve_window(None, None, NOW)
+    assert window.after is None and window.before is None and warnings == []
+    assert window.as_dict() == {'after_time': None, 'before_time': None}
+
+
+# ------------------------------------------------------------------ paging
+
+class FakeServer:
+    """Kapacitor's list-runs semantics over a list of runs (the order rules of kapacitor-api.md 4.4)."""
+
+    def __init__(self, runs, kv_runs=(), seed=7):
+        self.runs = list(runs)
+        self.kv_runs = list(kv_runs)
+        self.random = random.Random(seed)
+        self.requests = 0
+
+    def list(self, params):
+        self.requests += 1
+        after = rfc3339_to_epoch(params['afterTime']) if 'afterTime' in params else None
+        before = rfc3339_to_epoch(params['beforeTime']) if 'beforeTime' in params else NOW
+
+        def inside(r):
+            sched = rfc3339_to_epoch(r['scheduledFor'])
+            return (after is None or sched > after) and sched < before
+        kv = [r for r in self.kv_runs if inside(r)]
+        completed = [r for r in self.runs if inside(r)]
+        self.random.shuffle(completed)  # ties in no promised order
+        completed.sort(key=lambda r: r['scheduledFor'], reverse=True)
+        return (kv + completed)[:params['limit']]
+
+
+def drain(server, window):
+    pager = RunPager(window)
+    found = []
+    while not pager.done:
+        found.extend(pager.feed(server.list(pager.params())))
+    return found, pager
+
+
+def test_pager_returns_every_run_of_a_large_window_once():
+    runs = [run(i + 1, NOW - 60 * (20000 - i)) for i in range(20000)]
+    server = FakeServer(runs)
+    found, pager = drain(server, Window())
+    assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs)
+    assert len(found) == len(set(r['id'] for r in found))
+    # One second of overlap per page: 499 new runs per full page.
+    assert server.requests == pager.pages <= 20000 // (PAGE_LIMIT - 1) + 2
+
+
+def test_pager_stops_after_one_request_when_the_first_page_is_not_full():
+    server = FakeServer([run(i + 1, NOW - 60 * (i + 1)) for i in range(499)])
+    found, dummy = drain(server, Window())
+    assert len(found) == 499 and server.requests == 1
+
+
+def test_pager_handles_many_attempts_sharing_a_scheduled_time_at_a_page_boundary():
+    runs = [run(i + 1, NOW - 60 * (1000 - i)) for i in range(1000)]
+    boundary = rfc3339_to_epoch(runs[505]['scheduledFor'])
+    # 40 retries of the run at the page boundary: same scheduledFor, later IDs.
+    runs += [run(5000 + k, boundary, 'failed') for k in range(40)]
+    server = FakeServer(runs)
+    found, dummy = drain(server, Window())
+    assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs)
+
+
+def test_pager_skips_queued_and_running_runs_that_come_back_on_every_page():
+    runs = [run(i + 1, NOW - 60 * (1200 - i)) for i in range(1200)]
+    kv = [run(9000 + k, NOW - 30, 'started') for k in range(3)]
+    server = FakeServer(runs, kv)
+    found, dummy = drain(server, Window())
+    assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs + kv)
+
+
+def test_pager_respects_the_lower_bound_and_sends_it():
+    runs = [run(i + 1, NOW - 60 * (2000 - i)) for i in range(2000)]
+    window = Window(after=NOW - 60 * 700)
+    server = FakeServer(runs)
+    found, pager = drain(server, window)
+    expected = [r for r in runs if window.contains(r)]
+    assert sorted(r['id'] for r in found if window.contains(r)) == sorted(r['id'] for r in expected)
+    assert pager.params()['afterTime'] == epoch_to_rfc3339(NOW - 60 * 700)
+
+
+def test_pager_warns_instead_of_looping_when_one_second_holds_a_full_page():
+    runs = [run(i + 1, NOW - 100) for i in range(600)] + [run(1000 + i, NOW - 200 - i) for i in range(10)]
+    server = FakeServer(runs)
+    found, pager = drain(server, Window(before=NOW))
+    assert pager.warnings and 'share scheduledFor' in pager.warnings[0]
+    assert set(r['id'] for r in runs[600:]) <= set(r['id'] for r in found)
+    assert server.requests < 10
+
+
+def test_pager_fails_clearly_when_a_full_page_has_no_completed_run():
+    server = FakeServer([], [run(i + 1, NOW - 10, 'scheduled') for i in range(500)])
+    pager = RunPager(Window())
+    with pytest.raises(PagingError) as info:
+        pager.feed(server.list(pager.params()))
+    assert 'no completed run' in str(info.value)
+
+
+# ------------------------------------------------------------------ attempts
+
+def test_group_and_annotate_attempts_by_task_and_scheduled_time():
+    runs = [run(3, 100, 'failed'), run(1, 100, 'failed'), run(2, 200, 'success'), run(7, 100, 'success'),
+            run(4, 100, 'failed', task='0a1b2c3d4e5f678a')]
+    groups = group_attempts(runs)
+    assert [r['id'][-1] for r in groups[(TASK, epoch_to_rfc3339(100))]] == ['1', '3', '7']
+    notes = annotate_attempts(runs)
+    number, count, latest = notes['%016x' % 3]
+    assert (number, count, latest['id']) == (2, 3, '%016x' % 7)
+    assert notes['%016x' % 4][:2] == (1, 1)
+    assert latest_of(groups[(TASK, epoch_to_rfc3339(100))])[1] == 3
+
+
+def test_snake_run_has_snake_case_keys_and_optional_logs():
+    api = dict(run(1, 100, 'failed'), startedAt='x', log=[{'runID': 'r', 'time': 't', 'message': 'm'}])
+    out = snake_run(api, 'cpu', (1, 2, run(5, 100)), include_logs=True)
+    assert out['task_name'] == 'cpu' and out['started_at'] == 'x' and out['finished_at'] is None
+    assert out['attempt'] == 1 and out['attempts'] == 2 and out['latest_attempt_id'] == '%016x' % 5
+    assert out['log'] == [{'time': 't', 'message': 'm', 'run_id': 'r'}]
+    assert 'log' not in snake_run(api)
+
+
+def test_sort_runs_newest_scheduled_time_then_newest_attempt():
+    ordered = sort_runs([run(1, 100), run(3, 200), run(2, 100)])
+    assert [r['id'][-1] for r in ordered] == ['3', '2', '1']
+
+
+# ------------------------------------------------------------------ decision table
+
+def decision(requested, attempts, max_attempts=3, force=False):
+    latest, count = latest_of(attempts)
+    return decide(requested, latest, count, max_attempts, force)
+
+
+def test_a_failed_only_attempt_is_retried():
+    original = run(1, 100, 'failed')
+    result = decision(original, [original])
+    assert result.outcome == 'retried' and result.target is original
+
+
+@pytest.mark.parametrize('status', ['success', 'started', 'scheduled'])
+def test_a_later_attempt_that_did_not_fail_supersedes(status):
+    original, retry = run(1, 100, 'failed'), run(2, 100, status)
+    result = decision(original, [original, retry])
+    assert result.outcome == 'superseded' and not result.retry
+    assert retry['id'] in result.msg
+
+
+def test_a_failed_latest_attempt_is_retried_instead_of_the_original():
+    original, retry = run(1, 100, 'failed'), run(2, 100, 'failed')
+    result = decision(original, [original, retry])
+    assert result.outcome == 'retried' and result.target is retry
+
+
+def test_max_attempts_gives_up():
+    attempts = [run(i, 100, 'failed') for i in (1, 2, 3)]
+    result = decision(attempts[0], attempts, max_attempts=3)
+    assert result.outcome == 'max_attempts_reached' and not result.retry
+    assert decision(attempts[0], attempts, max_attempts=4).retry
+
+
+def test_not_failed_and_canceled_are_left_alone():
+    assert decision(run(1, 100), [run(1, 100)]).outcome == 'not_failed'
+    canceled = run(1, 100, 'canceled')
+    result = decision(canceled, [canceled])
+    assert result.outcome == 'not_failed' and 'canceled' in result.msg
+
+
+def test_force_retries_the_run_asked_about_whatever_its_attempts():
+    original, retry = run(1, 100, 'failed'), run(2, 100, 'success')
+    result = decision(original, [original, retry], force=True)
+    assert result.retry and result.target is original
+    attempts = [run(i, 100, 'failed') for i in (1, 2, 3)]
+    assert decision(attempts[0], attempts, max_attempts=1, force=True).retry
+
+
+# ------------------------------------------------------------------ response classification
+
+@pytest.mark.parametrize('status, message, outcome', [
+    (200, None, 'retried'),
+    (500, 'failed to retry run: could not execute task run: boom', 'retried_failed'),
+    (500, 'failed to retry run: unexpected error from queryd: error while compiling flux program', 'retried_failed'),
+    (400, 'failed to retry run: could not parse Flux script: bad', 'retried_failed'),
+    (400, 'failed to retry run: error exhausting result iterator: x', 'retried_failed'),
+    (422, 'failed to retry run: run already queued', 'already_queued'),
+    (404, 'failed to retry run: run not found', 'not_found'),
+    (404, 'failed to retry run: task not found', 'not_found'),
+    (400, 'failed to decode request: invalid ID', 'error'),
+    (500, 'failed to retry run: influx client error', 'error'),
+    (502, '<html>Bad Gateway</html>', 'ambiguous'),
+    (503, 'Service Unavailable', 'ambiguous'),
+    (504, '', 'ambiguous'),
+    (500, 'An internal error has occurred', 'ambiguous'),
+    (401, 'authorization failed', 'error'),
+    (404, 'Not Found', 'error'),
+])
+def test_classify_retry_response(status, message, outcome):
+    assert classify_retry_response(status, message) == outcome
+
+
+def test_summarize_counts_every_outcome():
+    summary = summarize([{'outcome': 'retried'}, {'outcome': 'retried'}, {'outcome': 'error'}])
+    assert summary['retried'] == 2 and summary['error'] == 1 and summary['superseded'] == 0
