@@ -13,7 +13,8 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import (
@@ -25,13 +26,27 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import CoreError
 
+
+
+def env_set(*names):
+    """The first of these environment variables that is set and not empty.
+
+    An AWX custom credential injects every variable of its type, blank fields included, so an empty
+    variable must count as unset (or an empty KAPACITOR_TOKEN would clash with a username).
+    """
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
 CONNECTION_ARGSPEC = dict(
-    url=dict(type='str', fallback=(env_fallback, ['KAPACITOR_URL'])),
-    username=dict(type='str', fallback=(env_fallback, ['KAPACITOR_USERNAME'])),
-    password=dict(type='str', no_log=True, fallback=(env_fallback, ['KAPACITOR_PASSWORD'])),
-    token=dict(type='str', no_log=True, fallback=(env_fallback, ['KAPACITOR_TOKEN'])),
+    url=dict(type='str', fallback=(env_set, ['KAPACITOR_URL'])),
+    username=dict(type='str', fallback=(env_set, ['KAPACITOR_USERNAME'])),
+    password=dict(type='str', no_log=True, fallback=(env_set, ['KAPACITOR_PASSWORD'])),
+    token=dict(type='str', no_log=True, fallback=(env_set, ['KAPACITOR_TOKEN'])),
     validate_certs=dict(type='bool'),
-    ca_path=dict(type='path', fallback=(env_fallback, ['KAPACITOR_CA_PATH'])),
+    ca_path=dict(type='path', fallback=(env_set, ['KAPACITOR_CA_PATH'])),
     client_cert=dict(type='path'),
     client_key=dict(type='path', no_log=False),
     timeout=dict(type='float', default=30.0),

@@ -32,9 +32,11 @@ extends_documentation_fragment:
   - tickstack.kapacitor.attributes
 attributes:
   check_mode:
+    description: Can run in check mode and return what would be retried without retrying it.
     support: full
     details: Makes no retry request and reports V(would_retry) for the runs it would retry.
   diff_mode:
+    description: Returns details on what changed.
     support: full
     details: Shows, per task and scheduled time, the status of the latest attempt before and after.
 options:
@@ -91,7 +93,6 @@ notes:
     request; the module reports it as V(already_queued) and creates nothing.
 seealso:
   - module: tickstack.kapacitor.kapacitor_task_runs_info
-  - role: tickstack.kapacitor.retry_failed_runs
 """
 
 EXAMPLES = r"""

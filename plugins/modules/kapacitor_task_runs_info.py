@@ -28,8 +28,10 @@ extends_documentation_fragment:
   - tickstack.kapacitor.attributes
 attributes:
   check_mode:
+    description: Can run in check mode and return the same listing; it never changes anything.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
 options:
   task_id:
@@ -101,7 +103,6 @@ notes:
     cannot be listed.
 seealso:
   - module: tickstack.kapacitor.kapacitor_task_run_retry
-  - role: tickstack.kapacitor.retry_failed_runs
 """
 
 EXAMPLES = r"""
