@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every module must be in the ``kapacitor`` action group of meta/runtime.yml, and vice versa.
+
+This lets users set connection options once with ``module_defaults: group/tickstack.kapacitor.kapacitor``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import yaml
+
+COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+RUNTIME_YML = os.path.join(COLLECTION_ROOT, 'meta', 'runtime.yml')
+MODULES_DIR = os.path.join(COLLECTION_ROOT, 'plugins', 'modules')
+GROUP = 'kapacitor'
+
+
+def module_names():
+    if not os.path.isdir(MODULES_DIR):
+        return set()
+    return set(
+        name[:-3] for name in os.listdir(MODULES_DIR)
+        if name.endswith('.py') and name != '__init__.py' and not name.startswith('_')
+    )
+
+
+def action_group():
+    with open(RUNTIME_YML) as f:
+        runtime = yaml.safe_load(f) or {}
+    group = (runtime.get('action_groups') or {}).get(GROUP)
+    assert group is not None, 'meta/runtime.yml has no action_groups.%s' % GROUP
+    # An entry is a module name (short or FQCN) or a {metadata: ...} dict.
+    names = set()
+    for entry in group:
+        if isinstance(entry, dict):
+            continue
+        names.add(entry.split('.')[-1])
+    return names
+
+
+def test_every_module_is_in_the_action_group():
+    missing = sorted(module_names() - action_group())
+    assert not missing, 'modules missing from action_groups.%s in meta/runtime.yml: %s' % (GROUP, ', '.join(missing))
+
+
+def test_every_action_group_entry_is_a_module():
+    stale = sorted(action_group() - module_names())
+    assert not stale, 'action_groups.%s lists modules that plugins/modules does not have: %s' % (GROUP, ', '.join(stale))
