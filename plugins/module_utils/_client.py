@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import json
 import random
+import re
 import time
 
 try:
@@ -71,6 +72,12 @@ class KapacitorError(Exception):
 
 class AmbiguousRequest(KapacitorError):
     """A non-idempotent request was sent but its outcome is unknown (dropped connection, timeout, proxy 5xx)."""
+
+
+class RateLimited(KapacitorError):
+    """HTTP 429 to a non-idempotent request: refused by Kapacitor or a proxy; ``retry_after`` is the wait asked for."""
+
+    retry_after = 1.0
 
 
 def parse_base_url(url):
@@ -135,7 +142,8 @@ def is_kapacitor_error_body(response):
     return isinstance(body, dict) and ('code' in body or 'error' in body) and 'message' in body
 
 
-def _hint_for_status(status, message, response):
+def hint_for_status(status, message, response=None):
+    """What to do about an HTTP error status (``response``, when given, tells Kapacitor's bodies from others')."""
     if status == 401:
         return ('Kapacitor rejected the credentials: set username and password (KAPACITOR_USERNAME, '
                 'KAPACITOR_PASSWORD) or token (KAPACITOR_TOKEN) for a user Kapacitor accepts')
@@ -144,43 +152,55 @@ def _hint_for_status(status, message, response):
     if status == 404 and message == 'Not Found':
         return ('Kapacitor answered its generic 404 for the Flux task API: the API is disabled on this server. Set '
                 '[fluxtask] enabled = true in kapacitor.conf and restart Kapacitor')
-    if status == 404 and not is_kapacitor_error_body(response):
+    if status == 404 and response is not None and not is_kapacitor_error_body(response):
         return 'The server does not look like Kapacitor: check url (KAPACITOR_URL)'
     if status == 429:
         return 'Kapacitor or a proxy is rate limiting: try again later or lower the concurrency'
     if status in (502, 503, 504):
         return 'A proxy or Kapacitor is unavailable: check that Kapacitor is running and reachable'
+    if status >= 500:
+        return ('The server failed to handle the request: see Kapacitor\'s log (or the log of a proxy in front of it) '
+                'and check url (KAPACITOR_URL)')
     return None
 
 
 def _hint_for_exception(exc, base_url):
     text = str(exc)
     if requests is not None and isinstance(exc, requests.exceptions.SSLError):
+        if 'WRONG_VERSION_NUMBER' in text or 'record layer failure' in text:
+            return 'The server does not speak TLS on this port: use http:// instead of https://'
         if 'CERTIFICATE_VERIFY_FAILED' in text or 'certificate verify failed' in text:
             return ('TLS certificate verification failed: set ca_path to the CA bundle that signed the server '
                     'certificate, or validate_certs: false (KAPACITOR_UNSAFE_SSL=true) to skip the check (insecure)')
-        if 'certificate required' in text.lower() or 'alert' in text.lower() or 'handshake' in text.lower():
+        lower = text.lower()
+        # TLS 1.3 clients see the server's "certificate required" alert, or only an EOF, depending on timing.
+        if any(marker in lower for marker in ('certificate required', 'alert', 'handshake', 'eof occurred',
+                                              'unexpected eof')):
             return ('The TLS handshake failed; the server may require a client certificate: set client_cert and '
                     'client_key')
         return 'The TLS connection failed: check ca_path, client_cert/client_key and that url uses the right scheme'
-    if 'WRONG_VERSION_NUMBER' in text or 'record layer failure' in text:
-        return 'The server does not speak TLS on this port: use http:// instead of https://'
     if 'Connection refused' in text or 'Errno 111' in text:
         return 'Nothing listens at %s: check url (KAPACITOR_URL) and that Kapacitor is running' % base_url
     if 'Name or service not known' in text or 'nodename nor servname' in text or 'Temporary failure in name' in text:
         return 'The host name does not resolve: check url (KAPACITOR_URL)'
     if requests is not None and isinstance(exc, requests.exceptions.Timeout):
         return 'Kapacitor did not answer in time: check the server, or raise timeout'
+    if 'RemoteDisconnected' in text and base_url.startswith('http://'):
+        return ('The server closed the connection without answering: if it serves HTTPS, use https:// in url; '
+                'otherwise check url (KAPACITOR_URL) and the network path to Kapacitor')
     return 'Check url (KAPACITOR_URL) and the network path to Kapacitor'
 
 
 def _short_exception(exc):
-    """A one-line description of a requests exception, without urllib3's object reprs."""
-    text = str(exc)
-    for marker in ('Failed to establish a new connection: ', 'Caused by '):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    text = text.strip('()\'" ')
+    """A one-line description of a requests exception: urllib3's wrapper objects and pool reprs removed."""
+    inner = exc.args[0] if exc.args else exc
+    inner = getattr(inner, 'reason', None) or inner
+    args = getattr(inner, 'args', ())
+    if len(args) == 2 and isinstance(args[1], BaseException):
+        text = '%s: %s' % (str(args[0]).rstrip('.'), args[1])  # ProtocolError('Connection aborted.', OSError)
+    else:
+        text = str(inner)
+    text = re.sub(r"^\w+\([^)]*\): ", '', text)  # "HTTPConnection(host='h', port=1): ..."
     return ' '.join(text.split())[:300] or exc.__class__.__name__
 
 
@@ -205,10 +225,9 @@ class KapacitorClient:
                 session.auth = (username, password or '')
             else:
                 session.auth = (url_user, url_password or '')
-        session.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
-        if client_cert:
-            session.cert = (client_cert, client_key) if client_key else client_cert
-        session.trust_env = False
+        # Passed with every request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in the environment.
+        self.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
+        self.cert = ((client_cert, client_key) if client_key else client_cert) if client_cert else None
         self.session = session
 
     # ------------------------------------------------------------------ transport
@@ -219,7 +238,8 @@ class KapacitorClient:
     def _send(self, method, path, params, timeout):
         url = self._url(path)
         try:
-            return self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False)
+            return self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
+                                        verify=self.verify, cert=self.cert)
         except requests.exceptions.RequestException as exc:
             never_sent = _never_sent(exc)
             error_cls = AmbiguousRequest if method != 'GET' and not never_sent else KapacitorError
@@ -233,7 +253,7 @@ class KapacitorClient:
         message = server_message(response)
         status = response.status_code
         return KapacitorError('HTTP %d: %s' % (status, message), method=method, url=redact_url(response.url),
-                              status=status, server_message=message, hint=_hint_for_status(status, message, response))
+                              status=status, server_message=message, hint=hint_for_status(status, message, response))
 
     def get(self, path, params=None):
         """GET a JSON object, retrying connection errors, 429 and 502/503/504 with backoff."""
@@ -259,8 +279,16 @@ class KapacitorClient:
             return self._json(response, 'GET')
 
     def post(self, path, timeout):
-        """POST once and return ``(status, body or None, server message or None)``; never re-sent."""
+        """POST once and return ``(status, body or None, server message or None)``; never re-sent.
+
+        Raises RateLimited for a 429 (nothing was done; the caller decides whether and when to send again)."""
         response = self._send('POST', path, None, (min(self.timeout, 30.0), timeout))
+        if response.status_code == 429:
+            message = server_message(response)
+            error = RateLimited('HTTP 429: %s' % message, method='POST', url=redact_url(response.url), status=429,
+                                server_message=message, hint=hint_for_status(429, message, response))
+            error.retry_after = _retry_after(response)
+            raise error
         if 200 <= response.status_code < 300:
             return response.status_code, self._json(response, 'POST'), None
         return response.status_code, None, server_message(response)
@@ -270,8 +298,8 @@ class KapacitorClient:
             body = response.json()
         except ValueError:
             kind = response.headers.get('Content-Type', 'no content type')
-            raise KapacitorError('HTTP %d with a body that is not JSON (%s): %s' % (response.status_code, kind,
-                                                                                   server_message(response)),
+            text = 'HTTP %d with a body that is not JSON (%s): %s' % (response.status_code, kind, server_message(response))
+            raise KapacitorError(text,
                                  method=method, url=redact_url(response.url), status=response.status_code,
                                  hint='The server does not look like Kapacitor\'s Flux task API (a proxy\'s page?): '
                                       'check url (KAPACITOR_URL)')

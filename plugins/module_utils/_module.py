@@ -27,7 +27,6 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import CoreError
 
 
-
 def env_set(*names):
     """The first of these environment variables that is set and not empty.
 

@@ -18,7 +18,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import AmbiguousRequest, KapacitorError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import (
+    AmbiguousRequest,
+    KapacitorError,
+    RateLimited,
+    hint_for_status,
+)
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     PAGE_LIMIT,
     CoreError,
@@ -34,6 +39,10 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
 # Keys of a run kept in memory while listing; ``links`` is dropped, ``log`` only kept when asked for.
 _RUN_KEYS = ('id', 'taskID', 'status', 'scheduledFor', 'startedAt', 'finishedAt', 'requestedAt')
 POLL_INTERVAL = 1.0
+# A retry request whose fate is unknown (or that got a 429) is sent again only after a listing of its scheduled
+# time showed no new attempt, at most this many times in all, RETRY_RESEND_DELAY seconds (or Retry-After) apart.
+RETRY_SENDS = 4
+RETRY_RESEND_DELAY = 0.5
 
 
 def map_concurrently(func, items, concurrency):
@@ -295,23 +304,26 @@ class Retrier:
         item, decision, count = job
         target = decision.target
         try:
-            outcome, message, new_run = self._post(item, target)
-            if outcome == 'ambiguous':
+            sends = 0
+            while True:
+                sends += 1
+                outcome, message, new_run, delay = self._post(item, target)
+                if outcome not in ('ambiguous', 'rate_limited'):
+                    if outcome == 'retried_failed':
+                        new_run = self._new_attempt(target) or new_run
+                    break
+                # The fate of the request is unknown (or it was refused with 429): wait, then look. A new attempt
+                # that appeared is this request's; only when none did may the request be sent again.
+                time.sleep(delay)
                 new_run = self._new_attempt(target)
-                if new_run is None:
-                    # Nothing appeared, so the first POST did not create a run: it may be sent once more.
-                    outcome, message, new_run = self._post(item, target)
-                    if outcome == 'ambiguous':
-                        new_run = self._new_attempt(target)
-                        if new_run is None:
-                            self._finish(item, 'error', 'the retry of run %s was sent twice without a confirmed outcome '
-                                         '(%s), and no new attempt appeared' % (target['id'], message),
-                                         latest=target, count=count)
-                            return
                 if new_run is not None:
                     outcome, message = self._outcome_of(new_run)
-            elif outcome == 'retried_failed':
-                new_run = self._new_attempt(target) or new_run
+                    break
+                if sends >= RETRY_SENDS:
+                    self._finish(item, 'error', 'the retry of run %s was sent %d times without a confirmed outcome '
+                                 '(last: %s), and no new attempt appeared' % (target['id'], sends, message),
+                                 latest=target, count=count)
+                    return
         except KapacitorError as exc:
             self._finish(item, 'error', 'retry of run %s: %s' % (target['id'], exc), latest=target, count=count)
             return
@@ -320,15 +332,24 @@ class Retrier:
         self._finish(item, outcome, message, latest=target, count=count, new_run=new_run)
 
     def _post(self, item, target):
-        """POST the retry once. Returns ``(outcome, message, new run or None)``; ``ambiguous`` when its fate is unknown."""
+        """POST the retry once. Returns ``(outcome, message, new run or None, seconds to wait before looking again)``;
+        the outcome is ``ambiguous`` when the request's fate is unknown, ``rate_limited`` for a 429."""
         try:
             status, body, server_message = self.client.retry_run(item.task_id, target['id'], self.retry_timeout)
+        except RateLimited as exc:
+            return 'rate_limited', str(exc), None, exc.retry_after
         except AmbiguousRequest as exc:
-            return 'ambiguous', exc.message, None
+            return 'ambiguous', exc.message, None, RETRY_RESEND_DELAY
         outcome = classify_retry_response(status, server_message)
         if outcome == 'retried':
-            return outcome, 'new run %s succeeded' % body.get('id'), {'id': body.get('id'), 'status': 'success'}
-        return outcome, 'HTTP %d: %s' % (status, server_message), None
+            return outcome, 'new run %s succeeded' % body.get('id'), {'id': body.get('id'), 'status': 'success'}, 0
+        message = 'HTTP %d: %s' % (status, server_message)
+        if outcome == 'ambiguous':
+            return outcome, message, None, RETRY_RESEND_DELAY
+        hint = hint_for_status(status, server_message) if outcome == 'error' else None
+        if hint:
+            message = '%s. %s' % (message.rstrip('.'), hint)
+        return outcome, message, None, 0
 
     def _new_attempt(self, target):
         """After an uncertain or failed POST, list the scheduled time again and return the newest attempt
@@ -379,4 +400,3 @@ class Retrier:
             result['status_after'] = result['status_before']
         with self._lock:
             item.result = result
-

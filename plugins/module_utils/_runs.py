@@ -153,7 +153,7 @@ def resolve_window(after_time, before_time, now):
     """
     after = None if after_time in (None, '') else parse_time(after_time, 'after_time', now)
     before = None if before_time in (None, '') else parse_time(before_time, 'before_time', now)
-    if after is not None and before is not None and not before > after:
+    if after is not None and before is not None and before <= after:
         raise CoreError('before_time (%s) must be later than after_time (%s)'
                         % (epoch_to_rfc3339(before), epoch_to_rfc3339(after)))
     if after is not None and before is None and after >= now:

@@ -22,11 +22,11 @@ description:
   - Every run asked about gets exactly one outcome in RV(results). C(changed) is true exactly when a new run was
     created (in check mode, when one would be).
   - The retry request is never re-sent blindly. When its fate is unknown (a dropped connection, a read timeout, a
-    proxy's 502, 503 or 504), the module lists that scheduled time again and reports the new attempt if one
-    appeared; only if none did is the request sent once more.
+    proxy's 502, 503 or 504) or it was refused with 429, the module lists that scheduled time again and reports the
+    new attempt if one appeared; only if none did is the request sent again, at most 4 sends in all.
   - The module fails when any outcome is V(error) or V(not_found), and still returns every result.
 author:
-  - tickstack maintainers
+  - Tickstack maintainers (@tickstack)
 extends_documentation_fragment:
   - tickstack.kapacitor.connection
   - tickstack.kapacitor.attributes

@@ -22,7 +22,7 @@ description:
     creates a new run with the same scheduled time).
   - Read-only; never reports C(changed).
 author:
-  - tickstack maintainers
+  - Tickstack maintainers (@tickstack)
 extends_documentation_fragment:
   - tickstack.kapacitor.connection
   - tickstack.kapacitor.attributes
@@ -293,7 +293,7 @@ def main():
     limit = params['limit']
     module.check_option(limit is None or limit >= 1, 'limit must be 1 or more, got %s' % limit)
     module.check_option(1 <= params['concurrency'] <= 100, 'concurrency must be between 1 and 100, got %s' % params['concurrency'])
-    task_names = [name for name in params['task_name'] or []]
+    task_names = list(params['task_name'] or [])
     module.check_option(all(name.strip() for name in task_names), 'task_name must not contain empty names')
     statuses = set(params['status'] or RUN_STATUSES)
 

@@ -94,7 +94,7 @@ def test_status_filter_on_latest_attempts_finds_what_still_fails(shared_sim, big
 
 
 def test_window_bounds_are_exclusive_and_relative_durations_work(shared_sim, big):
-    state = [run for run in visible_runs(shared_sim, big['big'])]
+    state = visible_runs(shared_sim, big['big'])
     times = sorted(set(run['scheduled_for'] for run in state))
     after, before = times[100], times[400]
     result = info(shared_sim, task_id=big['big'], after_time=after, before_time=before)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A faithful, threaded test double of Kapacitor's Flux task HTTP API.
 
 The behaviour mirrors /work/shared/kapacitor-api.md (cited below as "spec §N"), the project's reference read
@@ -825,8 +824,8 @@ class Auth:
         self.users = {}
         self.readonly = set()
         for entry in users:
-            name, _, rest = entry.partition(":")
-            password, _, flag = rest.partition(":")
+            name, dummy, rest = entry.partition(":")
+            password, dummy, flag = rest.partition(":")
             if flag == "ro":
                 self.readonly.add(name)
             elif flag:
@@ -1440,7 +1439,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             response = self.route(path, raw_query, body)
-        except Exception as exc:  # pylint: disable=broad-except  -- mirror the handler's panic recovery (spec §5.2)
+        except Exception as exc:  # pylint: disable=broad-except
+            # mirror the handler's panic recovery (spec §5.2)
             traceback.print_exc()
             response = error_response(APIError("internal error", "a panic has occurred: %s: %s" % (self.path, exc)))
         if response is None:                    # the client went away during a blocking run
@@ -1572,7 +1572,7 @@ class Handler(BaseHTTPRequestHandler):
         """True once the peer closed its side (select + recv(MSG_PEEK) == b'')."""
         sock = self.connection
         try:
-            readable, _, _ = select.select([sock], [], [], 0)
+            readable, dummy, dummy = select.select([sock], [], [], 0)
             if not readable:
                 return False
             if isinstance(sock, ssl.SSLSocket):

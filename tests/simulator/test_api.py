@@ -126,7 +126,7 @@ def test_redirects_and_not_found(sim_client):
 
 def test_list_tasks_paging_and_filters(make_sim):
     scenario = {"generate": {"tasks": 5, "name_prefix": "job", "inactive_ratio": 0.4, "seed": 3}}
-    _, client = make_sim(scenario)
+    dummy, client = make_sim(scenario)
     response = client.get(TASKS)
     body = response.json()
     assert body["links"] == {"self": TASKS + "?limit=100"} and len(body["tasks"]) == 5
@@ -150,7 +150,7 @@ def test_list_tasks_paging_and_filters(make_sim):
 
 
 def test_fluxtask_disabled(make_sim):
-    _, client = make_sim(fluxtask_disabled=True)
+    dummy, client = make_sim(fluxtask_disabled=True)
     for method, path in [("GET", TASKS), ("POST", TASKS + "/0a1b2c3d4e5f6789/runs/0a1b2c3d4e5f6789/retry"), ("GET", TASKS + "/abc")]:
         response = client.request(method, path)
         assert response.status_code == 404

@@ -68,7 +68,7 @@ def test_read_only_user(auth_client):
 
 
 def test_disabled_api_authenticates_first(make_sim):
-    _, client = make_sim(auth_users=["alice:pw"], fluxtask_disabled=True)
+    dummy, client = make_sim(auth_users=["alice:pw"], fluxtask_disabled=True)
     auth_error(client.get(TASKS), 401, "unable to parse authentication credentials")
     response = client.get(TASKS, auth=("alice", "pw"))
     assert response.status_code == 404 and response.json() == {"error": "Not Found", "message": "Not Found"}
@@ -105,7 +105,7 @@ def _write(path, cert, key=None):
 def pki(tmp_path):
     """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate, valid for one day."""
     import ipaddress  # pylint: disable=import-outside-toplevel
-    ca_key, server_key, client_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    ca_key, server_key, client_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
     ca = _cert("test-ca", "test-ca", ca_key, ca_key, ca=True)
     server = _cert("127.0.0.1", "test-ca", server_key, ca_key, san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
     client = _cert("client", "test-ca", client_key, ca_key)
@@ -114,7 +114,7 @@ def pki(tmp_path):
 
 
 def test_tls_with_client_certificates(make_sim, pki):
-    sim, _ = make_sim(tls_cert=pki["server"][0], tls_key=pki["server"][1], tls_client_ca=pki["ca"])
+    sim, dummy = make_sim(tls_cert=pki["server"][0], tls_key=pki["server"][1], tls_client_ca=pki["ca"])
     assert sim.url.startswith("https://127.0.0.1:") and sim.ready_line() == "kapacitor-sim: listening on " + sim.url
     client = Client(sim, verify=pki["ca"], cert=pki["client"])
     response = client.get(TASKS)
@@ -130,7 +130,7 @@ def test_tls_disconnect_detection(make_sim, pki):
     """A blocking retry over TLS is cancelled when the client goes away."""
     scenario = {"tasks": [{"id": "0a1b2c3d4e5f6789", "name": "t", "run_seconds": 3,
                            "runs": [{"id": "0b00000000000001", "status": "failed", "scheduled_for": "-1h"}]}]}
-    sim, _ = make_sim(scenario, tls_cert=pki["server"][0], tls_key=pki["server"][1])
+    sim, dummy = make_sim(scenario, tls_cert=pki["server"][0], tls_key=pki["server"][1])
     client = Client(sim, verify=pki["ca"])
     with pytest.raises(requests.exceptions.ReadTimeout):
         client.post("%s/0a1b2c3d4e5f6789/runs/0b00000000000001/retry" % TASKS, timeout=0.3)

@@ -24,7 +24,7 @@ def test_generator_counts(make_sim):
                              "retried_ratio": 0.4, "inactive_ratio": 0.25, "seed": 7},
                 "tasks": [{"name": "extra", "generate_runs": {"count": 30, "every": "1h", "end": "-1h", "failed_ratio": 0.5,
                                                               "retried_ratio": 1.0, "seed": 2}}]}
-    _, client = make_sim()
+    dummy, client = make_sim()
     loaded = client.post("/_sim/scenario", json=scenario).json()
     # 20 x (50 + 5 failed x 40% = 2 retries) + (30 + 15 retries)
     assert loaded["runs"] == 20 * 52 + 45
@@ -42,15 +42,15 @@ def test_generator_counts(make_sim):
     assert len(retried) == 15
     assert all(g[0]["status"] == "failed" and g[1]["status"] == "success" and g[1]["created_by_retry"] and g[1]["manual"] for g in retried)
     # deterministic: the same seed picks the same runs (IDs and times move with the load time)
-    pattern = [len(group) for _, group in sorted(attempts.items())]
+    pattern = [len(group) for dummy, group in sorted(attempts.items())]
     again = client.post("/_sim/scenario", json=scenario).json()
     assert [t["name"] for t in again["tasks"]] == [t["name"] for t in loaded["tasks"]]
     extra = next(t["id"] for t in again["tasks"] if t["name"] == "extra")
-    assert [len(group) for _, group in sorted(client.get("/_sim/attempts?task_id=" + extra).json()[extra].items())] == pattern
+    assert [len(group) for dummy, group in sorted(client.get("/_sim/attempts?task_id=" + extra).json()[extra].items())] == pattern
 
 
 def test_stats_and_reset(make_sim):
-    _, client = make_sim(ONE_TASK)
+    dummy, client = make_sim(ONE_TASK)
     client.get(TASKS)
     client.get("%s/%s/runs" % (TASKS, TASK_ID))
     client.post(RETRY_PATH)
@@ -63,7 +63,7 @@ def test_stats_and_reset(make_sim):
 
 
 def test_fault_get_error_and_rate_limit(make_sim):
-    _, client = make_sim(ONE_TASK)
+    dummy, client = make_sim(ONE_TASK)
     client.post("/_sim/faults", json={"get_error_ratio": 1.0, "get_error_status": 503})
     response = client.get(TASKS)
     assert response.status_code == 503 and response.json()["code"] == "unavailable"
@@ -78,7 +78,7 @@ def test_fault_get_error_and_rate_limit(make_sim):
 
 
 def test_fault_reset_changes_nothing(make_sim):
-    _, client = make_sim(ONE_TASK)
+    dummy, client = make_sim(ONE_TASK)
     client.post("/_sim/faults", json={"reset_ratio": 1.0})
     with pytest.raises(requests.exceptions.ConnectionError):
         client.post(RETRY_PATH)
@@ -88,7 +88,7 @@ def test_fault_reset_changes_nothing(make_sim):
 
 
 def test_fault_drop_after_processing(make_sim):
-    _, client = make_sim(ONE_TASK)
+    dummy, client = make_sim(ONE_TASK)
     client.post("/_sim/faults", json={"retry_drop_after_ratio": 1.0})
     with pytest.raises(requests.exceptions.ConnectionError):
         client.post(RETRY_PATH)
@@ -98,7 +98,7 @@ def test_fault_drop_after_processing(make_sim):
 
 
 def test_fault_latency(make_sim):
-    _, client = make_sim()
+    dummy, client = make_sim()
     client.post("/_sim/faults", json={"latency_ms": 300, "latency_ratio": 1.0})
     started = time.monotonic()
     assert client.get(TASKS).status_code == 200

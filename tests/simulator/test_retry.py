@@ -33,7 +33,7 @@ def wait_for(predicate, timeout=5.0):
 
 
 def test_retry_blocks_and_answers_scheduled(make_sim):
-    _, client = make_sim(scenario(run_seconds=1.0))
+    dummy, client = make_sim(scenario(run_seconds=1.0))
     started = time.monotonic()
     response = client.post(RETRY_PATH)
     elapsed = time.monotonic() - started
@@ -53,7 +53,7 @@ def test_retry_blocks_and_answers_scheduled(make_sim):
 
 
 def test_retry_failure_is_500_and_recorded(make_sim):
-    _, client = make_sim(scenario(retry_outcomes=["fail", "flux_error", "success"], retry_error="boom @1:1"))
+    dummy, client = make_sim(scenario(retry_outcomes=["fail", "flux_error", "success"], retry_error="boom @1:1"))
     assert_error(client.post(RETRY_PATH), 500, "internal error", "failed to retry run: could not execute task run: boom @1:1")
     response = client.post(RETRY_PATH)
     assert response.status_code == 400 and response.json()["message"].startswith("failed to retry run: could not parse Flux script: ")
@@ -68,7 +68,7 @@ def test_retry_failure_is_500_and_recorded(make_sim):
 
 
 def test_retry_not_found(make_sim):
-    _, client = make_sim(scenario())
+    dummy, client = make_sim(scenario())
     assert_error(client.post("%s/0fffffffffffffff/runs/%s/retry" % (TASKS, FAILED)), 404, "not found", "failed to retry run: task not found")
     assert_error(client.post("%s/%s/runs/0b0000000000000f/retry" % (TASKS, TASK_ID)), 404, "not found", "failed to retry run: run not found")
     assert_error(client.post("%s/%s/runs/%s/retry" % (TASKS, TASK_ID, OLD)), 404, "not found", "failed to retry run: run not found")
@@ -91,7 +91,7 @@ def test_concurrent_retries_collide_with_422(make_sim):
 
 
 def test_force_run(make_sim):
-    _, client = make_sim(scenario(retry_outcomes=["success", "fail"], retry_error="nope"))
+    dummy, client = make_sim(scenario(retry_outcomes=["success", "fail"], retry_error="nope"))
     response = client.post("%s/%s/runs" % (TASKS, TASK_ID), json={"scheduledFor": "2026-01-02T03:04:05.678Z"})
     assert response.status_code == 201, response.text
     assert response.json()["scheduledFor"] == "2026-01-02T03:04:05Z" and response.json()["status"] == "scheduled"

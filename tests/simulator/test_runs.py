@@ -37,7 +37,7 @@ def ids(runs):
 
 
 def test_order_queued_running_completed(make_sim):
-    _, client = make_sim(scenario())
+    dummy, client = make_sim(scenario())
     runs = client.runs(TASK_ID)
     # queued manual runs in insertion order, running by ascending ID (future scheduledFor hidden), completed by scheduledFor desc
     assert ids(runs[:4]) == ["8", "7", "5", "6"]
@@ -51,7 +51,7 @@ def test_order_queued_running_completed(make_sim):
 
 
 def test_run_shape(make_sim):
-    _, client = make_sim(scenario())
+    dummy, client = make_sim(scenario())
     run = client.get("%s/%s/runs/0b00000000000002" % (TASKS, TASK_ID)).json()
     base = "%s/%s/runs/0b00000000000002" % (TASKS, TASK_ID)
     assert run["links"] == {"logs": base + "/logs", "retry": base + "/retry", "self": base, "task": "%s/%s" % (TASKS, TASK_ID)}
@@ -69,7 +69,7 @@ def test_tie_order_is_not_by_id(make_sim):
     for index in range(20):
         runs.append({"id": "0c%014x" % (2 * index + 1), "status": "failed", "scheduled_for": "-%dm" % (10 + index)})
         runs.append({"id": "0c%014x" % (2 * index + 2), "status": "success", "scheduled_for": "-%dm" % (10 + index), "requested_at": "-1m"})
-    _, client = make_sim({"tasks": [{"id": TASK_ID, "name": "t", "runs": runs}]})
+    dummy, client = make_sim({"tasks": [{"id": TASK_ID, "name": "t", "runs": runs}]})
     listed = client.runs(TASK_ID)
     pairs = [(listed[i]["id"], listed[i + 1]["id"]) for i in range(0, 40, 2)]
     assert all(listed[i]["scheduledFor"] == listed[i + 1]["scheduledFor"] for i in range(0, 40, 2))
@@ -77,7 +77,7 @@ def test_tie_order_is_not_by_id(make_sim):
 
 
 def test_windows_are_exclusive_on_scheduled_for(make_sim):
-    _, client = make_sim({"tasks": [{"id": TASK_ID, "name": "t", "runs": [
+    dummy, client = make_sim({"tasks": [{"id": TASK_ID, "name": "t", "runs": [
         {"id": "0b00000000000001", "status": "success", "scheduled_for": "2026-01-01T00:00:00Z", "started_at": "-1h"},
         {"id": "0b00000000000002", "status": "success", "scheduled_for": "2026-01-01T01:00:00Z", "started_at": "-1h"},
         {"id": "0b00000000000003", "status": "success", "scheduled_for": "2026-01-01T02:00:00Z", "started_at": "-1h"}]}]})
@@ -88,7 +88,7 @@ def test_windows_are_exclusive_on_scheduled_for(make_sim):
 
 
 def test_validation_order_and_messages(make_sim):
-    _, client = make_sim(scenario())
+    dummy, client = make_sim(scenario())
     path = "%s/%s/runs" % (TASKS, TASK_ID)
     assert_error(client.get(path + "?limit=0"), 400, "invalid", "failed to decode request: run limit is out of bounds, must be between 1 and 500")
     assert_error(client.get(path + "?limit=501&after=abc"), 400, "invalid", "failed to decode request: id must have a length of 16 bytes")
@@ -105,13 +105,13 @@ def test_validation_order_and_messages(make_sim):
 
 
 def test_after_is_broken(make_sim):
-    _, client = make_sim(scenario())
+    dummy, client = make_sim(scenario())
     runs = client.runs(TASK_ID, "?after=0b00000000000001")
     assert ids(runs) == ["8", "7", "5", "6"]          # kv ignores it, every completed run is dropped
 
 
 def test_unknown_task_and_run(make_sim):
-    _, client = make_sim(scenario())
+    dummy, client = make_sim(scenario())
     response = client.get("%s/%s/runs" % (TASKS, UNKNOWN))
     assert response.status_code == 200
     assert response.json() == {"links": {"self": "%s/%s/runs" % (TASKS, UNKNOWN), "task": "%s/%s" % (TASKS, UNKNOWN)}, "runs": []}
@@ -125,14 +125,14 @@ def test_unknown_task_and_run(make_sim):
 
 
 def test_task_logs_concatenate_runs(make_sim):
-    _, client = make_sim(scenario())
+    dummy, client = make_sim(scenario())
     events = client.get("%s/%s/logs" % (TASKS, TASK_ID)).json()["events"]
     assert [e["runID"][-1] for e in events if e["message"].startswith("Started")][:1] == ["3"]
     assert sum(1 for e in events if e["message"].startswith("Completed(")) == 4
 
 
 def test_cancel(make_sim):
-    _, client = make_sim(scenario())
+    dummy, client = make_sim(scenario())
     response = client.request("DELETE", "%s/%s/runs/0b00000000000005" % (TASKS, TASK_ID))
     assert response.status_code == 200 and response.content == b""
     assert "Content-Type" not in response.headers

@@ -74,11 +74,11 @@ def test_server_message_reads_all_three_error_shapes(text, message):
 
 def test_hints_name_the_fix():
     disabled = FakeResponse(404, '{\n    "error": "Not Found",\n    "message": "Not Found"\n}')
-    assert '[fluxtask] enabled = true' in _client._hint_for_status(404, 'Not Found', disabled)
-    assert 'KAPACITOR_USERNAME' in _client._hint_for_status(401, 'authorization failed', FakeResponse(401, '{}'))
-    assert 'privilege' in _client._hint_for_status(403, 'x', FakeResponse(403, '{}'))
+    assert '[fluxtask] enabled = true' in _client.hint_for_status(404, 'Not Found', disabled)
+    assert 'KAPACITOR_USERNAME' in _client.hint_for_status(401, 'authorization failed', FakeResponse(401, '{}'))
+    assert 'privilege' in _client.hint_for_status(403, 'x', FakeResponse(403, '{}'))
     html = FakeResponse(404, '<html>nope</html>', 'text/html')
-    assert 'does not look like Kapacitor' in _client._hint_for_status(404, 'nope', html)
+    assert 'does not look like Kapacitor' in _client.hint_for_status(404, 'nope', html)
 
 
 def test_backoff_is_jittered_and_capped():
