@@ -1,9 +1,9 @@
 # Build / test entry points for the tickstack.kapacitor collection.
 #
 #   make test         full suite (.ci/test-suite): sanity, units, simulator, functional,
-#                     integration, 2.21 sanity+units, ansible-lint, changelog/docs lint,
+#                     2.21 sanity+units+functional, ansible-lint, changelog/docs lint,
 #                     molecule, build+install+ansible-doc+smoke, ansible-builder introspect
-#   make sanity | units | lint | functional | integration | molecule   one step
+#   make sanity | units | lint | functional | molecule   one step
 #   make demo         run tests/demo/demo.sh against the checkout (symlinked collection)
 #   make bench        run tests/benchmark/bench.py (extra arguments: BENCH_ARGS=--quick)
 #   make venv         tool venv (ansible-core 2.19, Python 3.11) from .ci/requirements.txt
@@ -56,7 +56,7 @@ define build_venv
 	echo "venv $$v built in $$((SECONDS - start))s"
 endef
 
-.PHONY: help venv venv-2.21 test sanity units lint functional integration molecule demo bench link clean
+.PHONY: help venv venv-2.21 test sanity units lint functional molecule demo bench link clean
 
 help:
 	@sed -n '2,17p' '$(ROOT)/Makefile' | sed 's/^# \{0,1\}//'
@@ -81,9 +81,6 @@ lint: venv
 
 functional: venv
 	@$(SUITE) functional
-
-integration: venv
-	@$(SUITE) integration
 
 molecule: venv
 	@$(SUITE) molecule
