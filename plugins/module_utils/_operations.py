@@ -26,6 +26,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     PAGE_LIMIT,
+    RUN_STATUSES,
     CoreError,
     RunPager,
     Window,
@@ -39,6 +40,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
 # Keys of a run kept in memory while listing; ``links`` is dropped, ``log`` only kept when asked for.
 _RUN_KEYS = ('id', 'taskID', 'status', 'scheduledFor', 'startedAt', 'finishedAt', 'requestedAt')
 POLL_INTERVAL = 1.0
+_STATUS = dict((status, status) for status in RUN_STATUSES)
 # A retry request whose fate is unknown (or that got a 429) is sent again only after a listing of its scheduled
 # time showed no new attempt, at most this many times in all, RETRY_RESEND_DELAY seconds (or Retry-After) apart.
 RETRY_SENDS = 4
@@ -111,8 +113,11 @@ def resolve_tasks(client, task_ids, task_names, task_status):
 
 # --------------------------------------------------------------------------- runs
 
-def _slim(run, keep_logs):
+def _slim(run, task_id, keep_logs):
+    """The run without ``links``; repeated values share one string object (a listing can hold 100,000 runs)."""
     slim = dict((key, run[key]) for key in _RUN_KEYS if key in run)
+    slim['taskID'] = task_id
+    slim['status'] = _STATUS.get(slim.get('status'), slim.get('status'))
     if keep_logs and run.get('log'):
         slim['log'] = run['log']
     return slim
@@ -128,7 +133,8 @@ def collect_runs(client, task_id, window, keep_logs=False, enough=None):
     runs = []
     while not pager.done:
         page = client.list_runs_page(task_id, pager.params())
-        runs.extend(_slim(run, keep_logs) for run in pager.feed(page) if run.get('taskID') == task_id and window.contains(run))
+        runs.extend(_slim(run, task_id, keep_logs) for run in pager.feed(page)
+                    if run.get('taskID') == task_id and window.contains(run))
         if enough is not None and not pager.done and enough(runs, pager.boundary):
             break
     return runs, pager
@@ -152,11 +158,12 @@ class RetryItem:
         self.result = None
 
     def hinted_run(self):
-        """The run as described by ``kapacitor_task_runs_info`` output, when that output is complete."""
+        """The run as ``kapacitor_task_runs_info`` described it, when it is the latest of its ``attempts``."""
         hints = self.hints
-        needed = ('scheduled_for', 'status', 'attempts', 'latest_attempt_id', 'latest_attempt_status')
-        if any(hints.get(name) in (None, '') for name in needed):
+        if any(hints.get(name) in (None, '') for name in ('scheduled_for', 'status', 'attempt', 'attempts')):
             return None
+        if int(hints['attempt']) != int(hints['attempts']):
+            return None  # a later attempt exists that the input does not describe: look it up
         return {'id': self.run_id, 'taskID': self.task_id, 'status': hints['status'],
                 'scheduledFor': hints['scheduled_for']}
 
@@ -249,11 +256,8 @@ class Retrier:
         task_missing = None
         for item in sorted(items, key=lambda i: i.run_id, reverse=True):
             if id(item) in trusted:
-                run = item.hinted_run()
-                hints = item.hints
-                latest = {'id': hints['latest_attempt_id'], 'status': hints['latest_attempt_status'],
-                          'taskID': task_id, 'scheduledFor': run['scheduledFor']}
-                count = int(hints['attempts'])
+                run = latest = item.hinted_run()
+                count = int(item.hints['attempts'])
             else:
                 run, latest, count = self._find(groups, item)
                 if run is None:

@@ -278,9 +278,7 @@ def snake_run(run, task_name=None, note=None, include_logs=False):
         'requested_at': run.get('requestedAt'),
     }
     if note is not None:
-        number, count, latest = note
-        out.update(attempt=number, attempts=count,
-                   latest_attempt_id=latest.get('id'), latest_attempt_status=latest.get('status'))
+        out['attempt'], out['attempts'] = note[0], note[1]
     if include_logs:
         out['log'] = [{'time': entry.get('time'), 'message': entry.get('message'), 'run_id': entry.get('runID')}
                       for entry in (run.get('log') or [])]

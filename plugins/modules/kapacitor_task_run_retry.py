@@ -186,7 +186,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     summarize,
 )
 
-_HINT_KEYS = ('scheduled_for', 'status', 'attempts', 'latest_attempt_id', 'latest_attempt_status')
+_HINT_KEYS = ('scheduled_for', 'status', 'attempt', 'attempts')
 
 
 def items_from(params):

@@ -113,10 +113,10 @@ EXAMPLES = r"""
     after_time: 24h
   register: failed_runs
 
-- name: Show the scheduled times whose latest attempt still failed
+- name: Show the failed runs whose scheduled time was already retried
   ansible.builtin.debug:
-    msg: "{{ item.task_name }} {{ item.scheduled_for }} ({{ item.attempts }} attempt(s))"
-  loop: "{{ failed_runs.runs | selectattr('latest_attempt_status', 'equalto', 'failed') | unique(attribute='latest_attempt_id') }}"
+    msg: "{{ item.task_name }} {{ item.scheduled_for }}: attempt {{ item.attempt }} of {{ item.attempts }}"
+  loop: "{{ failed_runs.runs | rejectattr('attempts', 'equalto', 1) | list }}"
   loop_control:
     label: "{{ item.id }}"
 
@@ -180,20 +180,15 @@ runs:
       description: When a manual run or retry was requested, or null for scheduled runs.
       type: str
     attempt:
-      description: This run's number among the attempts of its task and scheduled time, by ID (1 = the original).
+      description:
+        - This run's number among the attempts of its task and scheduled time, by ID (1 = the original).
+        - The latest attempt has RV(runs[].attempt) equal to RV(runs[].attempts).
       type: int
       sample: 1
     attempts:
       description: How many attempts that task and scheduled time has.
       type: int
       sample: 2
-    latest_attempt_id:
-      description: The ID of the latest attempt of that task and scheduled time.
-      type: str
-    latest_attempt_status:
-      description: The status of that latest attempt.
-      type: str
-      sample: success
     log:
       description: The run's log events (V(time), V(message), V(run_id)), only with O(include_logs=true).
       type: list

@@ -55,7 +55,7 @@ FAKES = {
 def hinted(run_id, task_id):
     """A run as kapacitor_task_runs_info returns it, so that refresh=false posts without listing first."""
     return {'task_id': task_id, 'run_id': run_id, 'scheduled_for': '2026-11-26T00:00:00Z', 'status': 'failed',
-            'attempts': 1, 'latest_attempt_id': run_id, 'latest_attempt_status': 'failed'}
+            'attempt': 1, 'attempts': 1}
 
 
 # (case id, module, args from the world, substrings the message must hold: the problem, then what to do)
