@@ -23,6 +23,8 @@ import time
 PAGE_LIMIT = 500
 HORIZON_SECONDS = 14 * 24 * 3600
 RUN_STATUSES = ('scheduled', 'started', 'success', 'failed', 'canceled')
+RUN_FIELDS = ('id', 'task_id', 'task_name', 'status', 'scheduled_for', 'started_at', 'finished_at', 'requested_at',
+              'attempt', 'attempts')
 COMPLETED_STATUSES = frozenset(('success', 'failed', 'canceled'))
 IN_PROGRESS_STATUSES = frozenset(('scheduled', 'started'))
 
@@ -265,8 +267,8 @@ def annotate_attempts(runs):
     return notes
 
 
-def snake_run(run, task_name=None, note=None, include_logs=False):
-    """The module's view of an API run: snake_case keys, attempt annotations, optional log."""
+def snake_run(run, task_name=None, note=None, include_logs=False, fields=None):
+    """The module's view of an API run: snake_case keys, attempt annotations, optional log; only ``fields`` if given."""
     out = {
         'id': run.get('id'),
         'task_id': run.get('taskID'),
@@ -279,6 +281,8 @@ def snake_run(run, task_name=None, note=None, include_logs=False):
     }
     if note is not None:
         out['attempt'], out['attempts'] = note[0], note[1]
+    if fields:
+        out = dict((name, out.get(name)) for name in fields)
     if include_logs:
         out['log'] = [{'time': entry.get('time'), 'message': entry.get('message'), 'run_id': entry.get('runID')}
                       for entry in (run.get('log') or [])]

@@ -93,6 +93,14 @@ options:
       - Include each run's log events in RV(runs[].log).
     type: bool
     default: false
+  fields:
+    description:
+      - Return only these keys of each run in RV(runs) (RV(runs[].log) still follows O(include_logs)).
+      - By default every key is returned. Fewer keys make a listing of many thousands of runs lighter for
+        Ansible, which holds the whole result in memory several times.
+    type: list
+    elements: str
+    choices: [id, task_id, task_name, status, scheduled_for, started_at, finished_at, requested_at, attempt, attempts]
   concurrency:
     description:
       - How many tasks are listed at the same time (1 to 100).
@@ -249,6 +257,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._operations im
     resolve_tasks,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    RUN_FIELDS,
     RUN_STATUSES,
     CoreError,
     annotate_attempts,
@@ -274,6 +283,7 @@ def main():
             limit=dict(type='int'),
             latest_attempt_only=dict(type='bool', default=False),
             include_logs=dict(type='bool', default=False),
+            fields=dict(type='list', elements='str', choices=list(RUN_FIELDS)),
             concurrency=dict(type='int', default=4),
         ),
         supports_check_mode=True,
@@ -318,8 +328,13 @@ def main():
         selected = sort_runs(run for run in runs if keep(run, notes[run['id']]))
         if limit is not None:
             selected = selected[:limit]
-        return ([snake_run(run, task.get('name'), notes[run['id']], params['include_logs']) for run in selected],
-                pager.pages, pager.warnings)
+        counts = dict((status, 0) for status in RUN_STATUSES)
+        for run in selected:
+            counts[run['status']] = counts.get(run['status'], 0) + 1
+        summary = {'id': task['id'], 'name': task.get('name'), 'status': task.get('status'),
+                   'runs': len(selected), 'run_counts': counts}
+        return ([snake_run(run, task.get('name'), notes[run['id']], params['include_logs'], params['fields'])
+                 for run in selected], summary, pager)
 
     try:
         listed = map_concurrently(list_task, tasks, params['concurrency'])
@@ -328,16 +343,13 @@ def main():
 
     result_runs, result_tasks, requests_made = [], [], 0
     totals = dict((status, 0) for status in RUN_STATUSES)
-    for task, (runs, pages, task_warnings) in zip(tasks, listed):
-        counts = dict((status, 0) for status in RUN_STATUSES)
-        for run in runs:
-            counts[run['status']] = counts.get(run['status'], 0) + 1
-            totals[run['status']] = totals.get(run['status'], 0) + 1
-        result_tasks.append({'id': task['id'], 'name': task.get('name'), 'status': task.get('status'),
-                             'runs': len(runs), 'run_counts': counts})
+    for task, (runs, summary, pager) in zip(tasks, listed):
+        for status, count in summary['run_counts'].items():
+            totals[status] = totals.get(status, 0) + count
+        result_tasks.append(summary)
         result_runs.extend(runs)
-        requests_made += pages
-        warnings.extend('task %s: %s' % (task['id'], warning) for warning in task_warnings)
+        requests_made += pager.pages
+        warnings.extend('task %s: %s' % (task['id'], warning) for warning in pager.warnings)
     for warning in warnings:
         module.warn(warning)
     module.exit_json(

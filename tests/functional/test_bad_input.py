@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import Simulator, run_module
+from conftest import COLLECTIONS_ROOT, Simulator, run_module
 from _helpers import RETRY_ROUTE, FakeServer, free_port, in_parallel, make_jwt, make_pki, tls_simulator
 
 INFO = 'kapacitor_task_runs_info'
@@ -266,3 +266,17 @@ def test_nothing_changed_on_any_server(world):
     # The throw-away servers only ever saw reads.
     for name, requests in world['fake_requests'].items():
         assert requests and all(method == 'GET' for method, dummy in requests), (name, requests)
+
+
+@pytest.mark.parametrize('module', [INFO, RETRY])
+def test_missing_requests_is_reported_as_a_missing_library(tmp_path, module):
+    # A ``requests`` package that cannot be imported stands first on the module's path.
+    (tmp_path / 'requests').mkdir()
+    (tmp_path / 'requests' / '__init__.py').write_text('raise ImportError("No module named requests")\n')
+    args = {'url': 'http://127.0.0.1:1'}
+    if module == RETRY:
+        args.update(task_id='0123456789abcdef', run_id='0123456789abcdef')
+    result = run_module(module, args, env={'PYTHONPATH': '%s:%s' % (tmp_path, COLLECTIONS_ROOT)})
+    assert result.rc == 1 and result['failed'] is True
+    assert 'Failed to import the required Python library (requests)' in result['msg']
+    assert 'Traceback' not in result['msg']

@@ -185,3 +185,11 @@ def test_disabled_flux_task_api_says_so():
         assert 'Flux task API' in result['msg'] and '[fluxtask] enabled = true' in result['msg']
     finally:
         disabled.stop()
+
+
+def test_fields_select_the_keys_of_each_run(shared_sim, big):
+    full = info(shared_sim, task_name='small')
+    slim = info(shared_sim, task_name='small', fields=['id', 'status'])
+    assert [sorted(run) for run in slim['runs']] == [['id', 'status']] * len(full['runs'])
+    assert [(run['id'], run['status']) for run in slim['runs']] == [(run['id'], run['status']) for run in full['runs']]
+    assert slim['tasks'] == full['tasks'] and slim['totals']['run_counts'] == full['totals']['run_counts']
