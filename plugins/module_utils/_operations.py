@@ -234,7 +234,7 @@ class Retrier:
     # ---------------------------------------------------------------- planning
 
     def plan(self, items):
-        """Decide every item. Returns ``[(item, decision)]`` for the retries to make; other items get a result."""
+        """Decide every item. Returns ``[(item, decision, attempts)]`` for the retries to make; other items get a result."""
         by_task = {}
         for item in items:
             by_task.setdefault(item.task_id, []).append(item)
