@@ -290,38 +290,32 @@ def scenario_facts(sim):
 # Contenders
 # =====================================================================================================================
 
-def run_ours(workdir, env, generate):
-    sim = Sim(generate, workdir, 'ours')
+def run_on_fresh_simulator(name, workdir, env, generate, command, attempts=True):
+    """Load ``generate`` into a new simulator, run ``command(url)`` against it and measure it."""
+    sim = Sim(generate, workdir, name)
     try:
         facts = scenario_facts(sim)
-        result = measure('ours', sim, [ansible_playbook(), OUR_PLAYBOOK, '-e', 'kapacitor_url=' + sim.url,
-                                       '-e', 'retry_failed_runs_concurrency=%d' % CONCURRENCY], env, workdir)
+        facts['simulator_load_s'] = round(sim.load_seconds, 1)
+        result = measure(name, sim, command(sim.url), env, workdir, attempts=attempts)
     finally:
         sim.stop()
     result['scenario'] = facts
     return result
+
+
+def run_ours(workdir, env, generate):
+    return run_on_fresh_simulator('ours', workdir, env, generate, lambda url: [
+        ansible_playbook(), OUR_PLAYBOOK, '-e', 'kapacitor_url=' + url, '-e', 'retry_failed_runs_concurrency=%d' % CONCURRENCY])
 
 
 def run_cli(workdir, env, generate):
-    sim = Sim(generate, workdir, 'cli')
-    try:
-        facts = scenario_facts(sim)
-        result = measure('cli', sim, [sys.executable, os.path.abspath(__file__), '--cli-client', sim.url], env, workdir)
-    finally:
-        sim.stop()
-    result['scenario'] = facts
-    return result
+    return run_on_fresh_simulator('cli', workdir, env, generate, lambda url: [
+        sys.executable, os.path.abspath(__file__), '--cli-client', url])
 
 
 def run_uri_loop(workdir, env, generate):
-    sim = Sim(generate, workdir, 'uri')
-    try:
-        facts = scenario_facts(sim)
-        result = measure('uri', sim, [ansible_playbook(), URI_PLAYBOOK, '-e', 'kapacitor_url=' + sim.url], env, workdir)
-    finally:
-        sim.stop()
-    result['scenario'] = facts
-    return result
+    return run_on_fresh_simulator('uri', workdir, env, generate, lambda url: [
+        ansible_playbook(), URI_PLAYBOOK, '-e', 'kapacitor_url=' + url])
 
 
 def run_noop(workdir, env):
@@ -364,15 +358,8 @@ def run_large_listing(workdir, env, generate, fields=None):
         dest: %s
         mode: "0644"
 ''' % (CONCURRENCY, '\n        fields: %s' % json.dumps(fields) if fields else '', totals))
-    sim = Sim(generate, workdir, 'large')
-    try:
-        facts = scenario_facts(sim)
-        facts['simulator_load_s'] = round(sim.load_seconds, 1)
-        result = measure(name, sim, [ansible_playbook(), playbook, '-e', 'kapacitor_url=' + sim.url],
-                         env, workdir, attempts=False)
-    finally:
-        sim.stop()
-    result['scenario'] = facts
+    result = run_on_fresh_simulator(name, workdir, env, generate, lambda url: [
+        ansible_playbook(), playbook, '-e', 'kapacitor_url=' + url], attempts=False)
     result['listed'] = json.load(open(totals)) if os.path.exists(totals) else None
     return result
 

@@ -20,7 +20,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-from conftest import COLLECTION, COLLECTIONS_ROOT, Simulator, module_env
+from conftest import COLLECTION, Simulator, playbook_command, playbook_env
 
 PLAYBOOK = os.path.join(COLLECTION, 'playbooks', 'retry_failed_runs.yml')
 RETRY_ROUTE = 'POST /api/v2/tasks/:id/runs/:rid/retry'
@@ -85,15 +84,8 @@ class BackgroundPlaybook:
         self.vars_path = os.path.join(self.tmp, 'vars.json')
         with open(self.vars_path, 'w') as handle:
             json.dump(extra_vars or {}, handle)
-        cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook, '-e', '@' + self.vars_path]
-        if inventory:
-            cmd += ['-i', inventory]
-        if verbosity:
-            cmd.append('-' + 'v' * verbosity)
-        full_env = module_env(env)
-        full_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-                        ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
-                        ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+        cmd = playbook_command(playbook, self.vars_path, inventory, verbosity=verbosity)
+        full_env = playbook_env(env)
         self.output_path = os.path.join(self.tmp, 'output.txt')
         self._output = open(self.output_path, 'w')
         self.started = time.monotonic()

@@ -168,11 +168,7 @@ def run_module(name, args, check_mode=False, diff=False, env=None, timeout=300):
     return ModuleResult(data, proc.returncode, proc.stdout, proc.stderr)
 
 
-def run_playbook(playbook, extra_vars=None, inventory=None, check=False, verbosity=0, env=None, timeout=600):
-    """Run ``ansible-playbook`` with the collection on the path and the interpreter pinned."""
-    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
-        json.dump(extra_vars or {}, handle)
-        vars_path = handle.name
+def playbook_command(playbook, vars_path, inventory=None, check=False, verbosity=0):
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook, '-e', '@' + vars_path]
     if inventory:
         cmd += ['-i', inventory]
@@ -180,12 +176,26 @@ def run_playbook(playbook, extra_vars=None, inventory=None, check=False, verbosi
         cmd.append('--check')
     if verbosity:
         cmd.append('-' + 'v' * verbosity)
+    return cmd
+
+
+def playbook_env(env=None):
+    """The module environment plus the collection path, the pinned interpreter and quiet, colourless output."""
     full_env = module_env(env)
     full_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                     ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
                     ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    return full_env
+
+
+def run_playbook(playbook, extra_vars=None, inventory=None, check=False, verbosity=0, env=None, timeout=600):
+    """Run ``ansible-playbook`` with the collection on the path and the interpreter pinned."""
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+        json.dump(extra_vars or {}, handle)
+        vars_path = handle.name
     try:
-        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                              env=full_env, timeout=timeout, check=False)
+        return subprocess.run(playbook_command(playbook, vars_path, inventory, check, verbosity), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, env=playbook_env(env), timeout=timeout,
+                              check=False)
     finally:
         os.unlink(vars_path)

@@ -12,8 +12,8 @@ __metaclass__ = type
 import threading
 
 from conftest import run_module
+from _helpers import RETRY_ROUTE, new_attempts
 
-RETRY_ROUTE = 'POST /api/v2/tasks/:id/runs/:rid/retry'
 
 
 def retry(sim, check_mode=False, diff=False, **args):
@@ -26,18 +26,6 @@ def failed_latest(sim, **args):
     result = run_module('kapacitor_task_runs_info', dict(args, status=['failed'], latest_attempt_only=True))
     assert result.rc == 0, result
     return result['runs']
-
-
-def new_attempts(before, after):
-    """Per (task, scheduledFor): the attempts created between two /_sim/attempts snapshots."""
-    created = {}
-    for task_id, times in after.items():
-        for scheduled_for, runs in times.items():
-            old = set(run['id'] for run in before.get(task_id, {}).get(scheduled_for, []))
-            fresh = [run for run in runs if run['id'] not in old]
-            if fresh:
-                created[(task_id, scheduled_for)] = fresh
-    return created
 
 
 def scenario():

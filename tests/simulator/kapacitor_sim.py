@@ -962,20 +962,26 @@ class TaskAPI:
     def __init__(self, state):
         self.state = state
 
+    @staticmethod
+    def decode_limit(query, out_of_bounds):
+        """``limit``: default 100, Go's Atoi message for a non-integer, ``out_of_bounds`` outside 1..500 (spec §4.1, §4.4)."""
+        if not query.get("limit"):
+            return DEFAULT_LIMIT
+        try:
+            limit = go_atoi(query["limit"])
+        except ValueError as exc:
+            raise decode_error(str(exc)) from None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise decode_error(out_of_bounds)
+        return limit
+
     # -- tasks --------------------------------------------------------------------------------------------------------
     def list_tasks(self, req):
         query = req.query
         after = None
         if query.get("after"):
             after = self.decode_id(query["after"])
-        limit = DEFAULT_LIMIT
-        if query.get("limit"):
-            try:
-                limit = go_atoi(query["limit"])
-            except ValueError as exc:
-                raise decode_error(str(exc)) from None
-            if not 1 <= limit <= MAX_LIMIT:
-                raise decode_error("limit must be between 1 and 500")
+        limit = self.decode_limit(query, "limit must be between 1 and 500")
         status = query.get("status") if query.get("status") in ("active", "inactive") else None   # spec §4.1: others ignored
         name, user = query.get("name"), query.get("user")
         with self.state.lock:
@@ -1088,14 +1094,7 @@ class TaskAPI:
         task_id = self.decode_id(req.params["id"])
         query = req.query
         after = self.decode_id(query["after"]) if query.get("after") else None
-        limit = DEFAULT_LIMIT
-        if query.get("limit"):
-            try:
-                limit = go_atoi(query["limit"])
-            except ValueError as exc:
-                raise decode_error(str(exc)) from None
-            if not 1 <= limit <= MAX_LIMIT:
-                raise decode_error("run limit is out of bounds, must be between 1 and 500")
+        limit = self.decode_limit(query, "run limit is out of bounds, must be between 1 and 500")
         times = []
         for key in ("afterTime", "beforeTime"):
             value = None
