@@ -15,7 +15,6 @@ from conftest import run_module
 from _helpers import RETRY_ROUTE, new_attempts
 
 
-
 def retry(sim, check_mode=False, diff=False, **args):
     args.setdefault('url', sim.url)
     return run_module('kapacitor_task_run_retry', args, check_mode=check_mode, diff=diff)
