@@ -1,12 +1,13 @@
 # Build / test entry points for the tickstack.kapacitor collection.
 #
 #   make test         full suite (.ci/test-suite): sanity, units, simulator, functional,
-#                     2.21 sanity+units+functional, ansible-lint, changelog/docs lint,
+#                     2.18 and 2.21 sanity+units+functional, ansible-lint, changelog/docs lint,
 #                     molecule, build+install+ansible-doc+smoke, ansible-builder introspect
 #   make sanity | units | lint | functional | molecule   one step
 #   make demo         run tests/demo/demo.sh against the checkout (symlinked collection)
 #   make bench        run tests/benchmark/bench.py (extra arguments: BENCH_ARGS=--quick)
 #   make venv         tool venv (ansible-core 2.19, Python 3.11) from .ci/requirements.txt
+#   make venv-2.18    ansible-core 2.18 venv on Python 3.11 from .ci/requirements-2.18.txt
 #   make venv-2.21    ansible-core 2.21 venv on Python 3.12 from .ci/requirements-2.21.txt
 #   make clean        remove $(KAPACITOR_WORK) and in-tree test output
 #
@@ -20,13 +21,14 @@ SHELL := /bin/bash
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 KAPACITOR_WORK ?= $(or $(TMPDIR),/tmp)/tickstack-kapacitor
 VENV ?= $(KAPACITOR_WORK)/venv
+VENV218 ?= $(KAPACITOR_WORK)/venv-2.18
 VENV221 ?= $(KAPACITOR_WORK)/venv-2.21
 LINK ?= $(KAPACITOR_WORK)/link
 # Interpreters: real binaries, never pyenv shims of a non-global version (those fail).
 PYTHON311 ?= $(shell bash '$(ROOT)/.ci/test-suite' --find-python 3.11)
 PYTHON312 ?= $(shell bash '$(ROOT)/.ci/test-suite' --find-python 3.12)
 
-SUITE = KAPACITOR_WORK='$(KAPACITOR_WORK)' VENV='$(VENV)' VENV221='$(VENV221)' PYTHON312='$(PYTHON312)' \
+SUITE = KAPACITOR_WORK='$(KAPACITOR_WORK)' VENV='$(VENV)' VENV218='$(VENV218)' VENV221='$(VENV221)' PYTHON312='$(PYTHON312)' \
 	bash '$(ROOT)/.ci/test-suite'
 
 # Environment for running playbooks against the checkout itself (demo, bench).
@@ -56,13 +58,16 @@ define build_venv
 	echo "venv $$v built in $$((SECONDS - start))s"
 endef
 
-.PHONY: help venv venv-2.21 test sanity units lint functional molecule demo bench link clean
+.PHONY: help venv venv-2.18 venv-2.21 test sanity units lint functional molecule demo bench link clean
 
 help:
 	@sed -n '2,17p' '$(ROOT)/Makefile' | sed 's/^# \{0,1\}//'
 
 venv:
 	$(call build_venv,$(VENV),$(PYTHON311),$(ROOT)/.ci/requirements.txt)
+
+venv-2.18:
+	$(call build_venv,$(VENV218),$(PYTHON311),$(ROOT)/.ci/requirements-2.18.txt)
 
 venv-2.21:
 	$(call build_venv,$(VENV221),$(PYTHON312),$(ROOT)/.ci/requirements-2.21.txt,SKIP: Python 3.12 not found; venv-2.21 not built)

@@ -181,7 +181,7 @@ def test_bad_input_fails_before_any_request(sim):
         ({'task_id': '0123456789abcdef', 'run_id': 'xyz'}, "run_id 'xyz' is not a Kapacitor ID"),
         ({'task_id': '0123456789abcdef'}, 'parameters are required together: task_id, run_id'),
         ({'runs': [{'task_id': '0123456789abcdef'}]}, 'runs[0].run_id None is not a Kapacitor ID'),
-        ({'runs': ['0123456789abcdef']}, "option 'runs' is of type str and we were unable to convert to dict"),
+        ({'runs': ['0123456789abcdef']}, "Elements value for option 'runs' is of type"),
         ({'runs': [], 'max_attempts': 0}, 'max_attempts must be 1 or more'),
         ({'runs': [], 'concurrency': 101}, 'concurrency must be between 1 and 100'),
         ({'runs': [], 'retry_timeout': 0}, 'retry_timeout must be a positive number'),
