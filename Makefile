@@ -61,7 +61,7 @@ endef
 .PHONY: help venv venv-2.18 venv-2.21 test sanity units lint functional molecule demo bench link clean
 
 help:
-	@sed -n '2,17p' '$(ROOT)/Makefile' | sed 's/^# \{0,1\}//'
+	@sed -n '2,16p' '$(ROOT)/Makefile' | sed 's/^# \{0,1\}//'
 
 venv:
 	$(call build_venv,$(VENV),$(PYTHON311),$(ROOT)/.ci/requirements.txt)
