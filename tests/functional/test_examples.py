@@ -29,24 +29,23 @@ SCENARIO = {'tasks': [
 ]}
 
 
-def examples_playbook(module_name, url):
+def run_examples(module_name, url):
+    """Run the module's EXAMPLES as one playbook, with the example URL pointed at ``url``."""
     module = importlib.import_module('ansible_collections.tickstack.kapacitor.plugins.modules.' + module_name)
     assert EXAMPLE_URL in module.EXAMPLES
     tasks = yaml.safe_load(module.EXAMPLES.replace(EXAMPLE_URL, url))
     play = [{'name': 'EXAMPLES of ' + module_name, 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]
-    handle = tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False)
-    with handle:
+    with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as handle:
         json.dump(play, handle)
-    return handle.name
+    try:
+        return run_playbook(handle.name)
+    finally:
+        os.unlink(handle.name)
 
 
 def test_runs_info_examples_run(sim):
     sim.load(SCENARIO)
-    path = examples_playbook('kapacitor_task_runs_info', sim.url)
-    try:
-        result = run_playbook(path)
-    finally:
-        os.unlink(path)
+    result = run_examples('kapacitor_task_runs_info', sim.url)
     assert result.returncode == 0, result.stdout
     assert 'failed=0' in result.stdout
     # Read-only: nothing was retried.
@@ -57,11 +56,7 @@ def test_runs_info_examples_run(sim):
 def test_run_retry_examples_run(sim):
     sim.load(SCENARIO)
     before = sim.attempts()
-    path = examples_playbook('kapacitor_task_run_retry', sim.url)
-    try:
-        result = run_playbook(path)
-    finally:
-        os.unlink(path)
+    result = run_examples('kapacitor_task_run_retry', sim.url)
     assert result.returncode == 0, result.stdout
     after = sim.attempts()
     # The single-run example retried 0d5f1a2b3c4d5e6f; the bulk example retried the other two failures once each.
@@ -72,4 +67,5 @@ def test_run_retry_examples_run(sim):
                 assert len(runs) == len(old) + 1, (task_id, scheduled_for, runs)
             else:
                 assert runs == old
-    assert [run['id'] for runs in before['0a1b2c3d4e5f6789'].values() for run in runs].count('0d5f1a2b3c4d5e6f') == 1
+    single = [runs for runs in after['0a1b2c3d4e5f6789'].values() if runs[0]['id'] == '0d5f1a2b3c4d5e6f']
+    assert len(single) == 1 and len(single[0]) == 2 and single[0][1]['status'] == 'success'
