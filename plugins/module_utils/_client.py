@@ -9,7 +9,7 @@ One Session per module run with a pool sized for the module's concurrency. Safe 
 retried on connection errors, 429 (honouring ``Retry-After``) and 502/503/504 with jittered, capped
 backoff. The retry POST is never re-sent here: its fate, when unknown, is reported as
 ``AmbiguousRequest`` and the caller decides by listing runs again. Every failure becomes a
-``KapacitorError`` that names the method, the URL (credentials redacted), the status, the server's
+``RequestError`` (``_errors``) that names the method, the URL (credentials redacted), the status, the server's
 own message (whichever of Kapacitor's three error shapes it came in) and a hint.
 """
 
@@ -22,11 +22,7 @@ import random
 import re
 import time
 
-try:
-    from urllib.parse import urlsplit, unquote
-except ImportError:  # pragma: no cover - Python 2 is not supported, kept for the import sanity test
-    from urlparse import urlsplit  # type: ignore
-    from urllib import unquote  # type: ignore
+from urllib.parse import unquote, urlsplit
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -38,6 +34,13 @@ except ImportError:  # pragma: no cover - exercised through missing_required_lib
     HTTPAdapter = object
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
+    AmbiguousRequest,
+    InputError,
+    RateLimited,
+    RequestError,
+)
+
 API_PREFIX = '/kapacitor/v1/api/v2'
 DEFAULT_URL = 'http://localhost:9092'
 USER_AGENT = 'tickstack.kapacitor-ansible'
@@ -47,56 +50,23 @@ BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
 
 
-class KapacitorError(Exception):
-    """Any failure to talk to Kapacitor, with what a user needs to act on it."""
-
-    def __init__(self, message, method=None, url=None, status=None, server_message=None, hint=None):
-        super(KapacitorError, self).__init__(message)
-        self.message = message
-        self.method = method
-        self.url = url
-        self.status = status
-        self.server_message = server_message
-        self.hint = hint
-
-    def __str__(self):
-        where = ' '.join(part for part in (self.method, self.url) if part)
-        text = '%s: %s' % (where, self.message) if where else self.message
-        if self.hint:
-            text = '%s. %s' % (text.rstrip('.'), self.hint)
-        return text
-
-    def as_dict(self):
-        return {'method': self.method, 'url': self.url, 'status': self.status, 'server_message': self.server_message}
-
-
-class AmbiguousRequest(KapacitorError):
-    """A non-idempotent request was sent but its outcome is unknown (dropped connection, timeout, proxy 5xx)."""
-
-
-class RateLimited(KapacitorError):
-    """HTTP 429 to a non-idempotent request: refused by Kapacitor or a proxy; ``retry_after`` is the wait asked for."""
-
-    retry_after = 1.0
-
-
 def parse_base_url(url):
     """Split a Kapacitor base URL into (base URL without credentials, username, password).
 
-    Raises KapacitorError for a URL without an http(s) scheme or host, or with a path, query or fragment.
+    Raises InputError for a URL without an http(s) scheme or host, or with a path, query or fragment.
     """
     text = (url or '').strip()
     parts = urlsplit(text)
     example = 'such as https://kapacitor.example.com:9092'
     if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise KapacitorError('url %r is not an http:// or https:// URL with a host name (%s)' % (redact_url(text), example))
+        raise InputError('url %r is not an http:// or https:// URL with a host name (%s)' % (redact_url(text), example))
     if parts.path not in ('', '/') or parts.query or parts.fragment:
-        raise KapacitorError('url %r must be the server\'s base URL without a path, query or fragment (%s); the '
+        raise InputError('url %r must be the server\'s base URL without a path, query or fragment (%s); the '
                              'collection adds /kapacitor/v1/api/v2/tasks itself' % (redact_url(text), example))
     try:
         port = parts.port
     except ValueError:
-        raise KapacitorError('url %r has an invalid port (%s)' % (redact_url(text), example))
+        raise InputError('url %r has an invalid port (%s)' % (redact_url(text), example))
     host = parts.hostname
     if ':' in host:
         host = '[%s]' % host
@@ -242,18 +212,18 @@ class KapacitorClient:
                                         verify=self.verify, cert=self.cert)
         except requests.exceptions.RequestException as exc:
             never_sent = _never_sent(exc)
-            error_cls = AmbiguousRequest if method != 'GET' and not never_sent else KapacitorError
-            error = error_cls(_short_exception(exc), method=method, url=url, hint=_hint_for_exception(exc, self.base_url))
+            error_cls = AmbiguousRequest if method != 'GET' and not never_sent else RequestError
             # Worth another try for a safe call: a reset or dropped connection, not a refusal or a TLS failure.
             # A timeout is not retried either: the user's timeout bounds how long a call may hang.
-            error.transient = not (never_sent or isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout)))
-            raise error
+            transient = not (never_sent or isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout)))
+            raise error_cls(_short_exception(exc), method=method, url=url, hint=_hint_for_exception(exc, self.base_url),
+                            sent=not never_sent, transient=transient)
 
     def _error(self, method, response):
         message = server_message(response)
         status = response.status_code
-        return KapacitorError('HTTP %d: %s' % (status, message), method=method, url=redact_url(response.url),
-                              status=status, server_message=message, hint=hint_for_status(status, message, response))
+        return RequestError('HTTP %d: %s' % (status, message), method=method, url=redact_url(response.url),
+                            status=status, server_message=message, hint=hint_for_status(status, message, response))
 
     def get(self, path, params=None):
         """GET a JSON object, retrying connection errors, 429 and 502/503/504 with backoff."""
@@ -262,8 +232,8 @@ class KapacitorClient:
             attempt += 1
             try:
                 response = self._send('GET', path, params, self.timeout)
-            except KapacitorError as exc:
-                if attempt > SAFE_RETRIES or not getattr(exc, 'transient', False):
+            except RequestError as exc:
+                if attempt > SAFE_RETRIES or not exc.transient:
                     raise
                 self._sleep(self._backoff(attempt))
                 continue
@@ -285,10 +255,8 @@ class KapacitorClient:
         response = self._send('POST', path, None, (min(self.timeout, 30.0), timeout))
         if response.status_code == 429:
             message = server_message(response)
-            error = RateLimited('HTTP 429: %s' % message, method='POST', url=redact_url(response.url), status=429,
-                                server_message=message, hint=hint_for_status(429, message, response))
-            error.retry_after = _retry_after(response)
-            raise error
+            raise RateLimited('HTTP 429: %s' % message, _retry_after(response), method='POST', url=redact_url(response.url),
+                              status=429, server_message=message, hint=hint_for_status(429, message, response))
         if 200 <= response.status_code < 300:
             return response.status_code, self._json(response, 'POST'), None
         return response.status_code, None, server_message(response)
@@ -299,12 +267,12 @@ class KapacitorClient:
         except ValueError:
             kind = response.headers.get('Content-Type', 'no content type')
             text = 'HTTP %d with a body that is not JSON (%s): %s' % (response.status_code, kind, server_message(response))
-            raise KapacitorError(text,
-                                 method=method, url=redact_url(response.url), status=response.status_code,
+            raise RequestError(text,
+                               method=method, url=redact_url(response.url), status=response.status_code,
                                  hint='The server does not look like Kapacitor\'s Flux task API (a proxy\'s page?): '
                                       'check url (KAPACITOR_URL)')
         if not isinstance(body, dict):
-            raise KapacitorError('HTTP %d with JSON that is not an object' % response.status_code, method=method,
+            raise RequestError('HTTP %d with JSON that is not an object' % response.status_code, method=method,
                                  url=redact_url(response.url), status=response.status_code,
                                  hint='The server does not look like Kapacitor\'s Flux task API: check url')
         return body
@@ -319,7 +287,7 @@ class KapacitorClient:
     def _expect_list(self, body, key, path):
         value = body.get(key)
         if not isinstance(value, list):
-            raise KapacitorError('the answer has no %r list, so it is not what Kapacitor sends' % key, method='GET',
+            raise RequestError('the answer has no %r list, so it is not what Kapacitor sends' % key, method='GET',
                                  url=self._url(path), status=200,
                                  hint='Check that url (KAPACITOR_URL) points at Kapacitor 1.6 or later')
         return value
@@ -329,7 +297,7 @@ class KapacitorClient:
         path = '/tasks/%s' % task_id
         try:
             return self.get(path)
-        except KapacitorError as exc:
+        except RequestError as exc:
             if exc.status == 404 and 'task not found' in (exc.server_message or ''):
                 return None
             raise

@@ -21,10 +21,9 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
     DEFAULT_URL,
     REQUESTS_IMPORT_ERROR,
     KapacitorClient,
-    KapacitorError,
     parse_base_url,
 )
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import CoreError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError, RequestError
 
 
 def env_set(*names):
@@ -119,8 +118,6 @@ class KapacitorModule(AnsibleModule):
 
     def fail_from(self, exc, **result):
         """Fail with one line that names the problem and what to do, never a traceback."""
-        if isinstance(exc, KapacitorError):
+        if isinstance(exc, RequestError):
             result.update(error=exc.as_dict())
-        elif not isinstance(exc, CoreError):
-            raise exc
         self.fail_json(msg=str(exc), **result)

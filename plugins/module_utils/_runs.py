@@ -20,6 +20,8 @@ import datetime
 import re
 import time
 
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError
+
 PAGE_LIMIT = 500
 HORIZON_SECONDS = 14 * 24 * 3600
 RUN_STATUSES = ('scheduled', 'started', 'success', 'failed', 'canceled')
@@ -41,23 +43,19 @@ _RFC3339_RE = re.compile(
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
 
 
-class CoreError(ValueError):
-    """A bad value, with a message that names it and says what was expected."""
-
-
 # --------------------------------------------------------------------------- IDs
 
 def check_id(value, what):
-    """Return a Kapacitor ID in its canonical lowercase form, or raise CoreError.
+    """Return a Kapacitor ID in its canonical lowercase form, or raise InputError.
 
     Kapacitor IDs are 16 hexadecimal characters and not all zeros (kapacitor-api.md 5.3).
     """
     text = '' if value is None else str(value).strip()
     if not _ID_RE.match(text):
-        raise CoreError('%s %r is not a Kapacitor ID: expected 16 hexadecimal characters, such as 0a1b2c3d4e5f6789'
+        raise InputError('%s %r is not a Kapacitor ID: expected 16 hexadecimal characters, such as 0a1b2c3d4e5f6789'
                         % (what, value))
     if int(text, 16) == 0:
-        raise CoreError('%s %r is not a Kapacitor ID: the all-zero ID is invalid' % (what, value))
+        raise InputError('%s %r is not a Kapacitor ID: the all-zero ID is invalid' % (what, value))
     return text.lower()
 
 
@@ -81,8 +79,8 @@ def parse_time(value, what, now):
         return float(now - seconds)
     try:
         return rfc3339_to_epoch(text)
-    except CoreError:
-        raise CoreError('%s %r is neither an RFC3339 time (such as 2026-05-01T10:00:00Z) nor a relative duration '
+    except InputError:
+        raise InputError('%s %r is neither an RFC3339 time (such as 2026-05-01T10:00:00Z) nor a relative duration '
                         '(such as 24h, 90m, 7d or 1h30m, meaning that long before now)' % (what, value))
 
 
@@ -90,12 +88,12 @@ def rfc3339_to_epoch(text):
     """Seconds since the epoch (float) of an RFC3339 or RFC3339Nano string, as Kapacitor writes them."""
     match = _RFC3339_RE.match(text or '')
     if not match:
-        raise CoreError('not an RFC3339 time: %r' % (text,))
+        raise InputError('not an RFC3339 time: %r' % (text,))
     year, month, day, hour, minute, second, frac, zone = match.groups()
     try:
         datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
     except ValueError as exc:
-        raise CoreError('not an RFC3339 time: %r (%s)' % (text, exc))
+        raise InputError('not an RFC3339 time: %r (%s)' % (text, exc))
     epoch = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0))
     if zone not in ('Z', 'z'):
         sign = 1 if zone[0] == '+' else -1
@@ -151,15 +149,15 @@ class Window:
 def resolve_window(after_time, before_time, now):
     """Build a Window from the user's options and return ``(window, warnings)``.
 
-    Raises CoreError for unparsable times, a window that is empty, or an ``after_time`` in the future.
+    Raises InputError for unparsable times, a window that is empty, or an ``after_time`` in the future.
     """
     after = None if after_time in (None, '') else parse_time(after_time, 'after_time', now)
     before = None if before_time in (None, '') else parse_time(before_time, 'before_time', now)
     if after is not None and before is not None and before <= after:
-        raise CoreError('before_time (%s) must be later than after_time (%s)'
+        raise InputError('before_time (%s) must be later than after_time (%s)'
                         % (epoch_to_rfc3339(before), epoch_to_rfc3339(after)))
     if after is not None and before is None and after >= now:
-        raise CoreError('after_time (%s) is not in the past: no run can be scheduled after it yet'
+        raise InputError('after_time (%s) is not in the past: no run can be scheduled after it yet'
                         % epoch_to_rfc3339(after))
     warnings = []
     horizon = now - HORIZON_SECONDS
@@ -171,10 +169,6 @@ def resolve_window(after_time, before_time, now):
 
 
 # --------------------------------------------------------------------------- paging
-
-class PagingError(CoreError):
-    """Kapacitor's answers leave no way to page further back."""
-
 
 class RunPager:
     """The paging plan that lists every run of one task in a window.

@@ -177,11 +177,11 @@ summary:
            "max_attempts_reached": 1, "already_queued": 0, "not_found": 0, "error": 0}
 """
 
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._operations import Retrier, RetryItem
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import Retrier, RetryItem
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
-    CoreError,
     check_id,
     summarize,
 )
@@ -229,7 +229,7 @@ def main():
                         % params['retry_timeout'])
     try:
         items = items_from(params)
-    except CoreError as exc:
+    except InputError as exc:
         module.fail_json(msg=str(exc))
 
     retrier = Retrier(module.client(pool_size=params['concurrency'] + 2), params['max_attempts'], params['force'],

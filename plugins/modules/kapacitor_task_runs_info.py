@@ -249,9 +249,9 @@ window:
   sample: {"after_time": "2026-11-25T10:00:00Z", "before_time": null}
 """
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import KapacitorError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, KapacitorError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._operations import (
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
     collect_runs,
     map_concurrently,
     resolve_tasks,
@@ -259,7 +259,6 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._operations im
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     RUN_FIELDS,
     RUN_STATUSES,
-    CoreError,
     annotate_attempts,
     check_id,
     resolve_window,
@@ -293,7 +292,7 @@ def main():
         task_ids = [check_id(value, 'task_id') for value in params['task_id'] or []]
         after = check_id(params['after'], 'after') if params['after'] else None
         window, warnings = resolve_window(params['after_time'], params['before_time'], utc_now())
-    except CoreError as exc:
+    except InputError as exc:
         module.fail_json(msg=str(exc))
     limit = params['limit']
     module.check_option(limit is None or limit >= 1, 'limit must be 1 or more, got %s' % limit)
@@ -305,7 +304,7 @@ def main():
     client = module.client(pool_size=params['concurrency'])
     try:
         tasks = resolve_tasks(client, task_ids, task_names, params['task_status'])
-    except (KapacitorError, CoreError) as exc:
+    except KapacitorError as exc:
         module.fail_from(exc)
 
     def keep(run, note):
@@ -338,7 +337,7 @@ def main():
 
     try:
         listed = map_concurrently(list_task, tasks, params['concurrency'])
-    except (KapacitorError, CoreError) as exc:
+    except KapacitorError as exc:
         module.fail_from(exc)
 
     result_runs, result_tasks, requests_made = [], [], 0

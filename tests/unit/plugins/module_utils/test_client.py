@@ -12,9 +12,9 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils import _client
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, RequestError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import (
     KapacitorClient,
-    KapacitorError,
     parse_base_url,
     redact_url,
     server_message,
@@ -48,13 +48,13 @@ def test_parse_base_url(url, base, user, password):
     ('http://localhost:99999', 'invalid port'),
 ])
 def test_parse_base_url_rejects_with_what_was_expected(url, expected):
-    with pytest.raises(KapacitorError) as info:
+    with pytest.raises(InputError) as info:
         parse_base_url(url)
     assert expected in str(info.value)
 
 
 def test_bad_urls_never_echo_their_password():
-    with pytest.raises(KapacitorError) as info:
+    with pytest.raises(InputError) as info:
         parse_base_url('http://admin:hunter2@localhost:9092/kapacitor')
     assert 'hunter2' not in str(info.value)
     assert redact_url('http://admin:hunter2@localhost:9092/x') == 'http://localhost:9092/x'
@@ -89,7 +89,7 @@ def test_backoff_is_jittered_and_capped():
 
 
 def test_error_text_has_method_url_and_hint():
-    error = KapacitorError('HTTP 401: authorization failed', method='GET', url='http://h:9092/kapacitor/v1/api/v2/tasks',
+    error = RequestError('HTTP 401: authorization failed', method='GET', url='http://h:9092/kapacitor/v1/api/v2/tasks',
                            status=401, server_message='authorization failed', hint='Set username.')
     assert str(error) == 'GET http://h:9092/kapacitor/v1/api/v2/tasks: HTTP 401: authorization failed. Set username.'
     assert error.as_dict()['status'] == 401

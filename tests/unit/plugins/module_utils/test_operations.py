@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests of the pure helpers of _operations (no HTTP)."""
+"""Unit tests of the pure helpers of _listing and _retrier (no HTTP)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._operations import RetryItem, scheduled_window
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import scheduled_window
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import RetryItem
 
 TASK, RUN = '0a1b2c3d4e5f6789', '0d5f1a2b3c4d5e6f'
 LISTED = {'scheduled_for': '2026-11-26T00:00:00Z', 'status': 'failed', 'attempt': 2, 'attempts': 2}

@@ -13,10 +13,9 @@ import random
 
 import pytest
 
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     PAGE_LIMIT,
-    CoreError,
-    PagingError,
     RunPager,
     Window,
     annotate_attempts,
@@ -60,7 +59,7 @@ def test_check_id_accepts_and_lowercases(value):
     ('', '16 hexadecimal characters'),
 ])
 def test_check_id_rejects_with_the_value_named(value, expected):
-    with pytest.raises(CoreError) as info:
+    with pytest.raises(InputError) as info:
         check_id(value, 'run_id')
     assert 'run_id' in str(info.value)
     assert expected in str(info.value)
@@ -90,7 +89,7 @@ def test_rfc3339_parsing(text, expected):
 @pytest.mark.parametrize('text', ['yesterday', '24', 'h24', '2026-13-01T00:00:00Z', '2026-05-01 10:00', '-24h', '24x',
                                   '2026-02-30T00:00:00Z', ''])
 def test_unparsable_times_name_the_option_and_the_formats(text):
-    with pytest.raises(CoreError) as info:
+    with pytest.raises(InputError) as info:
         parse_time(text, 'after_time', NOW)
     assert 'after_time' in str(info.value)
     assert 'RFC3339' in str(info.value) and '24h' in str(info.value)
@@ -114,18 +113,18 @@ def test_window_bounds_are_exclusive_and_rounded_outwards_for_the_server():
 
 
 def test_resolve_window_rejects_an_empty_window():
-    with pytest.raises(CoreError) as info:
+    with pytest.raises(InputError) as info:
         resolve_window('1h', '2h', NOW)
     assert 'before_time' in str(info.value) and 'later than after_time' in str(info.value)
 
 
 def test_resolve_window_rejects_equal_bounds():
-    with pytest.raises(CoreError):
+    with pytest.raises(InputError):
         resolve_window('2026-05-01T10:00:00Z', '2026-05-01T10:00:00Z', NOW)
 
 
 def test_resolve_window_rejects_a_future_after_time_without_before_time():
-    with pytest.raises(CoreError) as info:
+    with pytest.raises(InputError) as info:
         resolve_window(epoch_to_rfc3339(NOW + 3600), None, NOW)
     assert 'not in the past' in str(info.value)
 

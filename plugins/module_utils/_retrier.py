@@ -3,12 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Multi-request operations: the client does the talking, the pure core (``_runs``) decides.
-
-* ``resolve_tasks``: which tasks a module works on, with as few requests as possible.
-* ``collect_runs``: every run of one task in a window, paged by ``beforeTime`` (never Kapacitor's broken ``after``).
-* ``Retrier``: idempotent retries with bounded concurrency, never re-sending a POST blindly.
-"""
+"""The Retrier: idempotent retries with bounded concurrency, never re-sending a POST blindly."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,19 +11,20 @@ __metaclass__ = type
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import (
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import hint_for_status
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
     AmbiguousRequest,
-    KapacitorError,
+    InputError,
     RateLimited,
-    hint_for_status,
+    RequestError,
+)
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
+    collect_runs,
+    map_concurrently,
+    scheduled_window,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
-    PAGE_LIMIT,
-    RUN_STATUSES,
-    CoreError,
-    RunPager,
     Window,
     attempt_key,
     classify_retry_response,
@@ -37,115 +33,12 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     scheduled_epoch,
 )
 
-# Keys of a run kept in memory while listing; ``links`` is dropped, ``log`` only kept when asked for.
-_RUN_KEYS = ('id', 'taskID', 'status', 'scheduledFor', 'startedAt', 'finishedAt', 'requestedAt')
 POLL_INTERVAL = 1.0
-_STATUS = dict((status, status) for status in RUN_STATUSES)
 # A retry request whose fate is unknown (or that got a 429) is sent again only after a listing of its scheduled
 # time showed no new attempt, at most this many times in all, RETRY_RESEND_DELAY seconds (or Retry-After) apart.
 RETRY_SENDS = 4
 RETRY_RESEND_DELAY = 0.5
 
-
-def map_concurrently(func, items, concurrency):
-    """``[func(item) for item in items]`` with at most ``concurrency`` calls at once; exceptions propagate."""
-    items = list(items)
-    if concurrency <= 1 or len(items) <= 1:
-        return [func(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
-        return list(pool.map(func, items))
-
-
-# --------------------------------------------------------------------------- tasks
-
-def list_all_tasks(client, status=None, name=None):
-    """Every task, following the ``after`` cursor in pages of 500.
-
-    The cursor is built here rather than taken from ``links.next``, because Kapacitor's ``next`` link drops
-    the ``name`` and ``status`` filters (kapacitor-api.md 3.4).
-    """
-    tasks, after = [], None
-    while True:
-        page = client.list_tasks_page(PAGE_LIMIT, after=after, status=status, name=name)
-        tasks.extend(page)
-        if len(page) < PAGE_LIMIT:
-            return tasks
-        after = page[-1]['id']
-
-
-def resolve_tasks(client, task_ids, task_names, task_status):
-    """The tasks to work on, sorted by ID. ``task_status`` is ``active``, ``inactive`` or ``any``.
-
-    One ID costs one GET; several IDs or names cost one pass over the task list. An unknown ID or name
-    raises CoreError naming it.
-    """
-    server_status = None if task_status == 'any' else task_status
-    if not task_ids and not task_names:
-        return list_all_tasks(client, status=server_status)
-    found = {}
-    if len(task_ids) == 1 and not task_names:
-        task = client.get_task(task_ids[0])
-        if task is None:
-            raise CoreError('task %s not found on this Kapacitor' % task_ids[0])
-        found[task['id']] = task
-    elif len(task_names) == 1 and not task_ids:
-        for task in list_all_tasks(client, name=task_names[0]):
-            found[task['id']] = task
-        if not found:
-            raise CoreError('no task named %r on this Kapacitor' % task_names[0])
-    else:
-        every = list_all_tasks(client)
-        by_id = dict((task['id'], task) for task in every)
-        missing = [task_id for task_id in task_ids if task_id not in by_id]
-        if missing:
-            raise CoreError('task %s not found on this Kapacitor' % ', '.join(missing))
-        for task_id in task_ids:
-            found[task_id] = by_id[task_id]
-        for name in task_names:
-            named = [task for task in every if task.get('name') == name]
-            if not named:
-                raise CoreError('no task named %r on this Kapacitor' % name)
-            for task in named:
-                found[task['id']] = task
-    return [found[task_id] for task_id in sorted(found)
-            if task_status == 'any' or found[task_id].get('status') == task_status]
-
-
-# --------------------------------------------------------------------------- runs
-
-def _slim(run, task_id, keep_logs):
-    """The run without ``links``; repeated values share one string object (a listing can hold 100,000 runs)."""
-    slim = dict((key, run[key]) for key in _RUN_KEYS if key in run)
-    slim['taskID'] = task_id
-    slim['status'] = _STATUS.get(slim.get('status'), slim.get('status'))
-    if keep_logs and run.get('log'):
-        slim['log'] = run['log']
-    return slim
-
-
-def collect_runs(client, task_id, window, keep_logs=False, enough=None):
-    """Every run of ``task_id`` whose ``scheduledFor`` lies in ``window``, de-duplicated, in no particular order.
-
-    ``enough(runs, boundary)``, when given, is asked after each full page whether to stop early: the runs
-    with ``scheduledFor`` after ``boundary`` are complete by then. Returns ``(runs, pager)``.
-    """
-    pager = RunPager(window)
-    runs = []
-    while not pager.done:
-        page = client.list_runs_page(task_id, pager.params())
-        runs.extend(_slim(run, task_id, keep_logs) for run in pager.feed(page)
-                    if run.get('taskID') == task_id and window.contains(run))
-        if enough is not None and not pager.done and enough(runs, pager.boundary):
-            break
-    return runs, pager
-
-
-def scheduled_window(epochs):
-    """The narrowest window whose exclusive bounds contain every given whole-second ``scheduledFor``."""
-    return Window(min(epochs) - 1, max(epochs) + 1)
-
-
-# --------------------------------------------------------------------------- retries
 
 class RetryItem:
     """One run asked about, and the outcome it gets."""
@@ -197,7 +90,7 @@ class Retrier:
             if scheduled:
                 try:
                     epochs.append(scheduled_epoch({'scheduledFor': scheduled}))
-                except CoreError:
+                except InputError:
                     bare.append(item)
             else:
                 bare.append(item)
@@ -223,7 +116,7 @@ class Retrier:
     def _get_run(self, task_id, run_id):
         try:
             return self.client.get('/tasks/%s/runs/%s' % (task_id, run_id))
-        except KapacitorError as exc:
+        except RequestError as exc:
             if exc.status == 404:
                 return None
             raise
@@ -247,7 +140,7 @@ class Retrier:
             trusted = set() if self.refresh else set(id(item) for item in items if item.hinted_run() is not None)
             listed = [item for item in items if id(item) not in trusted]
             groups = self._attempts_by_key(task_id, listed) if listed else {}
-        except KapacitorError as exc:
+        except RequestError as exc:
             for item in items:
                 self._finish(item, 'error', 'could not list the runs of task %s: %s' % (task_id, exc))
             return []
@@ -264,7 +157,7 @@ class Retrier:
                     if task_missing is None:
                         try:
                             task_missing = self._task_missing(task_id)
-                        except KapacitorError as exc:
+                        except RequestError as exc:
                             self._finish(item, 'error', str(exc))
                             continue
                     what = ('task %s not found' % task_id if task_missing
@@ -328,7 +221,7 @@ class Retrier:
                                  '(last: %s), and no new attempt appeared' % (target['id'], sends, message),
                                  latest=target, count=count)
                     return
-        except KapacitorError as exc:
+        except RequestError as exc:
             self._finish(item, 'error', 'retry of run %s: %s' % (target['id'], exc), latest=target, count=count)
             return
         if outcome in ('retried', 'retried_failed'):
