@@ -1,0 +1,395 @@
+"""The handlers of the Kapacitor Flux task API (docs/kapacitor-api.md, "Endpoint details" and "Retry semantics")."""
+
+import bisect
+import json
+import threading
+import time
+from urllib.parse import urlencode
+
+from .constants import DEFAULT_FLUX_ERROR, DEFAULT_LIMIT, DEFAULT_RETRY_ERROR, MAX_LIMIT, NS, POLL_SECONDS, TASKS_PREFIX
+from .encoding import APIError, Response, decode_error, go_atoi, go_json_type, go_quote, json_error_text, json_response, now_ns, parse_rfc3339
+from .flux_options import parse_task_options, rewrite_task_options
+from .ids import fmt_id, parse_id
+from .model import ClientGone, ExecutionPlan, Run, Task, finish_run
+
+
+class TaskAPI:
+    """Handlers of kapacitor-api.md §2 #1-#12. ``request`` gives method, params, query, body, user and a disconnect probe."""
+
+    def __init__(self, state):
+        self.state = state
+
+    @staticmethod
+    def decode_limit(query, out_of_bounds):
+        """``limit``: default 100, Go's Atoi message for a non-integer, ``out_of_bounds`` outside 1..500 (kapacitor-api.md §4.1, §4.4)."""
+        if not query.get('limit'):
+            return DEFAULT_LIMIT
+        try:
+            limit = go_atoi(query['limit'])
+        except ValueError as exc:
+            raise decode_error(str(exc)) from None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise decode_error(out_of_bounds)
+        return limit
+
+    # -- tasks --------------------------------------------------------------------------------------------------------
+    def list_tasks(self, req):
+        query = req.query
+        after = None
+        if query.get('after'):
+            after = self.decode_id(query['after'])
+        limit = self.decode_limit(query, 'limit must be between 1 and 500')
+        status = query.get('status') if query.get('status') in ('active', 'inactive') else None   # kapacitor-api.md §4.1: others ignored
+        name, user = query.get('name'), query.get('user')
+        with self.state.lock:
+            start = bisect.bisect_right(self.state.task_ids, after) if after is not None else 0
+            tasks = []
+            for task_id in self.state.task_ids[start:]:
+                task = self.state.tasks[task_id]
+                if (status and task.status != status) or (name and task.name != name) or (user and task.owner != user):
+                    continue
+                tasks.append(task.to_json())
+                if len(tasks) >= limit:
+                    break
+        # kapacitor-api.md §3.4: self/next rebuilt from after/limit/username only (name and status are dropped).
+        params = {'limit': str(limit)}
+        if after is not None:
+            params['after'] = fmt_id(after)
+        if user:
+            params['username'] = user
+        links = {'self': TASKS_PREFIX + '?' + urlencode(sorted(params.items()))}
+        if tasks and len(tasks) >= limit:
+            params['after'] = tasks[-1]['id']
+            links['next'] = TASKS_PREFIX + '?' + urlencode(sorted(params.items()))
+        return json_response(200, {'links': links, 'tasks': tasks})
+
+    def create_task(self, req):
+        body = self.decode_body(req, {'flux': str, 'description': str, 'status': str, 'type': str, 'orgID': str, 'org': str})
+        if body.get('orgID') is not None:
+            self.decode_id(body['orgID'])
+        if not body.get('flux'):
+            raise decode_error('missing flux')
+        status = body.get('status') or 'active'
+        if status not in ('active', 'inactive'):
+            raise decode_error('invalid task status: %s' % go_quote(status))
+        created = now_ns()
+        created -= created % NS               # kapacitor-api.md §3.1: createdAt truncated to the second
+        with self.state.lock:
+            task = Task(self.state.ids.live(), body['flux'], req.user, created)
+            task.status = status
+            task.description = body.get('description') or ''
+            self.state.add_task(task)
+            return json_response(201, task.to_json())
+
+    def get_task(self, req):
+        task_id = self.decode_id(req.params['id'])
+        with self.state.lock:
+            task = self.state.tasks.get(task_id)
+            if task is None:
+                raise APIError('not found', 'failed to find task: task not found')
+            return json_response(200, task.to_json())
+
+    def update_task(self, req):
+        task_id = self.decode_id(req.params['id'])
+        body = self.decode_body(req, {'flux': str, 'status': str, 'description': str, 'name': str, 'every': str,
+                                      'cron': str, 'offset': str, 'concurrency': int, 'retry': int})
+        options = {key: body[key] for key in ('name', 'every', 'cron', 'offset') if body.get(key) is not None}
+        # TaskUpdate.Validate order (kapacitor-api.md §4.3).
+        if body.get('every') and body.get('cron'):
+            raise decode_error('cannot specify both every and cron')
+        if all(body.get(key) is None for key in ('flux', 'status', 'description', 'name', 'every', 'cron', 'offset', 'concurrency', 'retry')):
+            raise decode_error('cannot update task without content')
+        if body.get('status') is not None and body['status'] not in ('active', 'inactive'):
+            raise decode_error('invalid task status: %s' % go_quote(body['status']))
+        with self.state.lock:
+            task = self.state.tasks.get(task_id)
+            if task is None:
+                raise APIError('not found', 'failed to update task: task not found')
+            flux = body['flux'] if body.get('flux') is not None else task.flux
+            try:
+                if options:
+                    flux = rewrite_task_options(flux, options)
+                parsed = parse_task_options(flux)
+            except APIError as exc:
+                raise APIError(exc.code, 'failed to update task: ' + exc.message) from None
+            now = now_ns()
+            task.flux = flux
+            task.apply_options(parsed)
+            if body.get('description') is not None:
+                task.description = body['description']
+            if body.get('status') is not None:
+                if task.status == 'inactive' and body['status'] == 'active':
+                    task.latest_completed = now - now % NS    # kapacitor-api.md §4.3: no backfill after re-activation
+                task.status = body['status']
+            task.updated_at = now
+            return json_response(200, task.to_json())
+
+    def delete_task(self, req):
+        task_id = self.decode_id(req.params['id'])
+        with self.state.lock:
+            if self.state.tasks.pop(task_id, None) is None:
+                raise APIError('not found', 'failed to delete task: task not found')
+            self.state.task_ids.remove(task_id)
+            task_runs = self.state.runs_of(task_id)
+            # kv runs go with the task; completed history stays in InfluxDB (kapacitor-api.md §4.3).
+            task_runs.queued.clear()
+            task_runs.running.clear()
+        return Response(204)
+
+    # -- runs ---------------------------------------------------------------------------------------------------------
+    def list_runs(self, req):
+        task_id, filters = self.decode_runs_request(req)
+        with self.state.lock:
+            runs = self.find_runs(task_id, *filters)
+            flux = self.state.task_flux(task_id)
+            body = {'links': {'self': '%s/%s/runs' % (TASKS_PREFIX, fmt_id(task_id)), 'task': '%s/%s' % (TASKS_PREFIX, fmt_id(task_id))},
+                    'runs': [run.to_json(flux) for run in runs]}
+        return json_response(200, body)
+
+    def decode_runs_request(self, req):
+        """Validation in the handler's order (kapacitor-api.md §4.4)."""
+        task_id = self.decode_id(req.params['id'])
+        query = req.query
+        after = self.decode_id(query['after']) if query.get('after') else None
+        limit = self.decode_limit(query, 'run limit is out of bounds, must be between 1 and 500')
+        times = []
+        for key in ('afterTime', 'beforeTime'):
+            value = None
+            if query.get(key):
+                try:
+                    value = parse_rfc3339(query[key])
+                except ValueError as exc:
+                    raise decode_error(str(exc)) from None
+            times.append(value)
+        after_time, before_time = times
+        if after_time is not None and before_time is not None and before_time <= after_time:
+            raise decode_error('beforeTime must be later than afterTime')
+        return task_id, (after, limit, after_time, before_time)
+
+    def find_runs(self, task_id, after, limit, after_time, before_time):
+        """AnalyticalStorage.FindRuns (kapacitor-api.md §4.4): kv queued + running, then completed by scheduledFor desc."""
+        now = now_ns()
+        task_runs = self.state.runs.get(task_id)
+        if task_runs is None:
+            return []                              # unknown task: 200 [] (kapacitor-api.md §4.4)
+        kv_before = before_time if before_time is not None else now
+        kv_runs = []
+        # kv ignores `after` completely (kapacitor-api.md §4.4).
+        for run in task_runs.queued + sorted(task_runs.running.values(), key=lambda r: r.id):
+            if (after_time is None or run.scheduled_for > after_time) and run.scheduled_for < kv_before:
+                kv_runs.append(run)
+                if len(kv_runs) >= limit:
+                    return kv_runs
+        if after_time is not None and before_time is None and after_time >= now:
+            raise APIError('internal error', 'failed to find runs: given after time must be prior to before time')
+        if after is not None:
+            # The Flux filter on runID runs before pivot(), so it drops every completed run (kapacitor-api.md §4.4).
+            return kv_runs
+        for run in task_runs.visible_completed(now, after_time, before_time):
+            kv_runs.append(run)
+            if len(kv_runs) >= limit:
+                break
+        return kv_runs
+
+    def find_run(self, task_id, run_id):
+        """FindRunByID: kv running first, then completed within 14 days; queued runs are not found (kapacitor-api.md §4.5)."""
+        task_runs = self.state.runs.get(task_id)
+        if task_runs is None:
+            return None
+        return task_runs.running.get(run_id) or task_runs.find_completed(run_id, now_ns())
+
+    def get_run(self, req):
+        task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
+        with self.state.lock:
+            run = self.find_run(task_id, run_id)
+            if run is None:
+                raise APIError('not found', 'failed to find run: run not found')
+            return json_response(200, run.to_json(self.state.task_flux(task_id)))
+
+    def task_logs(self, req):
+        task_id = self.decode_id(req.params['id'])
+        with self.state.lock:
+            flux = self.state.task_flux(task_id)
+            events = []
+            for run in self.find_runs(task_id, None, DEFAULT_LIMIT, None, None):
+                events.extend(run.log_entries(flux))
+        return json_response(200, {'events': events or None})     # kapacitor-api.md §3.5: nil slice -> null
+
+    def run_logs(self, req):
+        task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
+        with self.state.lock:
+            run = self.find_run(task_id, run_id)
+            if run is None:
+                raise APIError('not found', 'failed to find task logs: run not found')
+            events = list(run.log_entries(self.state.task_flux(task_id)))
+        return json_response(200, {'events': events or None})
+
+    def cancel_run(self, req):
+        """Only kv (running / scheduled) runs can be cancelled (kapacitor-api.md §4.8)."""
+        task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
+        with self.state.lock:
+            task_runs = self.state.runs.get(task_id)
+            run = task_runs.running.get(run_id) if task_runs else None
+            if run is None:
+                raise APIError('not found', 'failed to cancel run: run not found')
+            run.status = 'canceled'
+            if run.cancel is None:
+                # A seeded run has no worker: the executor's failure path records it failed (kapacitor-api.md §6.7).
+                finish_run(self.state, run, 'failed', 'context canceled')
+                return Response(200)
+            run.cancel.set()
+            done = run.done
+        done.wait(10)
+        return Response(200)
+
+    def force_run(self, req):
+        """POST /runs (kapacitor-api.md §4.7): optional {"scheduledFor"} read only when 0 != Content-Length < 1000."""
+        task_id = self.decode_id(req.params['id'])
+        scheduled_for = None
+        if 0 < len(req.body) < 1000:
+            try:
+                body = json.loads(req.body)
+            except ValueError:
+                raise decode_error(json_error_text(req.body)) from None
+            value = body.get('scheduledFor') if isinstance(body, dict) else None
+            if value:
+                try:
+                    scheduled_for = parse_rfc3339(value)
+                except ValueError as exc:
+                    raise decode_error(str(exc)) from None
+        if scheduled_for is None:
+            scheduled_for = now_ns()
+        scheduled_for -= scheduled_for % NS
+        run, plan = self.queue_manual_run('failed to force run', task_id, scheduled_for, retry=False)
+        return self.execute_manual_run(req, run, plan, 'failed to force run', 201)
+
+    def retry_run(self, req):
+        """POST /retry (kapacitor-api.md §6): 404 task, 404 run, 422 queued collision, then block while the new run executes."""
+        task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
+        with self.state.lock:
+            if task_id not in self.state.tasks:
+                raise APIError('not found', 'failed to retry run: task not found')
+            original = self.find_run(task_id, run_id)
+            if original is None:
+                raise APIError('not found', 'failed to retry run: run not found')
+            # ForceRun(taskID, original.ScheduledFor.Unix()); the original is never modified (kapacitor-api.md §6.1, §6.2).
+            run, plan = self.queue_manual_run('failed to retry run', task_id, original.scheduled_for, retry=True)
+        return self.execute_manual_run(req, run, plan, 'failed to retry run', 200)
+
+    def queue_manual_run(self, verb, task_id, scheduled_for, retry):
+        with self.state.lock:
+            task = self.state.tasks.get(task_id)
+            if task is None:
+                raise APIError('not found', verb + ': task not found')
+            task_runs = self.state.runs_of(task_id)
+            if any(run.scheduled_for == scheduled_for for run in task_runs.queued):
+                raise APIError('conflict', verb + ': run already queued')       # EConflict -> 422 (kapacitor-api.md §5.1)
+            run = Run(self.state.ids.live(), task_id, 'scheduled', scheduled_for)
+            run.requested_at = now_ns()
+            run.manual = True
+            run.created_by_retry = retry
+            run.cancel = threading.Event()
+            run.done = threading.Event()
+            task_runs.queued.append(run)
+            attempt = task_runs.attempts.get(scheduled_for, 0) + 1
+            task_runs.attempts[scheduled_for] = attempt
+            outcome = task.retry_outcomes[min(attempt, len(task.retry_outcomes)) - 1]
+            stats = self.state.stats
+            stats.retries_started += 1
+            stats.retries_in_flight += 1
+            stats.peak_concurrent_retries = max(stats.peak_concurrent_retries, stats.retries_in_flight)
+            plan = ExecutionPlan(run.to_json(task.flux), outcome, task.queue_seconds, task.run_seconds, task.retry_error)
+            return run, plan
+
+    def execute_manual_run(self, req, run, plan, verb, success_status):
+        """The coordinator blocks on the promise (kapacitor-api.md §6.1 step 5, §6.6). The lock is not held while waiting.
+
+        Returns the response, or None when the client disconnected (the run is then cancelled)."""
+        created_json, outcome, queue_seconds, run_seconds, retry_error = plan
+        state = self.state
+        try:
+            try:
+                self.wait(req, run, queue_seconds)
+                with state.lock:
+                    task_runs = state.runs_of(run.task_id)
+                    if run in task_runs.queued:
+                        task_runs.queued.remove(run)
+                    run.status = 'started'
+                    run.started_at = now_ns()
+                    run.flux = state.task_flux(run.task_id)
+                    task_runs.running[run.id] = run
+                self.wait(req, run, run_seconds)
+            except ClientGone:
+                with state.lock:
+                    state.stats.disconnect_cancellations += 1
+                    finish_run(state, run, 'failed', 'context canceled')
+                return None
+            with state.lock:
+                if run.cancel.is_set():
+                    finish_run(state, run, 'failed', 'context canceled')
+                    raise APIError('internal error', verb + ': could not execute task run: context canceled')
+                if outcome == 'success':
+                    finish_run(state, run, 'success', '')
+                    return json_response(success_status, created_json)
+                if outcome == 'flux_error':
+                    message = 'could not parse Flux script: ' + (retry_error if retry_error != DEFAULT_RETRY_ERROR else DEFAULT_FLUX_ERROR)
+                    finish_run(state, run, 'failed', message)
+                    raise APIError('invalid', verb + ': ' + message)
+                finish_run(state, run, 'failed', retry_error)
+                raise APIError('internal error', verb + ': could not execute task run: ' + retry_error)
+        finally:
+            with state.lock:
+                state.stats.retries_in_flight -= 1
+                run.done.set()
+
+    @staticmethod
+    def wait(req, run, seconds):
+        """Sleep ``seconds``, polling the client socket every 20 ms; raise ClientGone on disconnect."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if run.cancel.is_set():
+                return
+            if req.client_gone():
+                raise ClientGone()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            run.cancel.wait(min(POLL_SECONDS, remaining))
+
+    # -- decoding -----------------------------------------------------------------------------------------------------
+    @staticmethod
+    def decode_id(text):
+        try:
+            return parse_id(text)
+        except ValueError as exc:
+            raise decode_error(str(exc)) from None
+
+    @staticmethod
+    def decode_body(req, fields):
+        """json.Decoder into a Go struct: EOF for empty bodies, type errors named after the field."""
+        if not req.body.strip():
+            raise decode_error('EOF')
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            raise decode_error(json_error_text(req.body)) from None
+        if not isinstance(body, dict):
+            raise decode_error('json: cannot unmarshal %s into Go value of type struct' % go_json_type(body))
+        for key, kind in fields.items():
+            value = body.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise decode_error('json: cannot unmarshal %s into Go struct field .%s of type %s'
+                                   % (go_json_type(value), key, 'string' if kind is str else 'int'))
+        return body
+
+
+class Request:
+    __slots__ = ('method', 'params', 'query', 'body', 'user', 'client_gone')
+
+    def __init__(self, method, params, query, body, user, client_gone):
+        self.method = method
+        self.params = params
+        self.query = query
+        self.body = body
+        self.user = user
+        self.client_gone = client_gone

@@ -1,0 +1,280 @@
+"""The simulated state: tasks, runs (kv store and completed history), counters and injected faults."""
+
+import bisect
+import random
+import threading
+from collections import namedtuple
+
+from .constants import DEFAULT_RETRY_ERROR, HORIZON_NS, TASKS_PREFIX
+from .encoding import format_time, go_quote, now_ns
+from .flux_options import parse_task_options
+from .ids import IdGenerator, fmt_id
+
+
+class Task:
+    """A task record as the kv store holds it, plus the simulator's execution knobs."""
+
+    __slots__ = ('id', 'name', 'status', 'flux', 'every', 'cron', 'offset', 'description', 'owner', 'created_at',
+                 'updated_at', 'latest_completed', 'last_run_status', 'last_run_error', 'run_seconds', 'queue_seconds',
+                 'retry_outcomes', 'retry_error')
+
+    def __init__(self, task_id, flux, owner, created_at):
+        self.id = task_id
+        self.flux = flux
+        self.owner = owner
+        self.status = 'active'
+        self.description = ''
+        self.created_at = created_at
+        self.updated_at = None
+        self.latest_completed = created_at
+        self.last_run_status = ''
+        self.last_run_error = ''
+        self.run_seconds = 0.0
+        self.queue_seconds = 0.0
+        self.retry_outcomes = ['success']
+        self.retry_error = DEFAULT_RETRY_ERROR
+        self.name = self.every = self.cron = self.offset = ''
+        self.apply_options(parse_task_options(flux))
+
+    def apply_options(self, options):
+        self.name = options.get('name', '')
+        self.every = options.get('every', '')
+        self.cron = options.get('cron', '')
+        self.offset = options.get('offset', '')
+
+    def to_json(self):
+        """Task object, key order and omitempty as kapacitor-api.md §3.1."""
+        tid = fmt_id(self.id)
+        out = {'links': {'logs': '%s/%s/logs' % (TASKS_PREFIX, tid), 'runs': '%s/%s/runs' % (TASKS_PREFIX, tid),
+                         'self': '%s/%s' % (TASKS_PREFIX, tid)},
+               'labels': None, 'id': tid, 'ownerID': self.owner, 'orgID': '', 'name': self.name}
+        optional = [('description', self.description), ('status', self.status), ('flux', self.flux), ('every', self.every),
+                    ('cron', self.cron), ('offset', self.offset),
+                    ('latestCompleted', self.latest_completed and format_time(self.latest_completed, False)),
+                    ('lastRunStatus', self.last_run_status), ('lastRunError', self.last_run_error),
+                    ('createdAt', self.created_at and format_time(self.created_at, False)),
+                    ('updatedAt', self.updated_at and format_time(self.updated_at, False))]
+        for key, value in optional:
+            if value or key in ('status', 'flux'):
+                out[key] = value
+        return out
+
+
+def tie_key(run_id):
+    """Completed runs sharing a scheduledFor come back in an unspecified order (kapacitor-api.md §4.4 point 4): ties are
+    sorted by a scrambled ID, so a client that relies on ID order sees both orders."""
+    return (run_id * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+
+
+class Run:
+    """One run. ``log`` None means "the executor's default lines", built lazily (cheap 100k-run scenarios)."""
+
+    __slots__ = ('id', 'task_id', 'status', 'scheduled_for', 'started_at', 'finished_at', 'requested_at', 'log',
+                 'error', 'manual', 'created_by_retry', 'tie', 'cancel', 'done', 'flux')
+
+    def __init__(self, run_id, task_id, status, scheduled_for):
+        self.id = run_id
+        self.task_id = task_id
+        self.status = status
+        self.scheduled_for = scheduled_for      # ns, whole seconds
+        self.started_at = self.finished_at = self.requested_at = None
+        self.log = None
+        self.error = ''
+        self.manual = False
+        self.created_by_retry = False
+        self.tie = tie_key(run_id)
+        self.cancel = None
+        self.done = None
+        self.flux = None
+
+    def log_entries(self, task_flux):
+        if self.log is not None:
+            return self.log
+        if self.status not in ('success', 'failed', 'canceled') or self.started_at is None:
+            return []
+        rid = fmt_id(self.id)
+        script = self.flux if self.flux is not None else task_flux
+        end = self.finished_at or self.started_at
+        entries = [{'runID': rid, 'time': format_time(self.started_at), 'message': 'Started task from script: ' + go_quote(script or '')},
+                   {'runID': rid, 'time': format_time(end), 'message': 'Completed(%s)' % ('success' if self.status == 'success' else 'failed')}]
+        if self.status != 'success':
+            entries.append({'runID': rid, 'time': format_time(end), 'message': self.error or DEFAULT_RETRY_ERROR})
+        return entries
+
+    def to_json(self, task_flux):
+        """Run object as kapacitor-api.md §3.2: scheduledFor always, other times and log omitted when empty."""
+        tid, rid = fmt_id(self.task_id), fmt_id(self.id)
+        base = '%s/%s/runs/%s' % (TASKS_PREFIX, tid, rid)
+        out = {'links': {'logs': base + '/logs', 'retry': base + '/retry', 'self': base, 'task': '%s/%s' % (TASKS_PREFIX, tid)},
+               'id': rid, 'taskID': tid, 'status': self.status, 'scheduledFor': format_time(self.scheduled_for)}
+        for key, value in (('startedAt', self.started_at), ('finishedAt', self.finished_at), ('requestedAt', self.requested_at)):
+            if value is not None:
+                out[key] = format_time(value)
+        log = self.log_entries(task_flux)
+        if log:
+            out['log'] = log
+        return out
+
+    def sort_key(self):
+        return (self.scheduled_for, self.tie)
+
+
+class TaskRuns:
+    """Runs of one task ID. Survives task deletion: completed history lives in InfluxDB (kapacitor-api.md §1, §4.3)."""
+
+    def __init__(self):
+        self.queued = []            # queued manual runs, insertion order (kv manualRuns list)
+        self.running = {}           # run id -> Run (kv taskRunsv1/<task>/<run>)
+        self.completed = []         # sorted by (scheduled_for, tie)
+        self.keys = []              # parallel sort keys for bisect
+        self.completed_by_id = {}
+        self.max_lag = 0            # max(started_at - scheduled_for): bounds the 14-day scan
+        self.attempts = {}          # scheduled_for -> attempts created live by retry / force run
+
+    def add_completed(self, run, bulk=False):
+        self.completed_by_id[run.id] = run
+        if bulk:
+            self.completed.append(run)
+        else:
+            index = bisect.bisect(self.keys, run.sort_key())
+            self.keys.insert(index, run.sort_key())
+            self.completed.insert(index, run)
+        self.max_lag = max(self.max_lag, (run.started_at or run.scheduled_for) - run.scheduled_for)
+
+    def finish_bulk(self):
+        self.completed.sort(key=Run.sort_key)
+        self.keys = [run.sort_key() for run in self.completed]
+
+    def visible_completed(self, now, after_ns=None, before_ns=None):
+        """Completed runs newest scheduledFor first, started within 14 days, scheduledFor in (after, before)."""
+        horizon = now - HORIZON_NS
+        low = horizon - self.max_lag
+        if after_ns is not None:
+            low = max(low, after_ns + 1)
+        high = before_ns if before_ns is not None else now
+        start = bisect.bisect_left(self.keys, (low, -1))
+        stop = bisect.bisect_left(self.keys, (high, -1))
+        for index in range(stop - 1, start - 1, -1):
+            run = self.completed[index]
+            if (run.started_at if run.started_at is not None else run.scheduled_for) >= horizon:
+                yield run
+
+    def find_completed(self, run_id, now):
+        run = self.completed_by_id.get(run_id)
+        if run is None or (run.started_at if run.started_at is not None else run.scheduled_for) < now - HORIZON_NS:
+            return None
+        return run
+
+
+class Stats:
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.requests = {}
+        self.requests_total = 0
+        self.retries_started = 0
+        self.retries_in_flight = 0
+        self.peak_concurrent_retries = 0
+        self.disconnect_cancellations = 0
+        self.faults_injected = {}
+
+    def to_json(self):
+        return {'requests': dict(sorted(self.requests.items())), 'requests_total': self.requests_total,
+                'retries_started': self.retries_started, 'retries_in_flight': self.retries_in_flight,
+                'peak_concurrent_retries': self.peak_concurrent_retries,
+                'disconnect_cancellations': self.disconnect_cancellations, 'faults_injected': dict(self.faults_injected)}
+
+
+class Faults:
+    """Seeded fault injection (docs/simulator.md); kinds: latency, get_error, rate_limit, reset, retry_drop_after."""
+
+    def __init__(self, spec=None):
+        spec = spec or {}
+        self.rng = random.Random(spec.get('seed', 1))
+        self.latency_ms = float(spec.get('latency_ms', 0))
+        self.latency_ratio = float(spec.get('latency_ratio', 1.0 if spec.get('latency_ms') else 0.0))
+        self.get_error_ratio = float(spec.get('get_error_ratio', 0))
+        self.get_error_status = int(spec.get('get_error_status', 503))
+        self.rate_limit_ratio = float(spec.get('rate_limit_ratio', 0))
+        self.retry_after = spec.get('retry_after', 1)
+        self.reset_ratio = float(spec.get('reset_ratio', 0))
+        self.retry_drop_after_ratio = float(spec.get('retry_drop_after_ratio', 0))
+        self.routes = set(spec.get('routes') or ())
+
+    def draw(self, ratio):
+        return ratio > 0 and self.rng.random() < ratio
+
+    def plan(self, method, template):
+        """Decide, once per request, which faults hit it. Returns a set of kinds."""
+        if self.routes and template not in self.routes:
+            return set()
+        hits = set()
+        if self.draw(self.reset_ratio):
+            return {'reset'}
+        if self.latency_ms > 0 and self.draw(self.latency_ratio):
+            hits.add('latency')
+        if self.draw(self.rate_limit_ratio):
+            hits.add('rate_limit')
+        elif method == 'GET' and self.draw(self.get_error_ratio):
+            hits.add('get_error')
+        elif template == 'POST /api/v2/tasks/:id/runs/:rid/retry' and self.draw(self.retry_drop_after_ratio):
+            hits.add('retry_drop_after')
+        return hits
+
+
+ExecutionPlan = namedtuple('ExecutionPlan', 'created_json outcome queue_seconds run_seconds retry_error')
+
+
+class ClientGone(Exception):
+    """The HTTP client went away while its retry / force run was blocking."""
+
+
+class State:
+    """All simulated state, guarded by one lock (never held while a run "executes")."""
+
+    def __init__(self, machine=None):
+        self.lock = threading.RLock()
+        self.ids = IdGenerator(machine)
+        self.tasks = {}            # id -> Task
+        self.task_ids = []         # sorted ids for paging
+        self.runs = {}             # task id -> TaskRuns
+        self.stats = Stats()
+        self.faults = Faults()
+
+    # -- helpers ------------------------------------------------------------------------------------------------------
+    def runs_of(self, task_id):
+        runs = self.runs.get(task_id)
+        if runs is None:
+            runs = self.runs[task_id] = TaskRuns()
+        return runs
+
+    def task_flux(self, task_id):
+        task = self.tasks.get(task_id)
+        return task.flux if task else ''
+
+    def add_task(self, task):
+        self.tasks[task.id] = task
+        bisect.insort(self.task_ids, task.id)
+        self.runs_of(task.id)
+
+
+def finish_run(state, run, status, error):
+    """Executor finish (kapacitor-api.md §3.2): set finishedAt and logs, move the run to completed, update the task summary."""
+    task_runs = state.runs_of(run.task_id)
+    if run in task_runs.queued:
+        task_runs.queued.remove(run)
+    task_runs.running.pop(run.id, None)
+    now = now_ns()
+    if run.started_at is None:
+        run.started_at = now
+    run.status = status
+    run.finished_at = now
+    run.error = error
+    run.log = run.log_entries(state.task_flux(run.task_id))
+    task_runs.add_completed(run)
+    task = state.tasks.get(run.task_id)
+    if task is not None:
+        task.latest_completed = max(task.latest_completed or 0, run.scheduled_for)
+        task.last_run_status = status if status == 'success' else 'failed'
+        task.last_run_error = '' if status == 'success' else 'Completed(failed)'   # the second-to-last log line

@@ -1,0 +1,367 @@
+"""The HTTP server, the in-process simulator object and the command line (docs/simulator.md)."""
+
+import argparse
+import json
+import select
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from .api import Request, TaskAPI
+from .auth import Auth, AuthError
+from .constants import API_PREFIX, TASKS_PREFIX, VERSION
+from .control import handle_control
+from .encoding import APIError, Response, error_response, kapacitor_error
+from .model import State
+from .routing import HANDLERS, ROUTER_METHODS, clean_path, fixed_path, has_handler, join_task_path, match_route, redirect_response, route_template
+from .scenarios import load_scenario
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection. Routing order: /_sim, path cleaning, ping, task prefix (CORS, auth, disabled, router), catch-all."""
+
+    protocol_version = 'HTTP/1.1'
+    server_version = 'kapacitor-sim'
+    sys_version = ''
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        """Silence the default per-request stderr logging."""
+
+    def setup(self):
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()
+            except (ssl.SSLError, OSError):
+                self.close_connection = True
+                raise
+
+    def handle(self):
+        try:
+            super().handle()
+        except (ConnectionError, ssl.SSLError, TimeoutError):
+            self.close_connection = True
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    # -- dispatch -----------------------------------------------------------------------------------------------------
+    def dispatch(self):
+        sim = self.server.sim
+        split = urlsplit(self.path)
+        path, raw_query = split.path, split.query
+        body = self.read_body()
+        if body is None:
+            return
+        if path.startswith('/_sim/') or path == '/_sim':
+            self.send(handle_control(sim.state, self.command, path, raw_query, body))
+            if (self.command, path) == ('POST', '/_sim/stop'):
+                sim.stop_async()                # only after the answer is on the wire
+            return
+        faults = self.count_and_plan(path)
+        if 'reset' in faults:
+            self.reset_connection()
+            return
+        if 'latency' in faults:
+            time.sleep(sim.state.faults.latency_ms / 1000.0)
+        if 'rate_limit' in faults:
+            response = error_response(APIError('too many requests', 'too many requests'))
+            response.headers.append(('Retry-After', str(sim.state.faults.retry_after)))
+            self.send(response)
+            return
+        if 'get_error' in faults:
+            status = sim.state.faults.get_error_status
+            response = error_response(APIError('unavailable', 'service unavailable (injected fault)'))
+            response.status = status
+            self.send(response)
+            return
+        try:
+            response = self.route(path, raw_query, body)
+        except Exception as exc:  # pylint: disable=broad-except
+            # mirror the handler's panic recovery (kapacitor-api.md §5.2)
+            traceback.print_exc()
+            response = error_response(APIError('internal error', 'a panic has occurred: %s: %s' % (self.path, exc)))
+        if response is None:                    # the client went away during a blocking run
+            self.close_connection = True
+            return
+        if 'retry_drop_after' in faults:
+            self.reset_connection()
+            return
+        self.send(response)
+
+    def count_and_plan(self, path):
+        template = self.template_for(path)
+        state = self.server.sim.state
+        with state.lock:
+            stats = state.stats
+            stats.requests[template] = stats.requests.get(template, 0) + 1
+            stats.requests_total += 1
+            faults = state.faults.plan(self.command, template)
+            for kind in faults:
+                stats.faults_injected[kind] = stats.faults_injected.get(kind, 0) + 1
+        return faults
+
+    def template_for(self, path):
+        if path == API_PREFIX + '/ping':
+            return '%s /ping' % self.command
+        if path == TASKS_PREFIX or path.startswith(TASKS_PREFIX + '/'):
+            matched = match_route(self.task_segments(path))
+            if matched:
+                return route_template(self.command, matched[0])
+        return '%s (unmatched)' % self.command
+
+    @staticmethod
+    def task_segments(path):
+        rest = path[len(TASKS_PREFIX):]
+        return tuple(rest[1:].split('/')) if rest else ()
+
+    def route(self, path, raw_query, body):
+        sim = self.server.sim
+        cleaned = clean_path(path)
+        if cleaned != path:                     # Kapacitor's mux cleanPath: 301 (kapacitor-api.md §2)
+            return redirect_response(301, cleaned + ('?' + raw_query if raw_query else ''), self.command)
+        query = parse_qs(raw_query, keep_blank_values=True)
+        in_tasks = path == TASKS_PREFIX or path.startswith(TASKS_PREFIX + '/')
+        if path == API_PREFIX + '/ping' and self.command in ('GET', 'HEAD'):
+            return Response(204)
+        if in_tasks and self.command == 'OPTIONS':
+            return Response(200)                # the CORS wrapper answers before any handler (kapacitor-api.md §2)
+        try:
+            user = sim.auth.authenticate(self.headers, query)
+        except AuthError as exc:
+            return kapacitor_error(exc.status, exc.message)
+        if not in_tasks or self.command not in ('GET', 'POST', 'PUT', 'PATCH', 'DELETE') or sim.fluxtask_disabled:
+            # Catch-all serve404, pretty-printed (kapacitor-api.md §7); HEAD is not registered for the prefix (kapacitor-api.md §2).
+            return kapacitor_error(404, 'Not Found', pretty=True)
+        return self.route_tasks(path, raw_query, query, body, user)
+
+    def route_tasks(self, path, raw_query, query, body, user):
+        """httprouter: handle, trailing-slash / fixed-path redirect, 405 with Allow, NotFound (kapacitor-api.md §2)."""
+        sim = self.server.sim
+        segments = self.task_segments(path)
+        matched = match_route(segments)
+        method = self.command
+        suffix = '?' + raw_query if raw_query else ''
+        if matched and method in matched[1]:
+            try:
+                sim.auth.authorize(user, method, path)
+            except AuthError as exc:
+                return kapacitor_error(exc.status, exc.message)
+            handler = getattr(sim.api, HANDLERS[(matched[0], method)])
+            flat_query = {key: values[0] for key, values in query.items()}
+            request = Request(method, matched[2], flat_query, body, user, self.client_gone)
+            try:
+                return handler(request)
+            except APIError as exc:
+                return error_response(exc)
+        if method in ROUTER_METHODS:
+            code = 301 if method == 'GET' else 308
+            if segments and segments[-1] == '' and has_handler(segments[:-1], method):
+                return redirect_response(code, join_task_path(segments[:-1]) + suffix, method)
+            fixed = fixed_path(segments, method)
+            if fixed is not None:
+                return redirect_response(code, join_task_path(fixed) + suffix, method)
+        allowed = sorted({m for m in ROUTER_METHODS if m != method and has_handler(segments, m)})
+        if allowed:
+            return Response(405, b'Method Not Allowed\n', [('Content-Type', 'text/plain; charset=utf-8'),
+                                                           ('X-Content-Type-Options', 'nosniff'),
+                                                           ('Allow', ', '.join(sorted(allowed + ['OPTIONS'])))])
+        return error_response(APIError('not found', 'url not found: %s: not found' % self.path))
+
+    # -- I/O ----------------------------------------------------------------------------------------------------------
+    def read_body(self):
+        length = self.headers.get('Content-Length')
+        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
+            return self.read_chunked()
+        try:
+            length = int(length or 0)
+        except ValueError:
+            self.send(Response(400, b'bad Content-Length'))
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length > 0 else b''
+
+    def read_chunked(self):
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
+            if size == 0:
+                while self.rfile.readline() not in (b'\r\n', b'\n', b''):
+                    pass
+                return b''.join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def send(self, response):
+        self.send_response_only(response.status)
+        self.send_header('Date', self.date_time_string())
+        self.send_header('Request-Id', str(uuid.uuid1()))
+        self.send_header('X-Kapacitor-Version', VERSION)
+        for key, value in response.headers:
+            self.send_header(key, value)
+        if response.status != 204:
+            self.send_header('Content-Length', str(len(response.body)))
+        self.end_headers()
+        if self.command != 'HEAD' and response.body:
+            self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def client_gone(self):
+        """True once the peer closed its side (select + recv(MSG_PEEK) == b'')."""
+        sock = self.connection
+        try:
+            readable, dummy, dummy = select.select([sock], [], [], 0)
+            if not readable:
+                return False
+            if isinstance(sock, ssl.SSLSocket):
+                # MSG_PEEK is not allowed on SSL sockets: peek at the raw TCP stream instead.
+                raw = socket.socket(fileno=sock.fileno())
+                try:
+                    return raw.recv(1, socket.MSG_PEEK) == b''
+                finally:
+                    raw.detach()
+            return sock.recv(1, socket.MSG_PEEK) == b''
+        except (OSError, ValueError):
+            return True
+
+    def reset_connection(self):
+        """Abort with RST (SO_LINGER 0)."""
+        self.close_connection = True
+        try:
+            sock = self.connection
+            raw = sock if not isinstance(sock, ssl.SSLSocket) else socket.socket(fileno=sock.fileno())
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+            if raw is not sock:
+                raw.detach()
+            sock.close()
+        except OSError:
+            pass
+
+
+class SimulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, sim, ssl_context=None):
+        self.sim = sim
+        self.ssl_context = ssl_context
+        super().__init__(address, Handler)
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            # The handshake runs in the handler thread so a slow client cannot block accept().
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def handle_error(self, request, client_address):
+        """Connection-level errors (client resets, failed TLS handshakes) are expected; stay quiet."""
+
+
+class KapacitorSimulator:
+    """The whole simulator: state, Kapacitor API, control API and the HTTP server."""
+
+    def __init__(self, port=0, scenario=None, auth_users=(), shared_secret=None, tls_cert=None, tls_key=None,
+                 tls_client_ca=None, fluxtask_disabled=False, host='127.0.0.1'):
+        self.state = State()
+        self.api = TaskAPI(self.state)
+        self.auth = Auth(auth_users, shared_secret)
+        self.fluxtask_disabled = fluxtask_disabled
+        if scenario is not None:
+            load_scenario(self.state, scenario)
+        context = None
+        if tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls_cert, tls_key)
+            if tls_client_ca:
+                context.load_verify_locations(tls_client_ca)
+                context.verify_mode = ssl.CERT_REQUIRED
+        self.scheme = 'https' if context else 'http'
+        self.server = SimulatorHTTPServer((host, port), self, context)
+        self.host = host
+        self.port = self.server.server_address[1]
+        self.thread = None
+        self.stopped = threading.Event()
+
+    @property
+    def url(self):
+        return '%s://%s:%d' % (self.scheme, self.host, self.port)
+
+    def ready_line(self):
+        return 'kapacitor-sim: listening on ' + self.url
+
+    def start(self):
+        """Serve in a background daemon thread (for in-process tests)."""
+        self.thread = threading.Thread(target=self.serve_forever, name='kapacitor-sim', daemon=True)
+        self.thread.start()
+        return self
+
+    def serve_forever(self):
+        try:
+            self.server.serve_forever(poll_interval=0.1)
+        finally:
+            self.stopped.set()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def stop_async(self):
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description='Kapacitor Flux task API simulator')
+    parser.add_argument('--port', type=int, required=True)
+    parser.add_argument('--scenario')
+    parser.add_argument('--auth-user', action='append', default=[], metavar='NAME:PASS[:ro]')
+    parser.add_argument('--shared-secret')
+    parser.add_argument('--tls-cert')
+    parser.add_argument('--tls-key')
+    parser.add_argument('--tls-client-ca')
+    parser.add_argument('--fluxtask-disabled', action='store_true')
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error('--tls-cert and --tls-key go together')
+    if args.tls_client_ca and not args.tls_cert:
+        parser.error('--tls-client-ca needs --tls-cert/--tls-key')
+    for entry in args.auth_user:
+        if ':' not in entry:
+            parser.error('--auth-user takes NAME:PASSWORD[:ro]')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    scenario = None
+    if args.scenario:
+        with open(args.scenario, encoding='utf-8') as handle:
+            scenario = json.load(handle)
+    sim = KapacitorSimulator(port=args.port, scenario=scenario, auth_users=args.auth_user, shared_secret=args.shared_secret,
+                    tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
+                    fluxtask_disabled=args.fluxtask_disabled)
+
+    def on_signal(_signum, _frame):
+        sim.stop_async()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(sim.ready_line(), flush=True)
+    sim.serve_forever()
+    sim.server.server_close()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Listing and reading runs: ordering, exclusive windows, 14-day horizon, broken `after` (kapacitor-api.md §4.4-§4.6)."""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from sim_support import TASKS, assert_error
+
+TASK_ID = '0a1b2c3d4e5f6789'
+UNKNOWN = '0fffffffffffffff'
+
+
+def rfc(delta):
+    return (datetime.now(timezone.utc) + delta).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def scenario(**task_extra):
+    runs = [
+        {'id': '0b00000000000001', 'status': 'success', 'scheduled_for': '-3h'},
+        {'id': '0b00000000000002', 'status': 'failed', 'scheduled_for': '-2h'},
+        {'id': '0b00000000000003', 'status': 'success', 'scheduled_for': '-1h'},
+        {'id': '0b00000000000009', 'status': 'success', 'scheduled_for': '-2h', 'requested_at': '-50m'},
+        {'id': '0b00000000000004', 'status': 'failed', 'scheduled_for': '-15d'},
+        {'id': '0b00000000000005', 'status': 'started', 'scheduled_for': '-5m'},
+        {'id': '0b00000000000006', 'status': 'started', 'scheduled_for': '-6m'},
+        {'id': '0b00000000000008', 'status': 'scheduled', 'scheduled_for': '-4h', 'requested_at': '-1m'},
+        {'id': '0b00000000000007', 'status': 'scheduled', 'scheduled_for': '-3h', 'requested_at': '-1m'},
+        {'id': '0b0000000000000a', 'status': 'started', 'scheduled_for': '+1h'},
+    ]
+    task = {'id': TASK_ID, 'name': 'cpu', 'every': '1h', 'runs': runs}
+    task.update(task_extra)
+    return {'tasks': [task]}
+
+
+def ids(runs):
+    return [run['id'][-1] for run in runs]
+
+
+def test_order_queued_running_completed(make_sim):
+    dummy, client = make_sim(scenario())
+    runs = client.runs(TASK_ID)
+    # queued manual runs in insertion order, running by ascending ID (future scheduledFor hidden), completed by scheduledFor desc
+    assert ids(runs[:4]) == ['8', '7', '5', '6']
+    assert [r['status'] for r in runs[:4]] == ['scheduled', 'scheduled', 'started', 'started']
+    assert ids(runs[4:5]) == ['3']
+    assert sorted(ids(runs[5:7])) == ['2', '9']        # same scheduledFor: order unspecified
+    assert ids(runs[7:]) == ['1']                      # "4" started 15 days ago: beyond the horizon
+    assert '4' in ids(client.state_runs())
+    assert ids(client.runs(TASK_ID, '?limit=5')) == ['8', '7', '5', '6', '3']
+    assert ids(client.runs(TASK_ID, '?limit=3')) == ['8', '7', '5']
+
+
+def test_run_shape(make_sim):
+    dummy, client = make_sim(scenario())
+    run = client.get('%s/%s/runs/0b00000000000002' % (TASKS, TASK_ID)).json()
+    base = '%s/%s/runs/0b00000000000002' % (TASKS, TASK_ID)
+    assert run['links'] == {'logs': base + '/logs', 'retry': base + '/retry', 'self': base, 'task': '%s/%s' % (TASKS, TASK_ID)}
+    assert list(run)[:6] == ['links', 'id', 'taskID', 'status', 'scheduledFor', 'startedAt']
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', run['scheduledFor'])
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z', run['startedAt'])
+    assert 'requestedAt' not in run
+    assert [entry['message'][:25] for entry in run['log']] == ['Started task from script:', 'Completed(failed)', run['log'][2]['message'][:25]]
+    assert all(entry['runID'] == '0b00000000000002' for entry in run['log'])
+
+
+def test_tie_order_is_not_by_id(make_sim):
+    """Completed runs sharing scheduledFor are not reliably ID-ordered (§4.4 point 4)."""
+    runs = []
+    for index in range(20):
+        runs.append({'id': '0c%014x' % (2 * index + 1), 'status': 'failed', 'scheduled_for': '-%dm' % (10 + index)})
+        runs.append({'id': '0c%014x' % (2 * index + 2), 'status': 'success', 'scheduled_for': '-%dm' % (10 + index), 'requested_at': '-1m'})
+    dummy, client = make_sim({'tasks': [{'id': TASK_ID, 'name': 't', 'runs': runs}]})
+    listed = client.runs(TASK_ID)
+    pairs = [(listed[i]['id'], listed[i + 1]['id']) for i in range(0, 40, 2)]
+    assert all(listed[i]['scheduledFor'] == listed[i + 1]['scheduledFor'] for i in range(0, 40, 2))
+    assert {a < b for a, b in pairs} == {True, False}
+
+
+def test_windows_are_exclusive_on_scheduled_for(make_sim):
+    dummy, client = make_sim({'tasks': [{'id': TASK_ID, 'name': 't', 'runs': [
+        {'id': '0b00000000000001', 'status': 'success', 'scheduled_for': '2026-01-01T00:00:00Z', 'started_at': '-1h'},
+        {'id': '0b00000000000002', 'status': 'success', 'scheduled_for': '2026-01-01T01:00:00Z', 'started_at': '-1h'},
+        {'id': '0b00000000000003', 'status': 'success', 'scheduled_for': '2026-01-01T02:00:00Z', 'started_at': '-1h'}]}]})
+    window = '?afterTime=2026-01-01T00:00:00Z&beforeTime=2026-01-01T02:00:00Z'
+    assert ids(client.runs(TASK_ID, window)) == ['2']
+    assert ids(client.runs(TASK_ID, '?afterTime=2025-12-31T23:59:59Z&beforeTime=2026-01-01T02:00:01Z')) == ['3', '2', '1']
+    assert ids(client.runs(TASK_ID, '?afterTime=2026-01-01T01:30:00%2B01:00')) == ['3', '2']   # 00:30Z
+
+
+def test_validation_order_and_messages(make_sim):
+    dummy, client = make_sim(scenario())
+    path = '%s/%s/runs' % (TASKS, TASK_ID)
+    assert_error(client.get(path + '?limit=0'), 400, 'invalid', 'failed to decode request: run limit is out of bounds, must be between 1 and 500')
+    assert_error(client.get(path + '?limit=501&after=abc'), 400, 'invalid', 'failed to decode request: id must have a length of 16 bytes')
+    assert_error(client.get(path + '?limit=abc'), 400, 'invalid', 'failed to decode request: strconv.Atoi: parsing \\"abc\\": invalid syntax')
+    response = client.get(path + '?afterTime=2024-13-01')
+    assert response.status_code == 400 and response.json()['message'].startswith('failed to decode request: parsing time "2024-13-01"')
+    assert_error(client.get(path + '?afterTime=2026-01-01T00:00:00Z&beforeTime=2026-01-01T00:00:00Z'), 400, 'invalid',
+                 'failed to decode request: beforeTime must be later than afterTime')
+    # afterTime alone >= now: AnalyticalStorage's implicit beforeTime = now fails (§4.4)
+    assert_error(client.get(path + '?afterTime=' + rfc(timedelta(hours=2))), 500, 'internal error',
+                 'failed to find runs: given after time must be prior to before time')
+    # ... unless the kv runs already fill the page
+    assert client.get(path + '?limit=1&afterTime=' + rfc(timedelta(hours=-5))).status_code == 200
+
+
+def test_after_is_broken(make_sim):
+    dummy, client = make_sim(scenario())
+    runs = client.runs(TASK_ID, '?after=0b00000000000001')
+    assert ids(runs) == ['8', '7', '5', '6']          # kv ignores it, every completed run is dropped
+
+
+def test_unknown_task_and_run(make_sim):
+    dummy, client = make_sim(scenario())
+    response = client.get('%s/%s/runs' % (TASKS, UNKNOWN))
+    assert response.status_code == 200
+    assert response.json() == {'links': {'self': '%s/%s/runs' % (TASKS, UNKNOWN), 'task': '%s/%s' % (TASKS, UNKNOWN)}, 'runs': []}
+    assert_error(client.get('%s/%s/runs/0b00000000000001' % (TASKS, UNKNOWN)), 404, 'not found', 'failed to find run: run not found')
+    assert_error(client.get('%s/%s/runs/0b00000000000004' % (TASKS, TASK_ID)), 404, 'not found', 'failed to find run: run not found')
+    # queued manual runs are not found by ID until they start (§4.5)
+    assert_error(client.get('%s/%s/runs/0b00000000000007' % (TASKS, TASK_ID)), 404, 'not found', 'failed to find run: run not found')
+    assert_error(client.get('%s/%s/runs/0b00000000000004/logs' % (TASKS, TASK_ID)), 404, 'not found', 'failed to find task logs: run not found')
+    response = client.get('%s/%s/logs' % (TASKS, UNKNOWN))
+    assert response.status_code == 200 and response.content == b'{"events":null}\n'
+
+
+def test_task_logs_concatenate_runs(make_sim):
+    dummy, client = make_sim(scenario())
+    events = client.get('%s/%s/logs' % (TASKS, TASK_ID)).json()['events']
+    assert [e['runID'][-1] for e in events if e['message'].startswith('Started')][:1] == ['3']
+    assert sum(1 for e in events if e['message'].startswith('Completed(')) == 4
+
+
+def test_cancel(make_sim):
+    dummy, client = make_sim(scenario())
+    response = client.request('DELETE', '%s/%s/runs/0b00000000000005' % (TASKS, TASK_ID))
+    assert response.status_code == 200 and response.content == b''
+    assert 'Content-Type' not in response.headers
+    run = client.get('%s/%s/runs/0b00000000000005' % (TASKS, TASK_ID)).json()
+    assert run['status'] == 'failed' and run['log'][-1]['message'] == 'context canceled'
+    assert_error(client.request('DELETE', '%s/%s/runs/0b00000000000003' % (TASKS, TASK_ID)), 404, 'not found',
+                 'failed to cancel run: run not found')
