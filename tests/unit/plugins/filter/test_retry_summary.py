@@ -1,0 +1,281 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the retry_failed_runs role's filters: settings, the per-server summary and its lines."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.tickstack.kapacitor.plugins.filter.retry_summary import (
+    FilterModule,
+    retry_settings,
+    retry_summary,
+    retry_summary_lines,
+)
+
+TASK_A = '0a0a000000000001'
+TASK_B = '0a0a000000000002'
+SETTINGS = {'max_attempts': 3, 'concurrency': 4, 'retry_timeout': 1800, 'log_lines': 3, 'summary_runs': 10,
+            'since': '24h', 'after_time': '', 'before_time': ''}
+
+
+def settings(**changes):
+    values = dict(SETTINGS)
+    values.update(changes)
+    return retry_settings(values)
+
+
+def row(run_id, task_id=TASK_A, task_name='cpu_rollup', scheduled_for='2026-11-29T10:00:00Z'):
+    """A run as kapacitor_task_runs_info lists it."""
+    return {'id': run_id, 'task_id': task_id, 'task_name': task_name, 'status': 'failed',
+            'scheduled_for': scheduled_for, 'attempt': 1, 'attempts': 1}
+
+
+def result(run_id, outcome, task_id=TASK_A, msg='', log=None, **extra):
+    """A result as kapacitor_task_run_retry returns it."""
+    entry = {'task_id': task_id, 'run_id': run_id, 'scheduled_for': '2026-11-29T10:00:00Z', 'outcome': outcome,
+             'msg': msg, 'attempts': 1, 'latest_attempt_id': run_id, 'status_before': 'failed', 'new_run_id': None,
+             'status_after': 'failed', 'log': log or []}
+    entry.update(extra)
+    return entry
+
+
+def found(*rows, **extra):
+    value = {'runs': list(rows), 'totals': {'tasks': 2, 'runs': len(rows)},
+             'window': {'after_time': '2026-11-28T10:00:00Z', 'before_time': None}}
+    value.update(extra)
+    return value
+
+
+def summary(found_value, results, **kwargs):
+    kwargs.setdefault('host', 'kap1')
+    kwargs.setdefault('url', 'http://127.0.0.1:9092')
+    retry = {'results': results} if results is not None else {}
+    return retry_summary(found_value, retry, settings(), **kwargs)
+
+
+def test_the_filters_are_registered_under_their_documented_names():
+    assert sorted(FilterModule().filters()) == ['retry_settings', 'retry_summary', 'retry_summary_lines']
+
+
+# --------------------------------------------------------------------------- retry_settings
+
+def test_settings_come_back_in_the_modules_types():
+    assert retry_settings(dict(SETTINGS, max_attempts='2', concurrency='8', retry_timeout='90.5')) == {
+        'max_attempts': 2, 'concurrency': 8, 'retry_timeout': 90.5, 'log_lines': 3, 'summary_runs': 10,
+        'after_time': '24h', 'before_time': None}
+
+
+@pytest.mark.parametrize('after, since, before, expected', [
+    ('', '24h', '', ('24h', None)),                       # since is the lower bound when after_time is unset
+    ('2026-11-28T10:00:00Z', '24h', '', ('2026-11-28T10:00:00Z', None)),   # after_time wins over since
+    (None, None, '2026-11-29T10:00:00Z', (None, '2026-11-29T10:00:00Z')),
+    ('  6h ', None, None, ('6h', None)),
+    (datetime.datetime(2026, 11, 28, 10, 0, tzinfo=datetime.timezone.utc), '', None, ('2026-11-28T10:00:00Z', None)),
+    # An offset is turned into UTC; no time zone means UTC (YAML); fractions are kept.
+    (datetime.datetime(2026, 11, 28, 11, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=1, minutes=30))),
+     None, None, ('2026-11-28T10:00:00Z', None)),
+    (datetime.datetime(2026, 11, 28, 10, 0, 0, 250000), None, None, ('2026-11-28T10:00:00.250000Z', None)),
+])
+def test_the_window_accepts_strings_yaml_datetimes_and_null(after, since, before, expected):
+    result = settings(after_time=after, since=since, before_time=before)
+    assert (result['after_time'], result['before_time']) == expected
+
+
+@pytest.mark.parametrize('changes, message', [
+    ({'max_attempts': 0}, 'retry_failed_runs_max_attempts must be a whole number, 1 or more, got 0'),
+    ({'max_attempts': 'three'}, "retry_failed_runs_max_attempts must be a whole number, 1 or more, got 'three'"),
+    ({'max_attempts': True}, 'retry_failed_runs_max_attempts must be a whole number, 1 or more, got True'),
+    ({'max_attempts': 2.5}, 'retry_failed_runs_max_attempts must be a whole number, 1 or more, got 2.5'),
+    ({'concurrency': 101}, 'retry_failed_runs_concurrency must be a whole number from 1 to 100'),
+    ({'concurrency': None}, 'retry_failed_runs_concurrency must be a whole number from 1 to 100'),
+    ({'retry_timeout': 0}, 'retry_failed_runs_retry_timeout must be a positive number of seconds, got 0'),
+    ({'log_lines': -1}, 'retry_failed_runs_log_lines must be a whole number, 0 or more, got -1'),
+    ({'summary_runs': [3]}, 'retry_failed_runs_summary_runs must be a whole number, 0 or more, got [3]'),
+    ({'since': '', 'after_time': None, 'before_time': '  '}, 'a window is needed: set retry_failed_runs_since'),
+    ({'after_time': datetime.date(2026, 11, 28)},
+     'retry_failed_runs_after_time is the date 2026-11-28 without a time of day: write a time such as '
+     '2026-11-28T00:00:00Z'),
+    ({'before_time': 1700000000}, 'retry_failed_runs_before_time must be an RFC3339 time (such as '
+                                  '2026-11-28T10:00:00Z) or a duration (such as 24h), got 1700000000'),
+    ({'since': ['24h']}, "retry_failed_runs_since must be an RFC3339 time"),
+])
+def test_bad_settings_are_named_with_their_value_and_what_was_expected(changes, message):
+    with pytest.raises(AnsibleFilterError) as caught:
+        settings(**changes)
+    assert message in str(caught.value)
+
+
+def test_settings_must_be_a_dict():
+    with pytest.raises(AnsibleFilterError, match='expects a dict'):
+        retry_settings(['24h'])
+
+
+# --------------------------------------------------------------------------- retry_summary
+
+def test_results_are_joined_to_the_listing_by_run_id_not_by_position():
+    rows = [row('1000000000000001', task_name='cpu_rollup'), row('2000000000000002', TASK_B, task_name='disk')]
+    # The module's results in another order than the listing.
+    results = [result('2000000000000002', 'retried', TASK_B), result('1000000000000001', 'retried_failed')]
+    runs = summary(found(*rows), results)['runs']
+    assert [(run['run_id'], run['task_name']) for run in runs] == [('2000000000000002', 'disk'),
+                                                                   ('1000000000000001', 'cpu_rollup')]
+
+
+def test_a_result_keeps_its_own_task_name_and_one_without_a_listed_row_has_none():
+    results = [result('1000000000000001', 'retried', task_name='renamed'), result('3000000000000003', 'error')]
+    runs = summary(found(row('1000000000000001')), results)['runs']
+    assert [run['task_name'] for run in runs] == ['renamed', None]
+
+
+def test_figures_count_every_outcome_of_the_retry_module():
+    outcomes = (['retried'] * 4 + ['retried_failed'] * 3 + ['timed_out'] * 2 + ['superseded'] + ['not_failed']
+                + ['max_attempts_reached'] * 2 + ['already_queued'] + ['not_found'] + ['error'] * 2)
+    ids = ['%016x' % (index + 1) for index in range(len(outcomes))]
+    result_value = summary(found(*[row(run_id) for run_id in ids]),
+                           [result(run_id, outcome) for run_id, outcome in zip(ids, outcomes)])
+    assert result_value['figures'] == {
+        'tasks_scanned': 2, 'failed_found': 17, 'retried': 4, 'would_retry': 0, 'retried_failed': 3,
+        'timed_out': 2, 'superseded': 1, 'given_up': 2, 'already_queued': 1, 'errors': 3,
+        # still failing: failed again (3), timed out (2), given up (2), errors and not found (3)
+        'remaining': 10}
+    assert [run['outcome'] for run in result_value['failed_again']] == (
+        ['retried_failed'] * 3 + ['timed_out'] * 2 + ['not_found'] + ['error'] * 2)
+    assert result_value['would_retry'] == []
+
+
+def test_check_mode_lists_what_would_be_retried_and_counts_it_as_remaining():
+    result_value = summary(found(row('1000000000000001'), row('2000000000000002')),
+                           [result('1000000000000001', 'would_retry'), result('2000000000000002', 'superseded')],
+                           check_mode=True)
+    assert result_value['check_mode'] is True
+    assert [run['run_id'] for run in result_value['would_retry']] == ['1000000000000001']
+    assert result_value['figures']['would_retry'] == 1 and result_value['figures']['remaining'] == 1
+
+
+def test_a_server_that_failed_before_any_result_counts_one_error_and_keeps_the_role_window():
+    # The listing failed: its registered result has no runs, totals or window; the retry was never called.
+    result_value = retry_summary({'failed': True, 'msg': 'boom'}, {}, settings(since='6h'), host='kap1',
+                                 error=' List the runs: GET ...: refused \n')
+    assert result_value['error'] == 'List the runs: GET ...: refused'
+    assert result_value['window'] == {'after_time': '6h', 'before_time': None}
+    assert result_value['figures'] == {
+        'tasks_scanned': 0, 'failed_found': 0, 'retried': 0, 'would_retry': 0, 'retried_failed': 0, 'timed_out': 0,
+        'superseded': 0, 'given_up': 0, 'already_queued': 0, 'errors': 1, 'remaining': 0}
+    assert result_value['runs'] == []
+
+
+def test_errors_are_not_counted_twice_when_the_retry_module_failed_on_them():
+    result_value = summary(found(row('1000000000000001'), row('2000000000000002')),
+                           [result('1000000000000001', 'not_found'), result('2000000000000002', 'error')],
+                           error='Retry them: 2 of 2 run(s) could not be retried')
+    assert result_value['figures']['errors'] == 2
+
+
+def test_a_skipped_retry_gives_zero_figures():
+    skipped = {'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False'}
+    result_value = retry_summary(found(), skipped, settings(), host='kap1')
+    assert result_value['figures']['remaining'] == 0 and result_value['runs'] == []
+    assert result_value['window'] == {'after_time': '2026-11-28T10:00:00Z', 'before_time': None}
+
+
+@pytest.mark.parametrize('url, shown', [
+    ('http://ops:s3cret@kap.example.com:9092', 'http://kap.example.com:9092'),
+    ('https://kap.example.com:9092', 'https://kap.example.com:9092'),
+    (None, 'KAPACITOR_URL or http://localhost:9092'),
+    ('', 'KAPACITOR_URL or http://localhost:9092'),
+])
+def test_the_url_is_shown_without_credentials(url, shown):
+    assert summary(found(), [], url=url)['url'] == shown
+
+
+def test_the_url_the_listing_reports_wins_over_the_role_variable():
+    assert summary(found(url='http://env.example.com:9092'), [], url=None)['url'] == 'http://env.example.com:9092'
+
+
+def test_the_summary_has_every_key_the_role_reported_before():
+    result_value = summary(found(), [])
+    assert set(result_value) == {'host', 'url', 'check_mode', 'max_attempts', 'window', 'error', 'figures',
+                                 'failed_again', 'would_retry', 'runs'}
+    assert result_value['host'] == 'kap1' and result_value['max_attempts'] == 3
+
+
+def test_bad_registered_results_are_refused():
+    with pytest.raises(AnsibleFilterError, match='lists of runs and results'):
+        retry_summary({'runs': 'not a list'}, {}, settings(), host='kap1')
+
+
+# --------------------------------------------------------------------------- retry_summary_lines
+
+def lines_of(results, check_mode=False, error='', summary_runs=10, log_lines=3, **found_extra):
+    rows = [row(entry['run_id']) for entry in results]
+    value = summary(found(*rows, **found_extra), results, check_mode=check_mode, error=error)
+    return retry_summary_lines(value, summary_runs=summary_runs, log_lines=log_lines)
+
+
+def test_lines_of_a_real_run():
+    log = ['Started task from script: "option task = {name: \\"cpu_rollup\\"} ..."', 'Completed(failed)',
+           'error calling function "to": 401 unauthorized', 'a fourth line']
+    results = [result('1000000000000001', 'retried', attempts=1),
+               result('2000000000000002', 'retried_failed', msg='run 2000000000000002 failed; retrying it',
+                      attempts=2, log=log)]
+    assert lines_of(results) == [
+        'kap1 (http://127.0.0.1:9092): 2 task(s) scanned, 2 failed scheduled time(s) found (scheduled after '
+        '2026-11-28T10:00:00Z, before now)',
+        'retried: 1, retried but failed again: 1, superseded: 0, given up (max_attempts 3 reached): 0, '
+        'already queued: 0, errors: 0',
+        'still failing afterwards: 1',
+        'retried_failed cpu_rollup 2026-11-29T10:00:00Z run 2000000000000002 (attempts before: 2): '
+        'run 2000000000000002 failed; retrying it',
+        '    | Completed(failed)',
+        '    | error calling function "to": 401 unauthorized',
+        '    | a fourth line',
+    ]
+
+
+def test_lines_in_check_mode_with_an_error_and_a_bounded_window():
+    results = [result('1000000000000001', 'would_retry', msg='run 1000000000000001 failed; retrying it')]
+    lines = lines_of(results, check_mode=True, error='Retry them: boom',
+                     window={'after_time': None, 'before_time': '2026-11-29T11:00:00Z'})
+    assert lines[:4] == [
+        'kap1 (http://127.0.0.1:9092) [check mode: nothing retried]: 2 task(s) scanned, 1 failed scheduled time(s) '
+        'found (scheduled after -, before 2026-11-29T11:00:00Z)',
+        'would retry: 1, superseded: 0, given up (max_attempts 3 reached): 0, errors: 1',
+        'still failing afterwards: 1',
+        'ERROR: Retry them: boom',
+    ]
+    assert lines[4].startswith('would_retry cpu_rollup 2026-11-29T10:00:00Z run 1000000000000001')
+
+
+def test_timed_out_runs_get_a_line_of_their_own_and_are_listed():
+    results = [result('1000000000000001', 'timed_out', msg='retry_timeout 5.0 s reached')]
+    lines = lines_of(results)
+    assert 'timed out (retry_timeout reached; Kapacitor canceled the new run): 1' in lines
+    assert lines[-1] == ('timed_out cpu_rollup 2026-11-29T10:00:00Z run 1000000000000001 (attempts before: 1): '
+                         'retry_timeout 5.0 s reached')
+
+
+def test_the_list_of_runs_and_their_logs_is_bounded():
+    results = [result('%016x' % index, 'retried_failed', log=['one', 'two ' * 100]) for index in range(1, 5)]
+    lines = lines_of(results, summary_runs=2, log_lines=2)
+    listed = [line for line in lines if line.startswith('retried_failed ')]
+    assert len(listed) == 2
+    assert lines[-1] == '... and 2 more (see retry_failed_runs_report_path)'
+    # Long log lines are cut at a word as Jinja's truncate cuts them: at most 200 characters with the "...".
+    long_lines = [line for line in lines if line.startswith('    | two')]
+    assert len(long_lines) == 2 and long_lines[0] == '    | ' + ('two ' * 49).rstrip() + '...'
+    assert lines_of(results, summary_runs=0)[-1] == '... and 4 more (see retry_failed_runs_report_path)'
+
+
+def test_no_timed_out_line_and_no_ellipsis_when_there_is_nothing_to_say():
+    lines = lines_of([result('1000000000000001', 'retried')])
+    assert len(lines) == 3 and not any('timed out' in line or '... and' in line for line in lines)
