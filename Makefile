@@ -47,10 +47,10 @@ lint: ## ruff, ansible-lint, changelog and docs lint
 molecule: ## molecule test of extensions/molecule
 	@$(SUITE) $@
 
-venv: ## build the venvs of every ansible-core line (only those whose requirements changed)
+venv: ## build the tool venv (only when its requirements file changed)
 	@$(LIB) venv
 
-venv-%: ## build the venv of one line (or venv-demo)
+venv-%: ## build the venv of another line, e.g. make venv-2.21 (or venv-demo)
 	@$(LIB) venv $*
 
 demo: ## the role against the simulator, with a venv of ansible-core and requests only

@@ -46,14 +46,17 @@ core_lines() {   # the ansible-core lines under test, tool line first
     done
 }
 
-# venv_row NAME: sets ROW_PY, ROW_REQ (path in the checkout) and ROW_DIR (override applied).
+# venv_row NAME: sets ROW_PY, ROW_REQ (path in the checkout), ROW_DIR, and ROW_GIVEN (the variable
+# naming the venv, when one does: such a venv is used as it is, never rebuilt).
 venv_row() {
-    local row name dir var
+    local row name dir
     for row in "${VENVS[@]}"; do
         read -r name ROW_PY ROW_REQ dir <<<"$row"
         [ "$name" = "$1" ] || continue
-        var=${dir^^}; var=${var//[-.]/}
-        ROW_DIR=${!var:-$KAPACITOR_WORK/$dir}
+        ROW_GIVEN=${dir^^}; ROW_GIVEN=${ROW_GIVEN//[-.]/}
+        [ -n "${!ROW_GIVEN:-}" ] || ROW_GIVEN=
+        ROW_DIR=${ROW_GIVEN:+${!ROW_GIVEN}}
+        ROW_DIR=${ROW_DIR:-$KAPACITOR_WORK/$dir}
         return 0
     done
     echo "unknown venv '$1' (known: ${VENVS[*]%% *})" >&2
@@ -98,14 +101,22 @@ python_for() {
 }
 
 # ensure_venv NAME: build the venv NAME unless it is up to date, i.e. holds a copy of its requirements
-# file equal to the checkout's (copied last, so an interrupted build is redone).  Returns $SKIP when
-# its Python is not installed.
+# file equal to the checkout's (copied last, so an interrupted build is redone).  A venv named by a
+# variable is only checked, never rebuilt: it may be shared.  Returns $SKIP when its Python is not installed.
 ensure_venv() {
     local py req start rc
     venv_row "$1" || return 1
     req="$CI_ROOT/$ROW_REQ"
     if [ -x "$ROW_DIR/bin/python" ] && cmp -s "$req" "$ROW_DIR/requirements.txt"; then
         return 0
+    fi
+    if [ -n "$ROW_GIVEN" ]; then
+        if [ -x "$ROW_DIR/bin/python" ]; then
+            echo "note: $ROW_GIVEN=$ROW_DIR was not built from $ROW_REQ; used as it is"
+            return 0
+        fi
+        echo "$ROW_GIVEN=$ROW_DIR is not a venv (no bin/python); unset $ROW_GIVEN to build one in the work dir"
+        return 1
     fi
     if ! py=$(python_for "$ROW_PY"); then
         echo "SKIP: no working Python $ROW_PY (looked in pyenv versions/$ROW_PY.*, python$ROW_PY and python3 on PATH," \
@@ -159,12 +170,13 @@ with_checkout() {
 # ---------------------------------------------------------------------------------------------
 # Commands for the Makefile.
 
-cmd_venv() {   # venv [NAME...]: the venvs of every ansible-core line, or the named ones
+cmd_venv() {   # venv [NAME...]: the named venvs, or the tool line's
     local name rc=0
-    [ $# -gt 0 ] || set -- $(core_lines)
+    [ $# -gt 0 ] || set -- "$TOOL_LINE"
     for name in "$@"; do
+        venv_row "$name" || { rc=1; continue; }
         ensure_venv "$name" || { [ $? -eq $SKIP ] && [ "$name" != "$TOOL_LINE" ] || rc=1; }
-        venv_row "$name" && [ -x "$ROW_DIR/bin/python" ] && echo "venv $name: $ROW_DIR"
+        [ -x "$ROW_DIR/bin/python" ] && echo "venv $name: $ROW_DIR"
     done
     return $rc
 }
