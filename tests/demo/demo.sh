@@ -43,12 +43,12 @@ if ! ansible-doc -t role tickstack.kapacitor.retry_failed_runs >/dev/null 2>&1; 
 fi
 
 banner "starting the Kapacitor simulator with tests/demo/scenario.json"
-"$PY" tests/simulator/kapacitor_sim.py --port 0 --scenario tests/demo/scenario.json >"$WORK/sim.log" 2>&1 &
+# --ready-file is written (atomically, the base URL only) once it listens; --pid-file just before it.
+"$PY" tests/simulator/kapacitor_sim.py --port 0 --scenario tests/demo/scenario.json \
+    --ready-file "$WORK/sim.url" --pid-file "$WORK/sim.pid" >"$WORK/sim.log" 2>&1 &
 SIM_PID=$!
-URL=
 for _ in $(seq 1 300); do
-    URL=$(sed -n 's/^kapacitor-sim: listening on //p' "$WORK/sim.log")
-    [ -n "$URL" ] && break
+    [ -s "$WORK/sim.url" ] && break
     if ! kill -0 "$SIM_PID" 2>/dev/null; then
         echo "the simulator exited before it was ready:" >&2
         cat "$WORK/sim.log" >&2
@@ -56,7 +56,9 @@ for _ in $(seq 1 300); do
     fi
     sleep 0.1
 done
-[ -n "$URL" ] || { echo "no ready line from the simulator after 30s" >&2; exit 1; }
+[ -s "$WORK/sim.url" ] || { echo "the simulator wrote no ready file after 30s:" >&2; cat "$WORK/sim.log" >&2; exit 1; }
+URL=$(cat "$WORK/sim.url")
+SIM_PID=$(cat "$WORK/sim.pid")     # the same process as $!: what stop_simulator signals
 echo "simulator ready at $URL"
 
 # Small helper: GET/POST a /_sim route and print its JSON (standard library only).

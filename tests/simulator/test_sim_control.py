@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,9 +10,10 @@ import time
 
 import pytest
 import requests
+from process import SIMULATOR as SIM
+from process import SimulatorProcess
 from sim_support import TASKS
 
-SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kapacitor_sim.py')
 TASK_ID = '0a1b2c3d4e5f6789'
 FAILED = '0b00000000000002'
 RETRY_PATH = '%s/%s/runs/%s/retry' % (TASKS, TASK_ID, FAILED)
@@ -104,34 +106,38 @@ def test_fault_latency(make_sim):
     assert time.monotonic() - started >= 0.3
 
 
-def _start_process(*args):
-    proc = subprocess.Popen([sys.executable, SIM, '--port', '0', *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline().strip()
-    assert line.startswith('kapacitor-sim: listening on http://127.0.0.1:'), (line, proc.stderr.read() if proc.poll() is not None else '')
-    return proc, line.rsplit(' ', 1)[1]
+def test_cli_prints_its_ready_line_from_any_directory(tmp_path):
+    """The stdout ready line stays a contract (docs/simulator.md), and the entry needs no PYTHONPATH or cwd."""
+    env = dict(os.environ)
+    env.pop('PYTHONPATH', None)
+    proc = subprocess.Popen([sys.executable, SIM, '--port', '0'], cwd=str(tmp_path), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        assert re.fullmatch(r'kapacitor-sim: listening on http://127\.0\.0\.1:\d+', line), (line, proc.stderr.read() if proc.poll() is not None else '')
+        assert requests.get(line.rsplit(' ', 1)[1] + '/kapacitor/v1/ping', timeout=5).status_code == 204
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
 
 
 def test_subprocess_scenario_and_sigterm(tmp_path):
     scenario_file = tmp_path / 'scenario.json'
     scenario_file.write_text(json.dumps(ONE_TASK))
-    proc, url = _start_process('--scenario', str(scenario_file))
+    sim = SimulatorProcess('--scenario', scenario_file).start()
     try:
-        runs = requests.get('%s%s/%s/runs' % (url, TASKS, TASK_ID), timeout=5).json()['runs']
+        runs = requests.get('%s%s/%s/runs' % (sim.url, TASKS, TASK_ID), timeout=5).json()['runs']
         assert [r['id'] for r in runs] == [FAILED]
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=5) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert sim.stop() == 0                      # SIGTERM is a clean exit
 
 
 def test_subprocess_control_stop():
-    proc, url = _start_process()
-    try:
-        assert requests.post(url + '/_sim/stop', timeout=5).status_code == 200
-        assert proc.wait(timeout=5) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    with SimulatorProcess() as sim:
+        assert requests.post(sim.url + '/_sim/stop', timeout=5).status_code == 200
+        assert sim.proc.wait(timeout=5) == 0

@@ -2,11 +2,13 @@
 
 import argparse
 import json
+import os
 import select
 import signal
 import socket
 import ssl
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -322,9 +324,11 @@ class KapacitorSimulator:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description='Kapacitor Flux task API simulator')
-    parser.add_argument('--port', type=int, required=True)
-    parser.add_argument('--scenario')
+    parser = argparse.ArgumentParser(description='Kapacitor Flux task API simulator (docs/simulator.md)')
+    parser.add_argument('--port', type=int, required=True, help='port on 127.0.0.1; 0 picks a free one')
+    parser.add_argument('--scenario', help='JSON scenario loaded at start')
+    parser.add_argument('--ready-file', metavar='PATH', help='written atomically with the base URL once listening')
+    parser.add_argument('--pid-file', metavar='PATH', help='written atomically with the process ID before the ready file')
     parser.add_argument('--auth-user', action='append', default=[], metavar='NAME:PASS[:ro]')
     parser.add_argument('--shared-secret')
     parser.add_argument('--tls-cert')
@@ -342,26 +346,58 @@ def parse_args(argv):
     return args
 
 
+def write_atomically(path, text):
+    """Write ``text`` to a temporary file next to ``path`` and rename it: a reader sees nothing or everything."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', dir=directory)
+    try:
+        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def remove_if_ours(path, text):
+    """Remove a pid or ready file on exit, unless another process has written it since."""
+    try:
+        with open(path, encoding='utf-8') as handle:
+            if handle.read() == text:
+                os.unlink(path)
+    except OSError:
+        pass
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     scenario = None
     if args.scenario:
-        with open(args.scenario, encoding='utf-8') as handle:
-            scenario = json.load(handle)
+        try:
+            with open(args.scenario, encoding='utf-8') as handle:
+                scenario = json.load(handle)
+        except (OSError, ValueError) as exc:
+            sys.exit('kapacitor-sim: cannot load the scenario %s: %s' % (args.scenario, exc))
     sim = KapacitorSimulator(port=args.port, scenario=scenario, auth_users=args.auth_user, shared_secret=args.shared_secret,
-                    tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
-                    fluxtask_disabled=args.fluxtask_disabled)
+                             tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
+                             fluxtask_disabled=args.fluxtask_disabled)
 
     def on_signal(_signum, _frame):
         sim.stop_async()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # The socket listens from here on. The pid file comes first, so whoever sees the ready file can also stop us.
+    written = []
+    for path, text in ((args.pid_file, str(os.getpid())), (args.ready_file, sim.url)):
+        if path:
+            write_atomically(path, text)
+            written.append((path, text))
     print(sim.ready_line(), flush=True)
-    sim.serve_forever()
-    sim.server.server_close()
+    try:
+        sim.serve_forever()
+    finally:
+        sim.server.server_close()
+        for path, text in written:
+            remove_if_ours(path, text)
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
