@@ -41,7 +41,9 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SIMULATOR = os.path.join(ROOT, 'tests', 'simulator', 'kapacitor_sim.py')
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'simulator'))
+from process import SimulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
+
 OUR_PLAYBOOK = os.path.join(ROOT, 'playbooks', 'retry_failed_runs.yml')
 URI_PLAYBOOK = os.path.join(HERE, 'uri_loop.yml')
 API = '/kapacitor/v1/api/v2'
@@ -105,20 +107,22 @@ with open(out, 'w') as handle:
 # The simulator
 # =====================================================================================================================
 
-class Sim(object):
-    """A fresh kapacitor_sim.py process loaded with one scenario, with the 2 ms per-request latency on."""
+class Sim:
+    """A fresh simulator process (SimulatorProcess) loaded with one scenario, with the 2 ms per-request latency on."""
 
     def __init__(self, generate, workdir, name):
         path = os.path.join(workdir, 'scenario-%s.json' % name)
         with open(path, 'w') as handle:
             json.dump({'tasks': [], 'generate': generate}, handle)
         started = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, SIMULATOR, '--port', '0', '--scenario', path],
-                                     stdout=subprocess.PIPE, stderr=open(os.path.join(workdir, 'sim-%s.log' % name), 'wb'))
-        line = self.proc.stdout.readline().decode()
-        if 'listening on' not in line:
-            raise SystemExit('the simulator did not start: %r (see %s)' % (line, workdir))
-        self.url = line.split('listening on', 1)[1].strip()
+        simdir = os.path.join(workdir, 'sim-%s' % name)
+        os.makedirs(simdir, exist_ok=True)
+        self.process = SimulatorProcess('--scenario', path, workdir=simdir)
+        try:
+            self.process.start()
+        except RuntimeError as exc:
+            raise SystemExit('the simulator did not start: %s' % exc) from None
+        self.url = self.process.url
         self.load_seconds = time.monotonic() - started
         self.session = requests.Session()
         self.post('/_sim/faults', {'latency_ms': LATENCY_MS, 'latency_ratio': 1.0})
@@ -135,9 +139,7 @@ class Sim(object):
         return response.json()
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(30)
-        self.proc.stdout.close()
+        self.process.stop(timeout=30)
 
 
 # =====================================================================================================================
