@@ -172,6 +172,7 @@ class TaskAPI:
         task_runs = self.state.runs.get(task_id)
         if task_runs is None:
             return []                              # unknown task: 200 [] (kapacitor-api.md §4.4)
+        task_runs.move_finished_to_history(now)
         kv_before = before_time if before_time is not None else now
         kv_runs = []
         # kv ignores `after` completely (kapacitor-api.md §4.4).
@@ -196,7 +197,9 @@ class TaskAPI:
         task_runs = self.state.runs.get(task_id)
         if task_runs is None:
             return None
-        return task_runs.running.get(run_id) or task_runs.find_completed(run_id, now_ns())
+        now = now_ns()
+        task_runs.move_finished_to_history(now)
+        return task_runs.running.get(run_id) or task_runs.find_completed(run_id, now)
 
     def get_run(self, req):
         task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])

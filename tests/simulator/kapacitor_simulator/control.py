@@ -6,7 +6,7 @@ Not part of Kapacitor: it loads scenarios, shows every run the simulator holds, 
 import json
 from urllib.parse import parse_qs
 
-from .encoding import APIError, format_time, json_response
+from .encoding import APIError, format_time, json_response, now_ns
 from .ids import fmt_id, parse_id
 from .model import Faults
 from .scenarios import load_scenario
@@ -54,13 +54,16 @@ def state_view(state):
     with state.lock:
         tasks = [state.tasks[tid].to_json() for tid in state.task_ids]
         runs = []
+        now = now_ns()
         for task_id, task_runs in sorted(state.runs.items()):
+            task_runs.move_finished_to_history(now)
             for run in sorted(task_runs.queued + list(task_runs.running.values()) + task_runs.completed, key=lambda r: r.id):
                 runs.append({'id': fmt_id(run.id), 'task_id': fmt_id(task_id), 'status': run.status,
                              'scheduled_for': format_time(run.scheduled_for),
                              'started_at': run.started_at and format_time(run.started_at),
                              'finished_at': run.finished_at and format_time(run.finished_at),
-                             'requested_at': run.requested_at and format_time(run.requested_at), 'manual': run.manual})
+                             'requested_at': run.requested_at and format_time(run.requested_at), 'manual': run.manual,
+                             'in_kv': run in task_runs.queued or run.id in task_runs.running})
         return {'tasks': tasks, 'runs': runs}
 
 

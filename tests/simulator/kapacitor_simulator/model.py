@@ -5,7 +5,7 @@ import random
 import threading
 from collections import namedtuple
 
-from .constants import DEFAULT_RETRY_ERROR, HORIZON_NS, TASKS_PREFIX
+from .constants import DEFAULT_RETRY_ERROR, HORIZON_NS, NS, TASKS_PREFIX
 from .encoding import format_time, go_quote, now_ns
 from .flux_options import parse_task_options
 from .ids import IdGenerator, fmt_id
@@ -16,7 +16,7 @@ class Task:
 
     __slots__ = ('id', 'name', 'status', 'flux', 'every', 'cron', 'offset', 'description', 'owner', 'created_at',
                  'updated_at', 'latest_completed', 'last_run_status', 'last_run_error', 'run_seconds', 'queue_seconds',
-                 'retry_outcomes', 'retry_error')
+                 'retry_outcomes', 'retry_error', 'kv_linger_seconds')
 
     def __init__(self, task_id, flux, owner, created_at):
         self.id = task_id
@@ -33,6 +33,7 @@ class Task:
         self.queue_seconds = 0.0
         self.retry_outcomes = ['success']
         self.retry_error = DEFAULT_RETRY_ERROR
+        self.kv_linger_seconds = 0.0
         self.name = self.every = self.cron = self.offset = ''
         self.apply_options(parse_task_options(flux))
 
@@ -70,7 +71,7 @@ class Run:
     """One run. ``log`` None means "the executor's default lines", built lazily (cheap 100k-run scenarios)."""
 
     __slots__ = ('id', 'task_id', 'status', 'scheduled_for', 'started_at', 'finished_at', 'requested_at', 'log',
-                 'error', 'manual', 'created_by_retry', 'tie', 'cancel', 'done', 'flux')
+                 'error', 'manual', 'created_by_retry', 'tie', 'cancel', 'done', 'flux', 'kv_until')
 
     def __init__(self, run_id, task_id, status, scheduled_for):
         self.id = run_id
@@ -86,6 +87,7 @@ class Run:
         self.cancel = None
         self.done = None
         self.flux = None
+        self.kv_until = None                    # a finished run held in kv moves to the history at this time (ns)
 
     def log_entries(self, task_flux):
         if self.log is not None:
@@ -124,7 +126,8 @@ class TaskRuns:
 
     def __init__(self):
         self.queued = []            # queued manual runs, insertion order (kv manualRuns list)
-        self.running = {}           # run id -> Run (kv taskRunsv1/<task>/<run>)
+        self.running = {}           # run id -> Run (kv taskRunsv1/<task>/<run>): scheduled, started, and
+        #                             finished runs still held there (scenario "in_kv", "kv_linger_seconds")
         self.completed = []         # sorted by (scheduled_for, tie)
         self.keys = []              # parallel sort keys for bisect
         self.completed_by_id = {}
@@ -140,6 +143,13 @@ class TaskRuns:
             self.keys.insert(index, run.sort_key())
             self.completed.insert(index, run)
         self.max_lag = max(self.max_lag, (run.started_at or run.scheduled_for) - run.scheduled_for)
+
+    def move_finished_to_history(self, now):
+        """Finished runs whose time in kv is over leave it for the completed history."""
+        for run in [run for run in self.running.values() if run.kv_until is not None and run.kv_until <= now]:
+            del self.running[run.id]
+            run.kv_until = None
+            self.add_completed(run)
 
     def finish_bulk(self):
         self.completed.sort(key=Run.sort_key)
@@ -272,8 +282,13 @@ def finish_run(state, run, status, error):
     run.finished_at = now
     run.error = error
     run.log = run.log_entries(state.task_flux(run.task_id))
-    task_runs.add_completed(run)
     task = state.tasks.get(run.task_id)
+    if task is not None and task.kv_linger_seconds > 0 and run.manual:
+        # Held in kv for a while, as between the executor's last kv update and its write to the history.
+        run.kv_until = now + int(task.kv_linger_seconds * NS)
+        task_runs.running[run.id] = run
+    else:
+        task_runs.add_completed(run)
     if task is not None:
         task.latest_completed = max(task.latest_completed or 0, run.scheduled_for)
         task.last_run_status = status if status == 'success' else 'failed'

@@ -78,7 +78,7 @@ class ScenarioLoader:
             spec = {'name': '%s_%04d' % (prefix, index + 1), 'every': every,
                     'status': 'inactive' if index in inactive else 'active',
                     'run_seconds': gen.get('run_seconds', 0), 'queue_seconds': gen.get('queue_seconds', 0)}
-            for key in ('retry_outcomes', 'retry_error'):
+            for key in ('retry_outcomes', 'retry_error', 'kv_linger_seconds'):
                 if key in gen:
                     spec[key] = gen[key]
             runs_per_task = int(gen.get('runs_per_task', 0))
@@ -105,9 +105,10 @@ class ScenarioLoader:
         task.queue_seconds = float(spec.get('queue_seconds', 0))
         task.retry_outcomes = list(spec.get('retry_outcomes') or ['success'])
         task.retry_error = spec.get('retry_error') or DEFAULT_RETRY_ERROR
+        task.kv_linger_seconds = float(spec.get('kv_linger_seconds', 0))
         task_runs = self.runs.setdefault(task_id, TaskRuns())
         for run_spec in run_specs:
-            self.add_run(task_runs, self.build_run(task_id, run_spec))
+            self.add_run(task_runs, self.build_run(task_id, run_spec), in_kv=bool(run_spec.get('in_kv')))
         for scheduled_for, status, retried in generated:
             self.add_generated(task, task_runs, scheduled_for, status, retried)
         self.update_task_summary(task, task_runs)
@@ -139,9 +140,11 @@ class ScenarioLoader:
                 entry['runID'] = fmt_id(run_id)
         return run
 
-    def add_run(self, task_runs, run):
+    def add_run(self, task_runs, run, in_kv=False):
         self.run_count += 1
-        if run.status in ('success', 'failed', 'canceled'):
+        if in_kv:
+            task_runs.running[run.id] = run      # held in kv whatever its status, until the scenario is replaced
+        elif run.status in ('success', 'failed', 'canceled'):
             task_runs.add_completed(run, bulk=True)
         elif run.status == 'started':
             task_runs.running[run.id] = run
