@@ -135,7 +135,12 @@ def test_cancel(make_sim):
     response = client.request('DELETE', '%s/%s/runs/0b00000000000005' % (TASKS, TASK_ID))
     assert response.status_code == 200 and response.content == b''
     assert 'Content-Type' not in response.headers
+    # A run without a worker in the executor stays in kv as kv cancelRun saved it: canceled, not finished.
     run = client.get('%s/%s/runs/0b00000000000005' % (TASKS, TASK_ID)).json()
-    assert run['status'] == 'failed' and run['log'][-1]['message'] == 'context canceled'
+    assert run['status'] == 'canceled' and 'finishedAt' not in run
+    listed = client.runs(TASK_ID)
+    assert ids(listed[:4]) == ['8', '7', '5', '6'] and [r['status'] for r in listed[2:4]] == ['canceled', 'started']
+    assert client.request('DELETE', '%s/%s/runs/0b00000000000005' % (TASKS, TASK_ID)).status_code == 200   # still in kv
+    assert [r['in_kv'] for r in client.state_runs(TASK_ID) if r['id'] == '0b00000000000005'] == [True]
     assert_error(client.request('DELETE', '%s/%s/runs/0b00000000000003' % (TASKS, TASK_ID)), 404, 'not found',
                  'failed to cancel run: run not found')

@@ -228,17 +228,22 @@ class TaskAPI:
         return json_response(200, {'events': events or None})
 
     def cancel_run(self, req):
-        """Only kv (running / scheduled) runs can be cancelled (kapacitor-api.md §4.8)."""
+        """Only runs in kv can be cancelled (kapacitor-api.md §4.8): kv cancelRun sets their status to canceled and
+        saves them, then the executor cancels the run's promise and waits for it.
+
+        A run with a worker ends failed once its query sees the cancelled context (kapacitor-api.md §6.7). A run without
+        one (a seeded run, or a finished one held in kv) has no promise: executor.Cancel returns at once
+        (task/backend/executor/executor.go ``Cancel``), so the run stays in kv with status canceled."""
         task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
         with self.state.lock:
             task_runs = self.state.runs.get(task_id)
+            if task_runs is not None:
+                task_runs.move_finished_to_history(now_ns())
             run = task_runs.running.get(run_id) if task_runs else None
             if run is None:
                 raise APIError('not found', 'failed to cancel run: run not found')
             run.status = 'canceled'
-            if run.cancel is None:
-                # A seeded run has no worker: the executor's failure path records it failed (kapacitor-api.md §6.7).
-                finish_run(self.state, run, 'failed', 'context canceled')
+            if run.done is None or run.done.is_set():
                 return Response(200)
             run.cancel.set()
             done = run.done
