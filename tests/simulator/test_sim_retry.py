@@ -117,3 +117,57 @@ def test_cancel_a_blocking_retry(make_sim):
     worker.join(5)
     assert_error(results[0], 500, 'internal error', 'failed to retry run: could not execute task run: context canceled')
     assert client.get('%s/%s/runs/%s' % (TASKS, TASK_ID, running[0]['id'])).json()['status'] == 'failed'
+
+
+def running_scenario(requested=True, **task_extra):
+    """A task with a run still executing in kv; ``requested`` adds a past manual run, so kv has a manualRuns key."""
+    runs = [{'id': '0b00000000000005', 'status': 'started', 'scheduled_for': '-5m'},
+            {'id': FAILED, 'status': 'failed', 'scheduled_for': '-2h'}]
+    if requested:
+        runs.append({'id': '0b00000000000003', 'status': 'success', 'scheduled_for': '-2h', 'requested_at': '-90m'})
+    task = {'id': TASK_ID, 'name': 'cpu', 'every': '1h', 'runs': runs}
+    task.update(task_extra)
+    return {'tasks': [task]}
+
+
+def test_retry_of_a_running_run_copies_it(make_sim):
+    dummy, client = make_sim(running_scenario())
+    original = client.get('%s/%s/runs/0b00000000000005' % (TASKS, TASK_ID)).json()
+    assert [entry['message'][:24] for entry in original['log']] == ['Started task from script']
+    response = client.post('%s/%s/runs/0b00000000000005/retry' % (TASKS, TASK_ID))
+    assert response.status_code == 200, response.text
+    copy = response.json()
+    # kv retryRun: a new ID, status scheduled, startedAt/finishedAt/requestedAt cleared, the original's log kept.
+    assert copy['id'] > original['id'] and copy['status'] == 'scheduled' and copy['scheduledFor'] == original['scheduledFor']
+    assert not {'startedAt', 'finishedAt', 'requestedAt'} & set(copy)
+    assert copy['log'] == original['log']
+    done = client.get('%s/%s/runs/%s' % (TASKS, TASK_ID, copy['id'])).json()
+    assert done['status'] == 'success' and 'requestedAt' not in done
+    assert done['log'][0] == original['log'][0]                                       # still the original's runID
+    assert [(e['runID'] == copy['id'], e['message'][:12]) for e in done['log'][1:]] == [(True, 'Started task'), (True, 'Completed(su')]
+    assert client.get('%s/%s/runs/0b00000000000005' % (TASKS, TASK_ID)).json() == original     # untouched
+
+
+def test_retry_of_a_running_run_without_a_manual_runs_key_forces_a_run(make_sim):
+    dummy, client = make_sim(running_scenario(requested=False))
+    copy = client.post('%s/%s/runs/0b00000000000005/retry' % (TASKS, TASK_ID)).json()
+    # kv retryRun answers "run not found" without the key: the ForceRun path, requestedAt set and an empty log.
+    assert 'requestedAt' in copy and 'log' not in copy
+    # From then on the key exists, and a retry of a running run copies it.
+    assert 'requestedAt' not in client.post('%s/%s/runs/0b00000000000005/retry' % (TASKS, TASK_ID)).json()
+
+
+def test_retries_of_a_running_run_do_not_collide(make_sim):
+    sim, client = make_sim(running_scenario(queue_seconds=1.0))
+    path = '%s/%s/runs/0b00000000000005/retry' % (TASKS, TASK_ID)
+    results = []
+    workers = [threading.Thread(target=lambda: results.append(ApiClient(sim.url).post(path))) for _ in range(2)]
+    workers[0].start()
+    wait_for(lambda: client.stats()['retries_in_flight'] == 1)
+    workers[1].start()
+    for worker in workers:
+        worker.join(10)
+    # kv retryRun has no "already queued" check (only forceRun has): both copies are queued and run.
+    assert sorted(response.status_code for response in results) == [200, 200]
+    attempts = client.get('/_sim/attempts?task_id=' + TASK_ID).json()[TASK_ID]
+    assert len(next(runs for runs in attempts.values() if any(r['id'] == '0b00000000000005' for r in runs))) == 3

@@ -280,20 +280,31 @@ class TaskAPI:
             original = self.find_run(task_id, run_id)
             if original is None:
                 raise APIError('not found', 'failed to retry run: run not found')
-            # ForceRun(taskID, original.ScheduledFor.Unix()); the original is never modified (kapacitor-api.md §6.1, §6.2).
-            run, plan = self.queue_manual_run('failed to retry run', task_id, original.scheduled_for, retry=True)
+            if original.id in self.state.runs_of(task_id).running and self.state.runs_of(task_id).manual_runs_key:
+                # kv retryRun (kapacitor-api.md §6.1 step 4): a run still in kv is copied into the manual runs with a
+                # new ID, status scheduled, no startedAt/finishedAt/requestedAt, and its log kept; no 422 check.
+                run, plan = self.queue_manual_run('failed to retry run', task_id, original.scheduled_for, retry=True, copy_of=original)
+            else:
+                # kv retryRun answered "run not found" (the run is in the history, or the task never had a manualRuns
+                # key): ForceRun(taskID, original.ScheduledFor.Unix()). The original is never modified (§6.1, §6.2).
+                run, plan = self.queue_manual_run('failed to retry run', task_id, original.scheduled_for, retry=True)
         return self.execute_manual_run(req, run, plan, 'failed to retry run', 200)
 
-    def queue_manual_run(self, verb, task_id, scheduled_for, retry):
+    def queue_manual_run(self, verb, task_id, scheduled_for, retry, copy_of=None):
+        """Append a run to the task's manual runs: kv forceRun, or kv retryRun's copy of ``copy_of``."""
         with self.state.lock:
             task = self.state.tasks.get(task_id)
             if task is None:
                 raise APIError('not found', verb + ': task not found')
             task_runs = self.state.runs_of(task_id)
-            if any(run.scheduled_for == scheduled_for for run in task_runs.queued):
+            if copy_of is None and any(run.scheduled_for == scheduled_for for run in task_runs.queued):
                 raise APIError('conflict', verb + ': run already queued')       # EConflict -> 422 (kapacitor-api.md §5.1)
             run = Run(self.state.ids.live(), task_id, 'scheduled', scheduled_for)
-            run.requested_at = now_ns()
+            if copy_of is None:
+                run.requested_at = now_ns()
+            else:
+                run.log_prefix = list(copy_of.log_entries(task.flux))
+            task_runs.manual_runs_key = True
             run.manual = True
             run.created_by_retry = retry
             run.cancel = threading.Event()

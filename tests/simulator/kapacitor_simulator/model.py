@@ -71,7 +71,7 @@ class Run:
     """One run. ``log`` None means "the executor's default lines", built lazily (cheap 100k-run scenarios)."""
 
     __slots__ = ('id', 'task_id', 'status', 'scheduled_for', 'started_at', 'finished_at', 'requested_at', 'log',
-                 'error', 'manual', 'created_by_retry', 'tie', 'cancel', 'done', 'flux', 'kv_until')
+                 'error', 'manual', 'created_by_retry', 'tie', 'cancel', 'done', 'flux', 'kv_until', 'log_prefix')
 
     def __init__(self, run_id, task_id, status, scheduled_for):
         self.id = run_id
@@ -88,17 +88,23 @@ class Run:
         self.done = None
         self.flux = None
         self.kv_until = None                    # a finished run held in kv moves to the history at this time (ns)
+        self.log_prefix = ()                    # entries copied from the run that a kv retry copied
 
     def log_entries(self, task_flux):
+        """The executor's lines (kapacitor-api.md §3.2): "Started task from script" once started, then "Completed(...)"
+        and the error once finished; after the entries a kv retry copied from another run."""
         if self.log is not None:
             return self.log
-        if self.status not in ('success', 'failed', 'canceled') or self.started_at is None:
-            return []
+        entries = list(self.log_prefix)
+        if self.started_at is None or self.status == 'scheduled':
+            return entries
         rid = fmt_id(self.id)
         script = self.flux if self.flux is not None else task_flux
-        end = self.finished_at or self.started_at
-        entries = [{'runID': rid, 'time': format_time(self.started_at), 'message': 'Started task from script: ' + go_quote(script or '')},
-                   {'runID': rid, 'time': format_time(end), 'message': 'Completed(%s)' % ('success' if self.status == 'success' else 'failed')}]
+        entries.append({'runID': rid, 'time': format_time(self.started_at), 'message': 'Started task from script: ' + go_quote(script or '')})
+        if self.finished_at is None or self.status not in ('success', 'failed', 'canceled'):
+            return entries
+        end = self.finished_at
+        entries.append({'runID': rid, 'time': format_time(end), 'message': 'Completed(%s)' % ('success' if self.status == 'success' else 'failed')})
         if self.status != 'success':
             entries.append({'runID': rid, 'time': format_time(end), 'message': self.error or DEFAULT_RETRY_ERROR})
         return entries
@@ -133,6 +139,7 @@ class TaskRuns:
         self.completed_by_id = {}
         self.max_lag = 0            # max(started_at - scheduled_for): bounds the 14-day scan
         self.attempts = {}          # scheduled_for -> attempts created live by retry / force run
+        self.manual_runs_key = False  # kv holds <task>/manualRuns once a manual run was queued (kapacitor-api.md §6.1)
 
     def add_completed(self, run, bulk=False):
         self.completed_by_id[run.id] = run

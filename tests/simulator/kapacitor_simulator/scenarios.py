@@ -111,6 +111,8 @@ class ScenarioLoader:
             self.add_run(task_runs, self.build_run(task_id, run_spec), in_kv=bool(run_spec.get('in_kv')))
         for scheduled_for, status, retried in generated:
             self.add_generated(task, task_runs, scheduled_for, status, retried)
+        # A run that was requested (queued, or a past retry or manual run) went through the manualRuns kv key.
+        task_runs.manual_runs_key = any(run_spec.get('requested_at') for run_spec in run_specs) or any(g[2] for g in generated)
         self.update_task_summary(task, task_runs)
         self.tasks.append(task)
 
