@@ -20,9 +20,19 @@ __metaclass__ = type
 import json
 import random
 import re
+import socket
+import ssl
+import threading
 import time
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
-from urllib.parse import unquote, urlsplit
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
+    AmbiguousRequest,
+    InputError,
+    RateLimited,
+    RequestError,
+    ServerUnreachable,
+)
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -34,58 +44,126 @@ except ImportError:  # pragma: no cover - exercised through missing_required_lib
     HTTPAdapter = object
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
-    AmbiguousRequest,
-    InputError,
-    RateLimited,
-    RequestError,
-)
-
 API_PREFIX = '/kapacitor/v1/api/v2'
+PING_PATH = '/kapacitor/v1/ping'
 DEFAULT_URL = 'http://localhost:9092'
 USER_AGENT = 'tickstack.kapacitor-ansible'
 SAFE_RETRIES = 5
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
+# The circuit breaker: after this many connection-level failures in a row (no HTTP answer in between), one ping
+# decides whether the server is gone; if the ping gets no answer either, nothing more is sent in this module run.
+BREAKER_THRESHOLD = 3
+PING_TIMEOUT = 5.0
+
+URL_EXAMPLE = 'such as https://kapacitor.example.com:9092'
+# "scheme://userinfo@host[:port]" where the user info may hold characters that end the authority for urlsplit
+# (an unencoded / ? # in a password): the user info runs to the last @ that a host name and a delimiter follow.
+_USERINFO = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*://)(.*)@(?=[A-Za-z0-9._~%\-]*(?::[0-9]*)?(?:[/?#]|$)|\[)', re.S)
+# Query parameters that carry secrets: Kapacitor's p= (with u=), and the usual names.
+_QUERY_SECRET = re.compile(r'([?&;](?:p|password|token)=)([^&#;]*)', re.I)
+_REDACTED = '********'
+_TOKEN = re.compile(r'^[\x21-\x7e]+$')
+
+
+def redact_url(url):
+    """The URL for display: user info (``user:password@``) removed, values of ``p=``, ``password=`` and ``token=``
+    query parameters replaced by ``********``. Safe on malformed URLs too (a password with an unencoded ``/``,
+    ``?``, ``#`` or ``@``): it may then remove more than the user info, never less."""
+    text = '' if url is None else str(url)
+    match = _USERINFO.match(text)
+    if match:
+        text = match.group(1) + text[match.end():]
+    else:
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            return '<unparsable url>'
+        if '@' in parts.netloc:
+            text = parts._replace(netloc=parts.netloc.rsplit('@', 1)[-1]).geturl()
+    return _QUERY_SECRET.sub(lambda m: m.group(1) + _REDACTED, text)
+
+
+def url_secrets(url):
+    """Every form in which ``url`` carries a secret, for ``no_log`` masking: the password as written
+    (percent-encoded) and decoded, ``user:password`` in both forms, and the values of ``p=``, ``password=`` and
+    ``token=`` query parameters, as written and decoded. Never the user name alone."""
+    text = '' if url is None else str(url)
+    found = set()
+    match = _USERINFO.match(text)
+    userinfo = match.group(2) if match else ''
+    if not match:
+        try:
+            netloc = urlsplit(text).netloc
+        except ValueError:
+            netloc = ''
+        userinfo = netloc.rsplit('@', 1)[0] if '@' in netloc else ''
+    user, sep, password = userinfo.partition(':')
+    if sep and password:
+        found.update((password, unquote(password), userinfo, '%s:%s' % (unquote(user), unquote(password))))
+    for dummy, value in _QUERY_SECRET.findall(text):
+        found.update((value, unquote_plus(value)))
+    found.discard('')
+    return found
 
 
 def parse_base_url(url):
     """Split a Kapacitor base URL into (base URL without credentials, username, password).
 
-    Raises InputError for a URL without an http(s) scheme or host, or with a path, query or fragment.
+    Credentials come from ``user:password@`` (percent-encoded as in any URL) or from Kapacitor's own query
+    parameters ``?u=user&p=password``; either way they are sent as HTTP basic authentication, never in the
+    query. Raises InputError, without echoing a secret, for a URL without an http(s) scheme or host, with a
+    path, fragment or another query, or with credentials it cannot read.
     """
-    text = (url or '').strip()
-    parts = urlsplit(text)
-    example = 'such as https://kapacitor.example.com:9092'
-    if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise InputError('url %r is not an http:// or https:// URL with a host name (%s)' % (redact_url(text), example))
-    if parts.path not in ('', '/') or parts.query or parts.fragment:
-        raise InputError('url %r must be the server\'s base URL without a path, query or fragment (%s); the '
-                             'collection adds /kapacitor/v1/api/v2/tasks itself' % (redact_url(text), example))
+    if not isinstance(url, str):
+        raise InputError('url must be a string, a URL %s; got %s' % (URL_EXAMPLE, type(url).__name__))
+    text = url.strip()
+    if not text:
+        raise InputError('url is empty: expected the base URL of Kapacitor, %s' % URL_EXAMPLE)
+    shown = redact_url(text)
+    match = _USERINFO.match(text)
+    if match and re.search(r'[/?#]', match.group(2)):
+        raise InputError('url %r holds a user name or password with a character that must be percent-encoded: '
+                         'write / as %%2F, ? as %%3F, # as %%23 and @ as %%40' % shown)
     try:
+        parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        raise InputError('url %r has an invalid port (%s)' % (redact_url(text), example))
+        raise InputError('url %r has an invalid port or host (%s)' % (shown, URL_EXAMPLE)) from None
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise InputError('url %r is not an http:// or https:// URL with a host name (%s)' % (shown, URL_EXAMPLE))
+    if not re.match(r'^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%-]+)(:[0-9]*)?$', parts.netloc.rsplit('@', 1)[-1]):
+        raise InputError('url %r has an invalid host name (%s)' % (shown, URL_EXAMPLE))
+    if parts.path not in ('', '/') or parts.fragment:
+        raise InputError('url %r must be the server\'s base URL without a path, query or fragment (%s); the '
+                         'collection adds /kapacitor/v1/api/v2/tasks itself' % (shown, URL_EXAMPLE))
     host = parts.hostname
     if ':' in host:
         host = '[%s]' % host
     base = '%s://%s%s' % (parts.scheme, host, ':%d' % port if port else '')
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
+    if parts.query:
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        names = sorted(name for name, dummy in query)
+        if names != ['p', 'u'] or not all(value for dummy, value in query):
+            raise InputError('url %r must be the server\'s base URL without a path, query or fragment (%s); its query may '
+                             'only hold Kapacitor\'s credentials u= and p=, both set, once each' % (shown, URL_EXAMPLE))
+        if parts.username is not None:
+            raise InputError('url %r holds credentials twice, as user:password@ and as u= and p=: keep one' % shown)
+        query = dict(query)
+        username, password = query['u'], query['p']
     return base, username, password
 
 
-def redact_url(url):
-    """The URL with any user:password removed."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return '<unparsable url>'
-    if parts.username is None and parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit('@', 1)[-1]
-    return parts._replace(netloc=netloc).geturl()
+def check_credentials(username, token):
+    """Raise InputError for credentials that HTTP cannot carry (never quoting them)."""
+    if username is not None and ':' in username:
+        raise InputError('username must not contain ":" (HTTP basic authentication cannot carry it)')
+    if token is not None and not _TOKEN.match(token):
+        raise InputError('token holds spaces, line breaks or non-ASCII characters: expected a JSON Web Token '
+                         '(three base64url parts joined by dots), signed with Kapacitor\'s [http] shared-secret')
 
 
 def server_message(response):
@@ -134,31 +212,117 @@ def hint_for_status(status, message, response=None):
     return None
 
 
-def _hint_for_exception(exc, base_url):
-    text = str(exc)
-    if requests is not None and isinstance(exc, requests.exceptions.SSLError):
-        if 'WRONG_VERSION_NUMBER' in text or 'record layer failure' in text:
-            return 'The server does not speak TLS on this port: use http:// instead of https://'
-        if 'CERTIFICATE_VERIFY_FAILED' in text or 'certificate verify failed' in text:
-            return ('TLS certificate verification failed: set ca_path to the CA bundle that signed the server '
-                    'certificate, or validate_certs: false (KAPACITOR_UNSAFE_SSL=true) to skip the check (insecure)')
-        lower = text.lower()
+# --------------------------------------------------------------------------- transport failures
+
+class TransportFailure:
+    """What a failed request (a ``requests`` exception) means; ``classify`` is the one place that decides it.
+
+    ``kind``: refused, dns, unreachable (no route), connect_timeout, read_timeout, disconnected (reset or closed
+    without an answer), tls_version, cert_verify, tls_handshake, tls, invalid (refused by ``requests`` before
+    sending) or other. ``sent`` is False when the server certainly never got the request; ``transient`` is True
+    when sending a safe request again may succeed; ``connection_lost`` is True for the failures that count towards
+    the circuit breaker (the server gave no HTTP answer at all); ``text`` is one short line; ``hint`` what to do.
+    """
+
+    def __init__(self, kind, text, hint):
+        self.kind = kind
+        self.text = text
+        self.hint = hint
+        self.sent = kind not in _NEVER_SENT
+        self.transient = kind == 'disconnected'
+        self.connection_lost = kind in _CONNECTION_LOST
+
+
+# Refused, unresolvable or unroutable: no connection was made. TLS version and certificate errors happen during
+# the handshake, before a byte of the request is written. A handshake alert, though, can arrive after a TLS 1.3
+# client has sent its request, so it counts as sent (the safe side for a request that is not idempotent).
+_NEVER_SENT = frozenset(('refused', 'dns', 'unreachable', 'connect_timeout', 'tls_version', 'cert_verify', 'invalid'))
+_CONNECTION_LOST = frozenset(('refused', 'dns', 'unreachable', 'connect_timeout', 'read_timeout', 'disconnected'))
+_DNS_TEXTS = ('name or service not known', 'nodename nor servname', 'temporary failure in name resolution',
+              'failed to resolve', 'getaddrinfo failed', 'no address associated with hostname')
+_HANDSHAKE_TEXTS = ('certificate required', 'alert', 'handshake', 'eof occurred', 'unexpected eof')
+
+
+def _chain(exc):
+    """The exception and every exception it wraps (requests wraps urllib3's, which wraps the socket's)."""
+    seen, queue = [], [exc]
+    while queue:
+        current = queue.pop(0)
+        if not isinstance(current, BaseException) or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        queue.extend(arg for arg in getattr(current, 'args', ()) if isinstance(arg, BaseException))
+        queue.extend((getattr(current, 'reason', None), current.__cause__, current.__context__))
+    return seen
+
+
+def _kind(exc):
+    chain = _chain(exc)
+    text = ' '.join(str(item) for item in chain).lower()
+
+    def has(*types):
+        return any(isinstance(item, types) for item in chain)
+
+    exceptions = requests.exceptions
+    if isinstance(exc, (exceptions.InvalidURL, exceptions.InvalidHeader, exceptions.MissingSchema,
+                        exceptions.InvalidSchema)):
+        return 'invalid'
+    if isinstance(exc, exceptions.SSLError) or has(ssl.SSLError):
+        if has(ssl.SSLCertVerificationError) or 'certificate verify failed' in text:
+            return 'cert_verify'
+        if 'wrong_version_number' in text or 'wrong version number' in text or 'record layer failure' in text:
+            return 'tls_version'
         # TLS 1.3 clients see the server's "certificate required" alert, or only an EOF, depending on timing.
-        if any(marker in lower for marker in ('certificate required', 'alert', 'handshake', 'eof occurred',
-                                              'unexpected eof')):
-            return ('The TLS handshake failed; the server may require a client certificate: set client_cert and '
-                    'client_key')
-        return 'The TLS connection failed: check ca_path, client_cert/client_key and that url uses the right scheme'
-    if 'Connection refused' in text or 'Errno 111' in text:
-        return 'Nothing listens at %s: check url (KAPACITOR_URL) and that Kapacitor is running' % base_url
-    if 'Name or service not known' in text or 'nodename nor servname' in text or 'Temporary failure in name' in text:
-        return 'The host name does not resolve: check url (KAPACITOR_URL)'
-    if requests is not None and isinstance(exc, requests.exceptions.Timeout):
-        return 'Kapacitor did not answer in time: check the server, or raise timeout'
-    if 'RemoteDisconnected' in text and base_url.startswith('http://'):
-        return ('The server closed the connection without answering: if it serves HTTPS, use https:// in url; '
+        if any(marker in text for marker in _HANDSHAKE_TEXTS):
+            return 'tls_handshake'
+        return 'tls'
+    if isinstance(exc, exceptions.ConnectTimeout):
+        return 'connect_timeout'
+    if isinstance(exc, exceptions.Timeout) or has(socket.timeout) or 'timed out' in text:
+        return 'read_timeout'
+    if has(socket.gaierror) or any(marker in text for marker in _DNS_TEXTS):
+        return 'dns'
+    if has(ConnectionRefusedError) or 'connection refused' in text or 'errno 111' in text:
+        return 'refused'
+    if 'no route to host' in text or 'network is unreachable' in text or 'host is unreachable' in text:
+        return 'unreachable'
+    if isinstance(exc, (exceptions.ConnectionError, exceptions.ChunkedEncodingError)) or has(ConnectionError):
+        return 'disconnected'
+    return 'other'
+
+
+def classify(exc, base_url, answered=False):
+    """Classify a ``requests`` exception into a TransportFailure, with the hint that fits.
+
+    ``answered`` says whether the server gave an HTTP answer earlier in this module run: a server that answered
+    and then stopped is not a wrong ``url``, so the hint says so instead of pointing at the URL.
+    """
+    kind = _kind(exc)
+    text = _short_exception(exc)
+    if answered and kind in _CONNECTION_LOST:
+        if kind == 'read_timeout':
+            hint = ('Kapacitor answered earlier in this call, then did not answer in time: check that it is still '
+                    'running and not overloaded, or raise timeout')
+        else:
+            hint = 'Kapacitor answered earlier in this call, then stopped: check that Kapacitor is still running'
+        return TransportFailure(kind, text, hint)
+    hints = {
+        'refused': 'Nothing listens at %s: check url (KAPACITOR_URL) and that Kapacitor is running' % base_url,
+        'dns': 'The host name does not resolve: check url (KAPACITOR_URL)',
+        'unreachable': 'The network has no route to the host: check url (KAPACITOR_URL) and the network path to Kapacitor',
+        'connect_timeout': 'Kapacitor did not answer in time: check the server, or raise timeout',
+        'read_timeout': 'Kapacitor did not answer in time: check the server, or raise timeout',
+        'tls_version': 'The server does not speak TLS on this port: use http:// instead of https://',
+        'cert_verify': ('TLS certificate verification failed: set ca_path to the CA bundle that signed the server '
+                        'certificate, or validate_certs: false (KAPACITOR_UNSAFE_SSL=true) to skip the check (insecure)'),
+        'tls_handshake': 'The TLS handshake failed; the server may require a client certificate: set client_cert and client_key',
+        'tls': 'The TLS connection failed: check ca_path, client_cert/client_key and that url uses the right scheme',
+    }
+    hint = hints.get(kind, 'Check url (KAPACITOR_URL) and the network path to Kapacitor')
+    if kind == 'disconnected' and base_url.startswith('http://'):
+        hint = ('The server closed the connection without answering: if it serves HTTPS, use https:// in url; '
                 'otherwise check url (KAPACITOR_URL) and the network path to Kapacitor')
-    return 'Check url (KAPACITOR_URL) and the network path to Kapacitor'
+    return TransportFailure(kind, text, hint)
 
 
 def _short_exception(exc):
@@ -171,15 +335,24 @@ def _short_exception(exc):
     else:
         text = str(inner)
     text = re.sub(r"^\w+\([^)]*\): ", '', text)  # "HTTPConnection(host='h', port=1): ..."
+    text = re.sub(r"<urllib3\.[^>]*>: ", '', text)  # "<urllib3.connection.HTTPConnection object at 0x...>: ..."
     return ' '.join(text.split())[:300] or exc.__class__.__name__
 
 
 class KapacitorClient:
-    """Talks to one Kapacitor's Flux task API."""
+    """Talks to one Kapacitor's Flux task API.
+
+    Thread-safe: the modules call one client from a pool of threads. Its circuit breaker is shared by them:
+    after BREAKER_THRESHOLD connection-level failures in a row (refused, reset, timed out, no HTTP answer in
+    between), one ping to Kapacitor decides; if the ping gets no answer either, every later request raises
+    ServerUnreachable at once, unsent, with one shared reason, and safe requests stop backing off.
+    """
 
     def __init__(self, url=None, username=None, password=None, token=None, validate_certs=True, ca_path=None,
                  client_cert=None, client_key=None, timeout=30.0, pool_size=10, sleep=time.sleep):
-        self.base_url, url_user, url_password = parse_base_url(url or DEFAULT_URL)
+        self.base_url, url_user, url_password = parse_base_url(DEFAULT_URL if url is None else url)
+        check_credentials(username, token)
+        check_credentials(url_user, None)
         self.timeout = float(timeout)
         self._sleep = sleep
         session = requests.Session()
@@ -191,14 +364,19 @@ class KapacitorClient:
         if token:
             session.headers['Authorization'] = 'Bearer %s' % token
         elif username or url_user:
-            if username:
-                session.auth = (username, password or '')
-            else:
-                session.auth = (url_user, url_password or '')
+            user, secret = (username, password) if username else (url_user, url_password)
+            # As UTF-8 bytes, as the kapacitor CLI (Go) sends them; requests would encode str as Latin-1 and fail.
+            session.auth = (user.encode('utf-8'), (secret or '').encode('utf-8'))
         # Passed with every request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in the environment.
         self.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
         self.cert = ((client_cert, client_key) if client_key else client_cert) if client_cert else None
         self.session = session
+        self._lock = threading.Lock()
+        self._answered = False      # an HTTP answer came back in this module run
+        self._failures = 0          # connection-level failures since the last HTTP answer
+        self._first_failure = None  # the first of them
+        self._pinging = False
+        self.unreachable = None     # the ServerUnreachable reason once the breaker is open
 
     # ------------------------------------------------------------------ transport
 
@@ -207,17 +385,67 @@ class KapacitorClient:
 
     def _send(self, method, path, params, timeout):
         url = self._url(path)
+        if self.unreachable is not None:
+            raise self._unreachable_error(method, url)
         try:
-            return self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
-                                        verify=self.verify, cert=self.cert)
+            response = self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
+                                            verify=self.verify, cert=self.cert)
         except requests.exceptions.RequestException as exc:
-            never_sent = _never_sent(exc)
-            error_cls = AmbiguousRequest if method != 'GET' and not never_sent else RequestError
-            # Worth another try for a safe call: a reset or dropped connection, not a refusal or a TLS failure.
-            # A timeout is not retried either: the user's timeout bounds how long a call may hang.
-            transient = not (never_sent or isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout)))
-            raise error_cls(_short_exception(exc), method=method, url=url, hint=_hint_for_exception(exc, self.base_url),
-                            sent=not never_sent, transient=transient)
+            failure = classify(exc, self.base_url, self._answered)
+            if failure.connection_lost:
+                self._count_failure(failure)
+            error_cls = AmbiguousRequest if method != 'GET' and failure.sent else RequestError
+            raise error_cls(failure.text, method=method, url=url, hint=failure.hint, sent=failure.sent,
+                            transient=failure.transient) from exc
+        self._count_answer()
+        return response
+
+    def _count_answer(self):
+        if self._answered and not self._failures:
+            return
+        with self._lock:
+            self._answered = True
+            self._failures = 0
+            self._first_failure = None
+
+    def _count_failure(self, failure):
+        with self._lock:
+            if self.unreachable is not None:
+                return
+            self._failures += 1
+            if self._first_failure is None:
+                self._first_failure = failure
+            first = self._first_failure
+            ping = self._failures >= BREAKER_THRESHOLD and not self._pinging
+            if ping:
+                self._pinging = True
+        if not ping:
+            return
+        alive = self._ping()
+        with self._lock:
+            self._pinging = False
+            if alive:
+                self._answered, self._failures, self._first_failure = True, 0, None
+            elif self.unreachable is None:
+                if self._answered:
+                    message = 'Kapacitor at %s became unreachable during the call: %s' % (self.base_url, first.text)
+                else:
+                    message = 'Kapacitor at %s is unreachable: %s' % (self.base_url, first.text)
+                self.unreachable = (message, first.hint)
+
+    def _ping(self):
+        """True when Kapacitor gives any HTTP answer to a ping (its ping needs no credentials)."""
+        timeout = min(self.timeout, PING_TIMEOUT)
+        try:
+            self.session.get(self.base_url + PING_PATH, timeout=(timeout, timeout), allow_redirects=False,
+                             verify=self.verify, cert=self.cert)
+        except requests.exceptions.RequestException:
+            return False
+        return True
+
+    def _unreachable_error(self, method, url):
+        message, hint = self.unreachable
+        return ServerUnreachable(message, method=method, url=url, hint=hint)
 
     def _error(self, method, response):
         message = server_message(response)
@@ -233,6 +461,8 @@ class KapacitorClient:
             try:
                 response = self._send('GET', path, params, self.timeout)
             except RequestError as exc:
+                if self.unreachable is not None and not isinstance(exc, ServerUnreachable):
+                    raise self._unreachable_error('GET', exc.url) from exc
                 if attempt > SAFE_RETRIES or not exc.transient:
                     raise
                 self._sleep(self._backoff(attempt))
@@ -269,8 +499,8 @@ class KapacitorClient:
             text = 'HTTP %d with a body that is not JSON (%s): %s' % (response.status_code, kind, server_message(response))
             raise RequestError(text,
                                method=method, url=redact_url(response.url), status=response.status_code,
-                                 hint='The server does not look like Kapacitor\'s Flux task API (a proxy\'s page?): '
-                                      'check url (KAPACITOR_URL)')
+                               hint="The server does not look like Kapacitor's Flux task API (a proxy's page?): "
+                                    'check url (KAPACITOR_URL)') from None
         if not isinstance(body, dict):
             raise RequestError('HTTP %d with JSON that is not an object' % response.status_code, method=method,
                                  url=redact_url(response.url), status=response.status_code,
@@ -318,14 +548,6 @@ class KapacitorClient:
 
     def retry_run(self, task_id, run_id, timeout):
         return self.post('/tasks/%s/runs/%s/retry' % (task_id, run_id), timeout)
-
-
-def _never_sent(exc):
-    """True when the request certainly never reached the server (nothing listening, connect timeout)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    text = str(exc)
-    return 'Connection refused' in text or 'Errno 111' in text or 'Name or service not known' in text
 
 
 def _retry_after(response):

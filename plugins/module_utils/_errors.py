@@ -85,8 +85,14 @@ class RateLimited(RequestError):
 
 
 class ServerUnreachable(RequestError):
-    """Not sent: the server stopped answering at the connection level earlier in this call."""
+    """Not sent: the server stopped answering at the connection level earlier in this call (the client's circuit
+    breaker is open). ``str()`` is the one reason shared by every request refused this way, without the request's
+    own method and URL, so that callers can group identical failures."""
 
     def __init__(self, message, **kwargs):
-        kwargs.setdefault('sent', False)
+        kwargs['sent'] = False
+        kwargs['transient'] = False
         super(ServerUnreachable, self).__init__(message, **kwargs)
+
+    def __str__(self):
+        return KapacitorError.__str__(self)
