@@ -17,14 +17,15 @@ __metaclass__ = type
 import os
 import time
 
-from conftest import Simulator, run_playbook
-from _helpers import (
+from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     PLAYBOOK,
     RETRY_ROUTE,
     BackgroundPlaybook,
     failing_times,
     new_attempts,
     read_json,
+    run_playbook,
+    start_simulator,
     wait_for,
 )
 
@@ -138,7 +139,7 @@ def test_kapacitor_going_away_mid_play_fails_clearly_in_time_and_a_rerun_complet
     # fast ones are done and the slow ones are in flight. The stopped server's record is read just before it
     # goes (/_sim/state, taken while nothing can change but the in-flight runs) and rebuilt on the restarted
     # one (see mirror); the rerun is then judged against that record.
-    sim = Simulator()
+    sim = start_simulator()
     try:
         created = sim.load({'tasks': [{'name': 'fast', 'runs': failed((1, 2, 3))},
                                       {'name': 'slow', 'run_seconds': 60, 'runs': failed((4, 5, 6))}]})
@@ -156,7 +157,7 @@ def test_kapacitor_going_away_mid_play_fails_clearly_in_time_and_a_rerun_complet
         wait_for(fast_done_and_slow_in_flight, timeout=60, what='the fast retries to finish and the slow ones to start')
         snapshot = sim.state()
         stopped_at = time.monotonic()
-        sim.stop()
+        sim.process.stop()
         returncode, output = play.wait(timeout=60)
         ended_in = time.monotonic() - stopped_at
 
@@ -180,7 +181,7 @@ def test_kapacitor_going_away_mid_play_fails_clearly_in_time_and_a_rerun_complet
             assert outcomes[key]['new_run_id'] == before_stop[key][0]['id']
 
         # It comes back, with its record.
-        sim.start()
+        sim.process.start()
         sim.load(mirror(snapshot, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), run_seconds=0.1))
         restored = sim.attempts()
         assert failing_times(restored) == interrupted_keys
@@ -198,7 +199,7 @@ def test_kapacitor_going_away_mid_play_fails_clearly_in_time_and_a_rerun_complet
         figures = read_json(rerun_report)['figures']
         assert figures['retried'] == 3 and figures['errors'] == 0 and figures['remaining'] == 0
     finally:
-        sim.stop()
+        sim.process.stop()
 
 
 def sim_attempts_of(state):

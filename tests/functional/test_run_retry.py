@@ -11,8 +11,7 @@ __metaclass__ = type
 
 import threading
 
-from conftest import run_module
-from _helpers import RETRY_ROUTE, new_attempts
+from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, new_attempts, run_module
 
 
 def retry(sim, check_mode=False, diff=False, **args):

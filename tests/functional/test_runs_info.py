@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import Simulator, run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module, start_simulator
 
 HORIZON = 14 * 86400
 
@@ -178,13 +178,13 @@ def test_unknown_task_id_is_not_found(sim):
 
 
 def test_disabled_flux_task_api_says_so():
-    disabled = Simulator('--fluxtask-disabled')
+    disabled = start_simulator('--fluxtask-disabled')
     try:
         result = info(disabled)
         assert result['failed']
         assert 'Flux task API' in result['msg'] and '[fluxtask] enabled = true' in result['msg']
     finally:
-        disabled.stop()
+        disabled.process.stop()
 
 
 def test_fields_select_the_keys_of_each_run(shared_sim, big):

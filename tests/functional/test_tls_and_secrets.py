@@ -15,8 +15,18 @@ import time
 
 import pytest
 
-from conftest import Simulator, run_module, run_playbook
-from _helpers import PLAYBOOK, failing_times, in_parallel, make_jwt, make_pki, new_attempts, read_json, tls_simulator
+from ansible_collections.tickstack.kapacitor.tests.functional.support import (
+    PLAYBOOK,
+    failing_times,
+    in_parallel,
+    new_attempts,
+    read_json,
+    run_module,
+    run_playbook,
+    start_simulator,
+    start_tls_simulator,
+)
+from ansible_collections.tickstack.kapacitor.tests.simulator.sim_support import make_jwt
 
 INFO = 'kapacitor_task_runs_info'
 RETRY = 'kapacitor_task_run_retry'
@@ -25,16 +35,11 @@ SCENARIO = {'tasks': [{'name': 'cpu', 'runs': [{'status': 'failed', 'scheduled_f
 
 
 @pytest.fixture(scope='module')
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp('pki'))
-
-
-@pytest.fixture(scope='module')
 def tls_sims(pki):
-    sims = {'tls': tls_simulator(pki), 'mtls': tls_simulator(pki, client_ca=True)}
+    sims = {'tls': start_tls_simulator(pki), 'mtls': start_tls_simulator(pki, client_ca=True)}
     yield sims
     for sim in sims.values():
-        sim.stop()
+        sim.process.stop()
 
 
 def test_modules_work_over_https_with_ca_path_and_with_client_certificates(tls_sims, pki):
@@ -108,7 +113,7 @@ JWT_SECRET = 'jwt-secret-of-the-server'
 
 
 def test_secrets_appear_nowhere_in_a_failing_run_at_vvv(tmp_path):
-    sim = Simulator('--auth-user', 'admin:admin-pw-Lr5sD1', '--auth-user', 'reader:%s:ro' % PASSWORD,
+    sim = start_simulator('--auth-user', 'admin:admin-pw-Lr5sD1', '--auth-user', 'reader:%s:ro' % PASSWORD,
                     '--shared-secret', JWT_SECRET)
     try:
         sim.load(SCENARIO)
@@ -165,4 +170,4 @@ def test_secrets_appear_nowhere_in_a_failing_run_at_vvv(tmp_path):
                 assert secret not in result.stdout and secret not in result.stderr, secret
         assert sim.attempts() == before
     finally:
-        sim.stop()
+        sim.process.stop()

@@ -3,23 +3,33 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Helpers of the reliability and security tests (issue #7): out-of-band checks on the simulator's record,
-a throw-away PKI (generated per test session, nothing committed that expires), HS256 JWTs, and a tiny HTTP
-server that answers like a proxy or some other service instead of Kapacitor."""
+"""Shared code of the functional tests (the fixtures that use it are in ``conftest.py``).
+
+- the simulator: ``SimControl`` asks the ``/_sim/`` control API of a running ``SimulatorProcess`` (from
+  tests/simulator/process.py) what happened, the out-of-band record every test checks effects against;
+  ``start_simulator`` starts a process and returns its ``SimControl``;
+- the modules and playbooks of the collection run as real processes: ``run_module``, ``run_playbook``,
+  ``BackgroundPlaybook``;
+- reading the simulator's record: ``new_attempts``, ``failing_times``, ``RETRY_ROUTE``;
+- a throw-away PKI (``make_pki``, generated per test session, nothing committed that expires), and
+  ``CannedHTTPServer``, a server that answers like a proxy or some other service instead of Kapacitor.
+  (HS256 JWTs: ``make_jwt`` of tests/simulator/sim_support.py.)
+
+Import it by its full name, as every test module of the collection is importable
+(``from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module``); see tests/README.md.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import datetime
-import hashlib
-import hmac
 import ipaddress
 import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,10 +38,79 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-from conftest import COLLECTION, Simulator, playbook_command, playbook_env
+from ansible_collections.tickstack.kapacitor.tests.simulator.process import SimulatorProcess
 
+COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
 PLAYBOOK = os.path.join(COLLECTION, 'playbooks', 'retry_failed_runs.yml')
 RETRY_ROUTE = 'POST /api/v2/tasks/:id/runs/:rid/retry'
+
+
+# --------------------------------------------------------------------------- the simulator
+
+class SimControl:
+    """The ``/_sim/`` control API of one running simulator: its record of what happened, its scenario and faults.
+    ``process`` is the ``SimulatorProcess`` behind it; for a TLS simulator, ``verify`` is the CA file its
+    certificate is checked against and ``cert`` the client certificate it may require."""
+
+    def __init__(self, process, verify=True, cert=None):
+        self.process = process
+        self.verify = verify
+        self.cert = cert
+        self.session = requests.Session()   # one TLS handshake, not one a request
+
+    @property
+    def url(self):
+        return self.process.url
+
+    @property
+    def port(self):
+        return self.process.port
+
+    def _control(self, method, path, body=None):
+        response = self.session.request(method, self.url + path, json=body, timeout=60, verify=self.verify, cert=self.cert)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def load(self, scenario):
+        return self._control('POST', '/_sim/scenario', scenario)
+
+    def state(self):
+        return self._control('GET', '/_sim/state')
+
+    def attempts(self, task_id=None):
+        return self._control('GET', '/_sim/attempts' + ('?task_id=%s' % task_id if task_id else ''))
+
+    def stats(self):
+        return self._control('GET', '/_sim/stats')
+
+    def reset_stats(self):
+        return self._control('POST', '/_sim/stats/reset', {})
+
+    def faults(self, **settings):
+        return self._control('POST', '/_sim/faults', settings)
+
+    def requests_to(self, route):
+        return self.stats()['requests'].get(route, 0)
+
+
+def start_simulator(*flags, **kwargs):
+    """Start a simulator with these command-line flags; return its ``SimControl`` (``.process.stop()`` ends it).
+    Keyword arguments go to ``SimControl`` (``verify`` and ``cert`` for a TLS simulator)."""
+    return SimControl(SimulatorProcess(*flags).start(), **kwargs)
+
+
+def start_tls_simulator(pki, client_ca=False, self_signed=False):
+    """An HTTPS simulator with the test CA's server certificate (or a self-signed one), optionally requiring
+    client certificates signed by the test CA (its control API is then reached with one too)."""
+    if self_signed:
+        return start_simulator('--tls-cert', pki['self_signed_cert'], '--tls-key', pki['self_signed_key'],
+                               verify=pki['self_signed_cert'])
+    flags = ['--tls-cert', pki['server_cert'], '--tls-key', pki['server_key']]
+    if client_ca:
+        return start_simulator(*(flags + ['--tls-client-ca', pki['ca']]), verify=pki['ca'],
+                               cert=(pki['client_cert'], pki['client_key']))
+    return start_simulator(*flags, verify=pki['ca'])
 
 
 # --------------------------------------------------------------------------- the simulator's record
@@ -58,25 +137,93 @@ def failing_times(attempts, max_attempts=None):
     return keys
 
 
-def in_parallel(func, items, workers=8):
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(func, items))
+# --------------------------------------------------------------------------- modules and playbooks as processes
+
+def module_env(extra=None):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = COLLECTIONS_ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    for name in list(env):
+        if name.startswith('KAPACITOR_'):
+            del env[name]
+    env.update(extra or {})
+    return env
 
 
-def free_port():
-    """A port nothing listens on (bound, then released)."""
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+class ModuleResult(dict):
+    def __init__(self, data, rc, stdout, stderr):
+        super(ModuleResult, self).__init__(data)
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def warning_texts(self):
+        """Warnings as text: plain strings before ansible-core 2.19, structured summaries since."""
+        texts = []
+        for warning in self.get('warnings', []):
+            if isinstance(warning, dict):
+                warning = (warning.get('event') or {}).get('msg') or warning.get('msg') or str(warning)
+            texts.append(warning)
+        return texts
 
 
-# --------------------------------------------------------------------------- playbooks in the background
+def run_module(name, args, check_mode=False, diff=False, env=None, timeout=300):
+    """Run a module of the collection as a real process, as Ansible does on a host; return its JSON result."""
+    payload = dict(args)
+    payload['_ansible_check_mode'] = check_mode
+    payload['_ansible_diff'] = diff
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+        json.dump({'ANSIBLE_MODULE_ARGS': payload}, handle)
+        path = handle.name
+    try:
+        proc = subprocess.run([sys.executable, '-m', 'ansible_collections.tickstack.kapacitor.plugins.modules.' + name, path],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=module_env(env),
+                              timeout=timeout, check=False)
+    finally:
+        os.unlink(path)
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError('module %s printed no JSON (rc=%d):\n%s\n%s' % (name, proc.returncode, proc.stdout, proc.stderr))
+    return ModuleResult(data, proc.returncode, proc.stdout, proc.stderr)
+
+
+def playbook_command(playbook, vars_path, inventory=None, check=False, verbosity=0):
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook, '-e', '@' + vars_path]
+    if inventory:
+        cmd += ['-i', inventory]
+    if check:
+        cmd.append('--check')
+    if verbosity:
+        cmd.append('-' + 'v' * verbosity)
+    return cmd
+
+
+def playbook_env(env=None):
+    """The module environment plus the collection path, the pinned interpreter and quiet, colourless output."""
+    full_env = module_env(env)
+    full_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+                    ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
+                    ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    return full_env
+
+
+def run_playbook(playbook, extra_vars=None, inventory=None, check=False, verbosity=0, env=None, timeout=600):
+    """Run ``ansible-playbook`` with the collection on the path and the interpreter pinned."""
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+        json.dump(extra_vars or {}, handle)
+        vars_path = handle.name
+    try:
+        return subprocess.run(playbook_command(playbook, vars_path, inventory, check, verbosity), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, env=playbook_env(env), timeout=timeout,
+                              check=False)
+    finally:
+        os.unlink(vars_path)
+
 
 class BackgroundPlaybook:
     """``ansible-playbook`` started in its own session (so the whole process group can be killed, as a cancelled
-    AWX job or a crashed controller would be), with the same environment as conftest.run_playbook; its output
+    AWX job or a crashed controller would be), with the same environment as ``run_playbook``; its output
     goes to a file, never to a pipe that could fill up."""
 
     def __init__(self, playbook, extra_vars=None, inventory=None, verbosity=0, env=None):
@@ -144,6 +291,22 @@ def descendants(root):
     return found
 
 
+# --------------------------------------------------------------------------- small tools
+
+def in_parallel(func, items, workers=8):
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(func, items))
+
+
+def free_port():
+    """A port nothing listens on (bound, then released)."""
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
 def wait_for(condition, timeout=60, interval=0.05, what='a condition'):
     """Poll ``condition()`` until it returns something true; return that."""
     deadline = time.monotonic() + timeout
@@ -159,18 +322,6 @@ def wait_for(condition, timeout=60, interval=0.05, what='a condition'):
 def read_json(path):
     with open(path) as handle:
         return json.load(handle)
-
-
-# --------------------------------------------------------------------------- JWT
-
-def make_jwt(payload, secret):
-    """An HS256 JWT, as Kapacitor's [http] shared-secret expects (no PyJWT needed)."""
-    def enc(data):
-        return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
-    head = enc(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())
-    body = enc(json.dumps(payload).encode())
-    signature = hmac.new(secret.encode(), ('%s.%s' % (head, body)).encode(), hashlib.sha256).digest()
-    return '%s.%s.%s' % (head, body, enc(signature))
 
 
 # --------------------------------------------------------------------------- PKI
@@ -243,33 +394,9 @@ def make_pki(directory):
     return paths
 
 
-class CertSimulator(Simulator):
-    """A simulator that requires client certificates: its control API is reached with one too."""
-
-    def __init__(self, *flags, **kwargs):
-        self.control_cert = kwargs.pop('control_cert')
-        super(CertSimulator, self).__init__(*flags, **kwargs)
-
-    def _control(self, method, path, body=None):
-        response = requests.request(method, self.url + path, json=body, timeout=60, verify=False, cert=self.control_cert)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-
-def tls_simulator(pki, client_ca=False, self_signed=False):
-    """An HTTPS simulator with the test CA's server certificate (or a self-signed one), optionally requiring
-    client certificates signed by the test CA."""
-    if self_signed:
-        return Simulator('--tls-cert', pki['self_signed_cert'], '--tls-key', pki['self_signed_key'])
-    flags = ['--tls-cert', pki['server_cert'], '--tls-key', pki['server_key']]
-    if client_ca:
-        return CertSimulator(*(flags + ['--tls-client-ca', pki['ca']]), control_cert=(pki['client_cert'], pki['client_key']))
-    return Simulator(*flags)
-
-
 # --------------------------------------------------------------------------- a server that is not Kapacitor
 
-class FakeServer:
+class CannedHTTPServer:
     """A throw-away HTTP server on 127.0.0.1 that gives one canned answer to every request (the collection
     refuses URLs with a path, so each canned answer gets its own port). ``requests`` records what it got."""
 
@@ -301,7 +428,8 @@ class FakeServer:
 
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.server.daemon_threads = True
-        self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        self.port = self.server.server_address[1]
+        self.url = 'http://127.0.0.1:%d' % self.port
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
         self.thread.start()
 
