@@ -23,7 +23,7 @@ VENVS=('2.19  3.11    .ci/requirements.txt       venv'
        '2.18  3.11    .ci/requirements-2.18.txt  venv-2.18'
        '2.21  3.12    .ci/requirements-2.21.txt  venv-2.21'
        'demo  3.11    .ci/requirements-demo.txt  venv-demo')   # make demo: ansible-core and requests only
-TOOL_LINE=2.19
+TOOL_LINE=${VENVS[0]%% *}
 
 CI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 # One work dir per checkout, so that two clones never share a venv or a collection link.
