@@ -144,7 +144,7 @@ def test_resolve_window_open_by_default():
 
 # ------------------------------------------------------------------ paging
 
-class FakeServer:
+class ListRunsModel:
     """Kapacitor's list-runs semantics over a list of runs (the order rules of kapacitor-api.md 4.4)."""
 
     def __init__(self, runs, kv_runs=(), seed=7):
@@ -178,7 +178,7 @@ def drain(server, window):
 
 def test_pager_returns_every_run_of_a_large_window_once():
     runs = [run(i + 1, NOW - 60 * (20000 - i)) for i in range(20000)]
-    server = FakeServer(runs)
+    server = ListRunsModel(runs)
     found, pager = drain(server, Window())
     assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs)
     assert len(found) == len(set(r['id'] for r in found))
@@ -187,7 +187,7 @@ def test_pager_returns_every_run_of_a_large_window_once():
 
 
 def test_pager_stops_after_one_request_when_the_first_page_is_not_full():
-    server = FakeServer([run(i + 1, NOW - 60 * (i + 1)) for i in range(499)])
+    server = ListRunsModel([run(i + 1, NOW - 60 * (i + 1)) for i in range(499)])
     found, dummy = drain(server, Window())
     assert len(found) == 499 and server.requests == 1
 
@@ -197,7 +197,7 @@ def test_pager_handles_many_attempts_sharing_a_scheduled_time_at_a_page_boundary
     boundary = rfc3339_to_epoch(runs[505]['scheduledFor'])
     # 40 retries of the run at the page boundary: same scheduledFor, later IDs.
     runs += [run(5000 + k, boundary, 'failed') for k in range(40)]
-    server = FakeServer(runs)
+    server = ListRunsModel(runs)
     found, dummy = drain(server, Window())
     assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs)
 
@@ -205,7 +205,7 @@ def test_pager_handles_many_attempts_sharing_a_scheduled_time_at_a_page_boundary
 def test_pager_skips_queued_and_running_runs_that_come_back_on_every_page():
     runs = [run(i + 1, NOW - 60 * (1200 - i)) for i in range(1200)]
     kv = [run(9000 + k, NOW - 30, 'started') for k in range(3)]
-    server = FakeServer(runs, kv)
+    server = ListRunsModel(runs, kv)
     found, dummy = drain(server, Window())
     assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs + kv)
 
@@ -213,7 +213,7 @@ def test_pager_skips_queued_and_running_runs_that_come_back_on_every_page():
 def test_pager_respects_the_lower_bound_and_sends_it():
     runs = [run(i + 1, NOW - 60 * (2000 - i)) for i in range(2000)]
     window = Window(after=NOW - 60 * 700)
-    server = FakeServer(runs)
+    server = ListRunsModel(runs)
     found, pager = drain(server, window)
     expected = [r for r in runs if window.contains(r)]
     assert sorted(r['id'] for r in found if window.contains(r)) == sorted(r['id'] for r in expected)
@@ -222,7 +222,7 @@ def test_pager_respects_the_lower_bound_and_sends_it():
 
 def test_pager_warns_instead_of_looping_when_one_second_holds_a_full_page():
     runs = [run(i + 1, NOW - 100) for i in range(600)] + [run(1000 + i, NOW - 200 - i) for i in range(10)]
-    server = FakeServer(runs)
+    server = ListRunsModel(runs)
     found, pager = drain(server, Window(before=NOW))
     assert pager.warnings and 'share scheduledFor' in pager.warnings[0]
     assert set(r['id'] for r in runs[600:]) <= set(r['id'] for r in found)
@@ -230,7 +230,7 @@ def test_pager_warns_instead_of_looping_when_one_second_holds_a_full_page():
 
 
 def test_pager_fails_clearly_when_a_full_page_has_no_completed_run():
-    server = FakeServer([], [run(i + 1, NOW - 10, 'scheduled') for i in range(500)])
+    server = ListRunsModel([], [run(i + 1, NOW - 10, 'scheduled') for i in range(500)])
     pager = RunPager(Window())
     with pytest.raises(PagingError) as info:
         pager.feed(server.list(pager.params()))
