@@ -186,11 +186,28 @@ class TaskAPI:
         if after is not None:
             # The Flux filter on runID runs before pivot(), so it drops every completed run (kapacitor-api.md §4.4).
             return kv_runs
+        return kv_runs + self.completed_page(task_runs, now, after_time, before_time, limit - len(kv_runs))
+
+    def completed_page(self, task_runs, now, after_time, before_time, size):
+        """Flux ``sort(columns: ["scheduledFor"], desc: true) |> limit(n)``: sort is not stable, so runs that share a
+        scheduledFor come back in any order (kapacitor-api.md §4.4 point 4), a different one on every request here,
+        including which of them a page cut keeps."""
+        runs = []
         for run in task_runs.visible_completed(now, after_time, before_time):
-            kv_runs.append(run)
-            if len(kv_runs) >= limit:
+            if len(runs) >= size and run.scheduled_for != runs[-1].scheduled_for:
                 break
-        return kv_runs
+            runs.append(run)
+        start = 0
+        while start < len(runs):
+            stop = start + 1
+            while stop < len(runs) and runs[stop].scheduled_for == runs[start].scheduled_for:
+                stop += 1
+            if stop - start > 1:
+                ties = runs[start:stop]
+                self.state.rng.shuffle(ties)
+                runs[start:stop] = ties
+            start = stop
+        return runs[:size]
 
     def find_run(self, task_id, run_id):
         """FindRunByID: kv running first, then completed within 14 days; queued runs are not found (kapacitor-api.md §4.5)."""

@@ -61,17 +61,11 @@ class Task:
         return out
 
 
-def tie_key(run_id):
-    """Completed runs sharing a scheduledFor come back in an unspecified order (kapacitor-api.md §4.4 point 4): ties are
-    sorted by a scrambled ID, so a client that relies on ID order sees both orders."""
-    return (run_id * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-
-
 class Run:
     """One run. ``log`` None means "the executor's default lines", built lazily (cheap 100k-run scenarios)."""
 
     __slots__ = ('id', 'task_id', 'status', 'scheduled_for', 'started_at', 'finished_at', 'requested_at', 'log',
-                 'error', 'manual', 'created_by_retry', 'tie', 'cancel', 'done', 'flux', 'kv_until', 'log_prefix')
+                 'error', 'manual', 'created_by_retry', 'cancel', 'done', 'flux', 'kv_until', 'log_prefix')
 
     def __init__(self, run_id, task_id, status, scheduled_for):
         self.id = run_id
@@ -83,7 +77,6 @@ class Run:
         self.error = ''
         self.manual = False
         self.created_by_retry = False
-        self.tie = tie_key(run_id)
         self.cancel = None
         self.done = None
         self.flux = None
@@ -124,7 +117,7 @@ class Run:
         return out
 
     def sort_key(self):
-        return (self.scheduled_for, self.tie)
+        return (self.scheduled_for, self.id)
 
 
 class TaskRuns:
@@ -134,7 +127,7 @@ class TaskRuns:
         self.queued = []            # queued manual runs, insertion order (kv manualRuns list)
         self.running = {}           # run id -> Run (kv taskRunsv1/<task>/<run>): scheduled, started, and
         #                             finished runs still held there (scenario "in_kv", "kv_linger_seconds")
-        self.completed = []         # sorted by (scheduled_for, tie)
+        self.completed = []         # sorted by (scheduled_for, id); ties are shuffled per listing
         self.keys = []              # parallel sort keys for bisect
         self.completed_by_id = {}
         self.max_lag = 0            # max(started_at - scheduled_for): bounds the 14-day scan
@@ -258,6 +251,7 @@ class State:
         self.runs = {}             # task id -> TaskRuns
         self.stats = Stats()
         self.faults = Faults()
+        self.rng = random.Random()  # orders runs that share a scheduledFor, differently on every listing
 
     # -- helpers ------------------------------------------------------------------------------------------------------
     def runs_of(self, task_id):

@@ -7,7 +7,7 @@ from .constants import ADMIN_USER, DEFAULT_RETRY_ERROR, NS
 from .encoding import now_ns, parse_rfc3339
 from .flux_options import default_flux
 from .ids import IdGenerator, fmt_id, parse_id
-from .model import Run, Task, TaskRuns, tie_key
+from .model import Run, Task, TaskRuns
 
 _REL_TIME = re.compile(r'^([+-])(\d+(?:\.\d+)?)([smhd])$')
 _UNIT_NS = {'s': NS, 'm': 60 * NS, 'h': 3600 * NS, 'd': 86400 * NS}
@@ -136,7 +136,6 @@ class ScenarioLoader:
         run.error = spec.get('error', '')
         run_id = parse_id(spec['id']) if spec.get('id') else self.ids.derived(run.started_at or run.requested_at or scheduled_for)
         run.id = run_id
-        run.tie = tie_key(run_id)
         if run.log is not None:
             for entry in run.log:
                 entry['runID'] = fmt_id(run_id)
@@ -175,7 +174,6 @@ class ScenarioLoader:
 
     def assign_derived_id(self, run, at_ns):
         run.id = self.ids.derived(at_ns)
-        run.tie = tie_key(run.id)
 
     @staticmethod
     def update_task_summary(task, task_runs):
