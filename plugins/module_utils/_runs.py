@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import calendar
 import datetime
+import functools
 import re
 import time
 
@@ -31,15 +32,20 @@ COMPLETED_STATUSES = frozenset(('success', 'failed', 'canceled'))
 IN_PROGRESS_STATUSES = frozenset(('scheduled', 'started'))
 
 OUTCOMES = (
-    'retried', 'retried_failed', 'would_retry', 'superseded', 'not_failed',
+    'retried', 'retried_failed', 'timed_out', 'would_retry', 'superseded', 'not_failed',
     'max_attempts_reached', 'already_queued', 'not_found', 'error',
 )
+# Outcomes that fail kapacitor_task_run_retry. ``timed_out`` is not one: the module did what it was asked, but the
+# scheduled time still needs a retry (the role counts it as remaining).
 FAILING_OUTCOMES = frozenset(('error', 'not_found'))
 
 _ID_RE = re.compile(r'^[0-9a-fA-F]{16}$')
 _DURATION_RE = re.compile(r'^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
+# RFC3339 as Kapacitor writes it, and as Python writes a datetime (``str()``: ' ' separator, no offset when naive).
 _RFC3339_RE = re.compile(
-    r'^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$')
+    r'^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})?$')
+_TIME_EXPECTED = ('an RFC3339 time such as 2026-05-01T10:00:00Z (date, time of day with seconds, optional fraction, '
+                  'and Z or an offset such as +02:00; none means UTC) or a datetime')
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
 
 
@@ -84,21 +90,44 @@ def parse_time(value, what, now):
                         '(such as 24h, 90m, 7d or 1h30m, meaning that long before now)' % (what, value))
 
 
-def rfc3339_to_epoch(text):
-    """Seconds since the epoch (float) of an RFC3339 or RFC3339Nano string, as Kapacitor writes them."""
-    match = _RFC3339_RE.match(text or '')
+def rfc3339_to_epoch(value):
+    """Seconds since the epoch (float, fraction kept) of a time: an RFC3339 string with any offset (none means UTC),
+    any fraction and ``T`` or a space between date and time, or a ``datetime`` (naive means UTC).
+
+    Raises InputError saying what was expected.
+    """
+    if isinstance(value, datetime.datetime):
+        return calendar.timegm(value.utctimetuple()) + value.microsecond / 1e6
+    match = _RFC3339_RE.match(value.strip()) if isinstance(value, str) else None
     if not match:
-        raise InputError('not an RFC3339 time: %r' % (text,))
+        raise InputError('%r is not a time: expected %s' % (value, _TIME_EXPECTED))
     year, month, day, hour, minute, second, frac, zone = match.groups()
     try:
         datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
     except ValueError as exc:
-        raise InputError('not an RFC3339 time: %r (%s)' % (text, exc))
+        raise InputError('%r is not a time (%s): expected %s' % (value, exc, _TIME_EXPECTED))
     epoch = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0))
-    if zone not in ('Z', 'z'):
+    if zone and zone not in ('Z', 'z'):
         sign = 1 if zone[0] == '+' else -1
         epoch -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
     return epoch + (float('0.' + frac) if frac else 0.0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_seconds(text):
+    return int(rfc3339_to_epoch(text) // 1)
+
+
+def scheduled_instant(value):
+    """The instant of a scheduled time as whole seconds since the epoch (an int), from an RFC3339 string
+    (``...Z``, ``...+00:00``, a fraction, ``T`` or a space) or a ``datetime`` (naive means UTC).
+
+    Scheduled times compare as instants, never as strings: ``2026-05-01T10:00:00Z`` and
+    ``2026-05-01 12:00:00+02:00`` are the same scheduled time. Raises InputError saying what was expected.
+    """
+    if isinstance(value, str):
+        return _whole_seconds(value)
+    return int(rfc3339_to_epoch(value) // 1)
 
 
 def epoch_to_rfc3339(seconds):
@@ -108,7 +137,7 @@ def epoch_to_rfc3339(seconds):
 
 def scheduled_epoch(run):
     """Whole seconds of a run's ``scheduledFor`` (always whole seconds on the wire)."""
-    return int(rfc3339_to_epoch(run['scheduledFor']))
+    return scheduled_instant(run['scheduledFor'])
 
 
 class Window:
@@ -170,18 +199,63 @@ def resolve_window(after_time, before_time, now):
 
 # --------------------------------------------------------------------------- paging
 
+# An ``after`` cursor that no run ID exceeds. Kapacitor's kv store ignores ``after`` and its history part returns no
+# run with it (the filter drops every completed run; were that fixed, no ID is greater), so a listing with it
+# returns exactly the runs held in the kv store (kapacitor-api.md 4.4).
+KV_ONLY_AFTER = 'ffffffffffffffff'
+
+
+def _completed_part(runs):
+    """Where the completed part of a full page starts, as far as the order of the page proves it.
+
+    A page is ``[kv runs][completed runs]`` (kapacitor-api.md 4.4). The kv part holds the queued manual runs (insertion
+    order, all ``scheduled``), then the runs held under their own key, by ascending ID, in any status (a run that has
+    just finished stays there until it is moved to history), whatever their ``scheduledFor``. The completed part comes
+    from history, by ``scheduledFor`` descending. Neither status nor ``scheduledFor`` alone tells the parts apart.
+
+    Returns ``(start, split)``. Every run before ``split`` is a kv run: from ``split`` on, the page is completed runs in
+    non-increasing ``scheduledFor``, as the completed part is (kv runs that happen to fit that order may lead it).
+    ``start`` is the first run proven to be completed, or None: a run with a lower ID than the run before it, when
+    that one is not ``scheduled`` (so not queued), cannot be a kv run, because the kv runs after a run held under its
+    own key have higher IDs.
+    """
+    count = len(runs)
+    split = count
+    while split > 0:
+        run = runs[split - 1]
+        if run.get('status') not in COMPLETED_STATUSES:
+            break
+        if split < count and scheduled_epoch(run) < scheduled_epoch(runs[split]):
+            break
+        split -= 1
+    for index in range(max(split, 1), count):
+        previous = runs[index - 1]
+        if previous.get('status') != 'scheduled' and previous['id'] > runs[index]['id']:
+            return index, split
+    return None, split
+
+
+def _when(seconds, open_text):
+    return open_text if seconds is None else epoch_to_rfc3339(seconds)
+
+
 class RunPager:
-    """The paging plan that lists every run of one task in a window.
+    """The paging plan that lists every run of one task in a window, or says which time range it could not reach.
 
-    Kapacitor's ``after`` cursor is broken (kapacitor-api.md 4.4) and its order is: queued manual
-    runs, running runs, then completed runs by ``scheduledFor`` descending with ties in no promised
-    order. So page by moving ``beforeTime`` back: the next page ends one second after the oldest
-    ``scheduledFor`` of the completed part, which re-reads that second (ties may have been cut off)
-    and de-duplicates by run ID. Queued and running runs come back on every page; they are
-    de-duplicated too.
+    Kapacitor's ``after`` cursor is broken (kapacitor-api.md 4.4), so the pager moves ``beforeTime`` back. Only the
+    completed part of a page is ordered (by ``scheduledFor`` descending), and only runs proven to be in it move the
+    cursor (see ``_completed_part``): the next page ends one second after the oldest of them, re-reading that second
+    (ties may have been cut off), and runs are de-duplicated by ID. The kv runs lead every page whose window holds
+    their ``scheduledFor``, and they may be in a completed status and far older than the rest of the page.
 
-    Use: ``while not pager.done: runs = fetch(pager.params()); pager.feed(runs)``; new runs are
-    returned by ``feed``.
+    When a full page proves nothing, one more request asks for the kv runs alone (``after`` = ``KV_ONLY_AFTER``):
+    fewer than a page of them means the page ended in its completed part; a page of them means Kapacitor returns no
+    completed run of the window now, which becomes a gap. A second that holds more completed runs than a page can
+    show is re-read once; it becomes a gap only when more distinct runs of it were seen than the page could hold.
+
+    Use: ``while not pager.done: runs = fetch(pager.params()); pager.feed(runs)``; new runs are returned by ``feed``.
+    ``gaps`` lists ``(after, before, reason)`` for each range not listed completely (epoch seconds, exclusive, None =
+    open); ``warnings`` says the same in words.
     """
 
     def __init__(self, window, limit=PAGE_LIMIT):
@@ -191,8 +265,17 @@ class RunPager:
         self.seen = set()
         self.done = False
         self.pages = 0
-        self.warnings = []
+        self.gaps = []
         self.boundary = None
+        self._held = None         # a full page whose completed part is unproven, until the kv-only answer comes
+        self._rereads = 0         # pages read again because the kv-only answer contradicted them
+        self._second = None       # the oldest second of the last page, the distinct completed runs seen in it,
+        self._crowd = set()       # and how many pages showed it as their oldest
+        self._second_reads = 0
+
+    @property
+    def warnings(self):
+        return [message for dummy, dummy, message in self.gaps]
 
     def params(self):
         params = {'limit': self.limit}
@@ -201,10 +284,12 @@ class RunPager:
             params['afterTime'] = epoch_to_rfc3339(after)
         if self.before is not None:
             params['beforeTime'] = epoch_to_rfc3339(self.before)
+        if self._held is not None:
+            params['after'] = KV_ONLY_AFTER
         return params
 
     def feed(self, runs):
-        """Take one page and return the runs not seen before."""
+        """Take one answer (to the request ``params()`` described) and return the runs not seen before."""
         self.pages += 1
         new = []
         for run in runs:
@@ -212,37 +297,82 @@ class RunPager:
             if run_id not in self.seen:
                 self.seen.add(run_id)
                 new.append(run)
-        if len(runs) < self.limit:
+        held, self._held = self._held, None
+        if held is not None:
+            self._after_kv_only(held, runs)
+        elif len(runs) < self.limit:
             self.done = True
             self.boundary = None
-            return new
-        completed = [scheduled_epoch(run) for run in runs if run.get('status') in COMPLETED_STATUSES]
-        if not completed:
-            raise PagingError('a full page of %d runs held no completed run (only queued or running ones), so the '
-                              'listing cannot move further back; retry later or narrow the window' % len(runs))
-        oldest = min(completed)
+        else:
+            start, split = _completed_part(runs)
+            if start is None:
+                self._held = runs
+            else:
+                self._advance(runs, start, split)
+        return new
+
+    def _after_kv_only(self, page, kv_runs):
+        if len(kv_runs) >= self.limit:
+            self._gap_to_window_start('Kapacitor holds a page or more (%d) of queued or running runs scheduled in that '
+                                      'range and returns no completed run of it while it does; list again when they '
+                                      'have finished' % len(kv_runs))
+            return
+        start, split = _completed_part(page)
+        if split < len(page):
+            # Fewer kv runs than a page: the page ended in its completed part.
+            self._advance(page, len(page) - 1, split)
+            return
+        # The page ended with a run that cannot be completed, yet the kv store holds less than a page now: it changed
+        # between the two requests. Read the page again.
+        self._rereads += 1
+        if self._rereads > 2:
+            self._gap_to_window_start('the runs Kapacitor holds in its kv store kept changing between requests; list '
+                                      'again later')
+
+    def _advance(self, page, start, split):
+        oldest = scheduled_epoch(page[-1])
+        crowd = set(run['id'] for run in page[start:] if scheduled_epoch(run) == oldest)
+        if oldest == self._second:
+            self._crowd |= crowd
+            self._second_reads += 1
+        else:
+            self._second, self._crowd, self._second_reads = oldest, crowd, 1
         next_before = oldest + 1
         if self.before is not None and next_before >= self.before:
-            # One second holds a full page on its own: skip past it rather than loop forever.
-            self.warnings.append('More than %d runs share scheduledFor %s; Kapacitor cannot page within one second, '
-                                 'so some of them may be missing' % (len(completed), epoch_to_rfc3339(oldest)))
+            # The completed part of the page lies in the window's last second: the cursor cannot move within it.
+            if self._second_reads < 2:
+                return  # read it once more: another order of its ties may show runs this page did not
+            capacity = len(page) - split
+            if len(self._crowd) > capacity:
+                when = epoch_to_rfc3339(oldest)
+                self.gaps.append((oldest - 1, oldest + 1, 'runs scheduled for %s may be missing: at least %d completed '
+                                  'runs share that second, more than the %d a page could hold, and Kapacitor cannot page '
+                                  'within one second' % (when, len(self._crowd), capacity)))
             next_before = oldest
         self.before = next_before
         self.boundary = oldest
         after = self.window.server_after()
         if after is not None and self.before - 1 <= after:
             self.done = True
-        return new
+
+    def _gap_to_window_start(self, reason):
+        """Nothing older can be listed now: the rest of the window is a gap, and the listing ends."""
+        after = self.window.server_after()
+        self.gaps.append((after, self.before, 'runs scheduled after %s and before %s could not be listed: %s'
+                          % (_when(after, 'the 14-day horizon'), _when(self.before, 'now'), reason)))
+        self.done = True
 
 
 # --------------------------------------------------------------------------- attempts
 
 def attempt_key(run):
-    return (run['taskID'], run['scheduledFor'])
+    """``(task ID, scheduled time in whole epoch seconds)``: the attempts of one scheduled time share it, however
+    their ``scheduledFor`` is written."""
+    return (run['taskID'], scheduled_epoch(run))
 
 
 def group_attempts(runs):
-    """Map (taskID, scheduledFor) to its attempts, oldest first (IDs are time-ordered snowflakes)."""
+    """Map ``attempt_key`` to its attempts, oldest first (IDs are time-ordered snowflakes)."""
     groups = {}
     for run in runs:
         groups.setdefault(attempt_key(run), []).append(run)
@@ -285,7 +415,7 @@ def snake_run(run, task_name=None, note=None, include_logs=False, fields=None):
 
 def sort_runs(runs):
     """Newest scheduled time first, then newest attempt first: a stable order clients can rely on."""
-    return sorted(runs, key=lambda r: (r['scheduledFor'], r['id']), reverse=True)
+    return sorted(runs, key=lambda r: (scheduled_epoch(r), r['id']), reverse=True)
 
 
 # --------------------------------------------------------------------------- retry decisions
