@@ -68,12 +68,12 @@ def make_jwt(payload, secret, alg='HS256'):
     return '%s.%s.%s' % (head, body, enc(signature))
 
 
-def wait_for(predicate, timeout=5.0):
-    """Poll ``predicate`` every 20 ms until it returns something true; fail after ``timeout`` seconds."""
+def wait_for(predicate, timeout=5.0, what='condition'):
+    """Poll ``predicate`` every 20 ms until it returns something true; fail after ``timeout`` seconds, naming ``what``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.02)
-    raise AssertionError('condition not met in %.1fs' % timeout)
+    raise AssertionError('%s not met in %.1fs' % (what, timeout))

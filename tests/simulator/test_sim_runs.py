@@ -148,3 +148,20 @@ def test_cancel(make_sim):
     assert [r['in_kv'] for r in client.state_runs(TASK_ID) if r['id'] == '0b00000000000005'] == [True]
     assert_error(client.request('DELETE', '%s/%s/runs/0b00000000000003' % (TASKS, TASK_ID)), 404, 'not found',
                  'failed to cancel run: run not found')
+
+
+def test_a_completed_run_scheduled_in_the_future_is_listed_without_a_window(make_sim):
+    """The history part filters on scheduledFor only when afterTime or beforeTime is given (§4.4); kv always stops at now."""
+    runs = [{'id': '0b00000000000001', 'status': 'success', 'scheduled_for': '-1h'},
+            {'id': '0b00000000000002', 'status': 'failed', 'scheduled_for': '+2h', 'started_at': '-5m'},
+            {'id': '0b00000000000003', 'status': 'success', 'scheduled_for': '+1h', 'requested_at': '-3m'},
+            {'id': '0b00000000000004', 'status': 'started', 'scheduled_for': '+1h'}]
+    dummy, client = make_sim({'tasks': [{'id': TASK_ID, 'name': 'cpu', 'every': '1h', 'runs': runs}]})
+    assert ids(client.runs(TASK_ID)) == ['2', '3', '1']                                   # the running one: kv, hidden
+    assert ids(client.runs(TASK_ID, '?afterTime=' + rfc(timedelta(hours=-3)))) == ['1']   # beforeTime is now then
+    assert ids(client.runs(TASK_ID, '?beforeTime=' + rfc(timedelta(hours=3)))) == ['4', '2', '3', '1']
+    assert client.get('%s/%s/runs/0b00000000000002' % (TASKS, TASK_ID)).status_code == 200
+    # A manual run for a later time runs now and is then listed, first.
+    created = client.post('%s/%s/runs' % (TASKS, TASK_ID), json={'scheduledFor': rfc(timedelta(hours=5))})
+    assert created.status_code == 201, created.text
+    assert client.runs(TASK_ID)[0]['id'] == created.json()['id']

@@ -156,24 +156,33 @@ class TaskRuns:
         self.keys = [run.sort_key() for run in self.completed]
 
     def visible_completed(self, now, after_ns=None, before_ns=None):
-        """Completed runs newest scheduledFor first, started within 14 days, scheduledFor in (after, before)."""
+        """Completed runs newest scheduledFor first, as AnalyticalStorage.FindRuns reads them (kapacitor-api.md §4.4):
+        ``range(start: -14d)`` on the point time (startedAt; the stop is now), and a scheduledFor filter only when a
+        window is given, with beforeTime defaulting to now then. Without a window a completed run scheduled in the
+        future (a manual run for a later time) is returned; the kv part, by contrast, always stops at now."""
         horizon = now - HORIZON_NS
         low = horizon - self.max_lag
         if after_ns is not None:
             low = max(low, after_ns + 1)
-        high = before_ns if before_ns is not None else now
+        high = before_ns if before_ns is not None else (now if after_ns is not None else None)
         start = bisect.bisect_left(self.keys, (low, -1))
-        stop = bisect.bisect_left(self.keys, (high, -1))
+        stop = len(self.keys) if high is None else bisect.bisect_left(self.keys, (high, -1))
         for index in range(stop - 1, start - 1, -1):
             run = self.completed[index]
-            if (run.started_at if run.started_at is not None else run.scheduled_for) >= horizon:
+            if horizon <= point_time(run) < now:
                 yield run
 
     def find_completed(self, run_id, now):
+        """FindRunByID's history part: the same ``range(start: -14d)``, no scheduledFor filter."""
         run = self.completed_by_id.get(run_id)
-        if run is None or (run.started_at if run.started_at is not None else run.scheduled_for) < now - HORIZON_NS:
+        if run is None or not now - HORIZON_NS <= point_time(run) < now:
             return None
         return run
+
+
+def point_time(run):
+    """The time of a run's point in the history: its startedAt (run_recorder.go)."""
+    return run.started_at if run.started_at is not None else run.scheduled_for
 
 
 class Stats:

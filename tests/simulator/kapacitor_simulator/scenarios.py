@@ -127,7 +127,8 @@ class ScenarioLoader:
                 setattr(run, attr, parse_scenario_time(spec[key], base))
         if status in ('success', 'failed', 'canceled', 'started'):
             if run.started_at is None:
-                run.started_at = max(scheduled_for, run.requested_at or 0) + 12_345_678
+                # A run that has started did so before now, whatever its scheduledFor (a manual run may be for later).
+                run.started_at = min(max(scheduled_for, run.requested_at or 0) + 12_345_678, base - NS)
         if status in ('success', 'failed', 'canceled') and run.finished_at is None:
             run.finished_at = run.started_at + 250_000_000
         run.manual = run.requested_at is not None
