@@ -13,7 +13,7 @@
 - reading the simulator's record: ``new_attempts``, ``failing_times``, ``RETRY_ROUTE``;
 - a throw-away PKI (``make_pki``, generated per test session, nothing committed that expires), and
   ``CannedHTTPServer``, a server that answers like a proxy or some other service instead of Kapacitor.
-  (HS256 JWTs: ``make_jwt`` of tests/simulator/sim_support.py.)
+  (``make_jwt`` and ``wait_for`` are those of tests/simulator/sim_support.py.)
 
 Import it by its full name, as every test module of the collection is importable
 (``from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module``); see tests/README.md.
@@ -305,18 +305,6 @@ def free_port():
     port = sock.getsockname()[1]
     sock.close()
     return port
-
-
-def wait_for(condition, timeout=60, interval=0.05, what='a condition'):
-    """Poll ``condition()`` until it returns something true; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
-        time.sleep(interval)
 
 
 def read_json(path):

@@ -26,8 +26,8 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     read_json,
     run_playbook,
     start_simulator,
-    wait_for,
 )
+from ansible_collections.tickstack.kapacitor.tests.simulator.sim_support import wait_for
 
 FAULTS = {'seed': 7,
           'get_error_ratio': 0.10, 'get_error_status': 503,   # 10 % of GETs answered 503

@@ -114,7 +114,7 @@ JWT_SECRET = 'jwt-secret-of-the-server'
 
 def test_secrets_appear_nowhere_in_a_failing_run_at_vvv(tmp_path):
     sim = start_simulator('--auth-user', 'admin:admin-pw-Lr5sD1', '--auth-user', 'reader:%s:ro' % PASSWORD,
-                    '--shared-secret', JWT_SECRET)
+                          '--shared-secret', JWT_SECRET)
     try:
         sim.load(SCENARIO)
         before = sim.attempts()
