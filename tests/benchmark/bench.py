@@ -366,6 +366,46 @@ def run_large_listing(workdir, env, generate, fields=None):
     return result
 
 
+# Two copies of the playbook started OVERLAP_GAP apart (an AWX schedule plus a manual launch): on one controller
+# they share the lock of kapacitor_task_run_retry; on two controllers (a temporary directory each, so a lock each)
+# only the pre-POST check and the random order keep them apart. 60 failed scheduled times, none retried yet.
+OVERLAP = {'tasks': 6, 'name_prefix': 'overlap', 'runs_per_task': 100, 'every': '1m', 'failed_ratio': 0.1,
+           'retried_ratio': 0.0, 'run_seconds': 0.5, 'seed': 5}
+OVERLAP_GAP = 0.3
+
+
+def run_overlap(workdir, env, controllers, trial):
+    """Two overlapping jobs against one fresh simulator; duplicates and misses counted from its record."""
+    name = 'overlap_%dc_%d' % (controllers, trial)
+    sim = Sim(OVERLAP, workdir, name)
+    try:
+        before = sim.get('/_sim/attempts')
+        sim.post('/_sim/stats/reset', {})
+        started, jobs = time.monotonic(), []
+        for copy in range(2):
+            tmpdir = os.path.join(workdir, '%s-controller-%d' % (name, copy if controllers == 2 else 0))
+            if not os.path.isdir(tmpdir):
+                os.makedirs(tmpdir)
+            log = open(os.path.join(workdir, '%s-%d.log' % (name, copy)), 'w')
+            jobs.append((subprocess.Popen([ansible_playbook(), OUR_PLAYBOOK, '-e', 'kapacitor_url=' + sim.url,
+                                           '-e', 'retry_failed_runs_concurrency=%d' % CONCURRENCY],
+                                          env=dict(env, TMPDIR=tmpdir), stdout=log, stderr=subprocess.STDOUT), log))
+            if copy == 0:
+                time.sleep(OVERLAP_GAP)
+        codes = []
+        for proc, log in jobs:
+            codes.append(proc.wait(600))
+            log.close()
+        wall = time.monotonic() - started
+        quality = retry_quality(before, sim.get('/_sim/attempts'))
+        stats = sim.get('/_sim/stats')
+    finally:
+        sim.stop()
+    return dict(quality, name=name, controllers=controllers, exit_code=max(codes), wall_s=round(wall, 2),
+                list_requests=sum(n for route, n in stats['requests'].items() if route.startswith('GET ')),
+                retries_issued=stats['requests'].get('POST /api/v2/tasks/:id/runs/:rid/retry', 0))
+
+
 # =====================================================================================================================
 # Report
 # =====================================================================================================================
@@ -408,6 +448,15 @@ def report(results, args):
         ('zero missed failed scheduled times', ours['missed'] == 0, '%d' % ours['missed']),
         ('ours exits 0', ours['exit_code'] == 0, '%d' % ours['exit_code']),
     ]
+    overlap = overlap_figures(results)
+    for controllers, goal in ((1, 0.0), (2, 1.0)):
+        figures = overlap.get(controllers)
+        if figures:
+            targets.append(('overlapping jobs, %d controller%s: duplicates per 60 <= %g, none missed'
+                            % (controllers, '' if controllers == 1 else 's', goal),
+                            figures['per_60'] <= goal and figures['missed'] == 0 and figures['exit_code'] == 0,
+                            '%.2f per 60 (%d in %d trials), %d missed' % (figures['per_60'], figures['duplicates'],
+                                                                         figures['trials'], figures['missed'])))
     if large is not None:
         complete = large['listed'] is not None and large['listed'].get('runs') == large['scenario']['runs']
         targets.append(('large: every run listed (%d), exit 0' % large['scenario']['runs'],
@@ -471,6 +520,12 @@ def report(results, args):
                  (large['listed'] or {}).get('runs'), large['peak_rss_mb'],
                  '' if large['peak_sum_pss_mb'] is None else ', PSS sum of tree %.1f MB' % large['peak_sum_pss_mb'],
                  large['exit_code']))
+    for controllers, figures in sorted(overlap.items()):
+        print('\nOverlapping jobs (two playbook runs %.1f s apart, %d controller%s, %d failed scheduled times, run %.1f s), '
+              '%d trial(s): duplicates %d, missed %d, retries issued %d, list requests %d, wall %.1f s per trial'
+              % (OVERLAP_GAP, controllers, '' if controllers == 1 else 's', figures['unique_to_retry'],
+                 OVERLAP['run_seconds'], figures['trials'], figures['duplicates'], figures['missed'],
+                 figures['retries_issued'], figures['list_requests'], figures['wall_s']))
     print('\nTargets%s:' % (' (set for the default scenario; --quick only checks that the benchmark runs)'
                             if args.quick else ''))
     for label, ok, value in targets:
@@ -487,6 +542,27 @@ def report(results, args):
     return all(target[1] for target in targets)
 
 
+def overlap_figures(results):
+    """Per number of controllers: duplicates per 60 retried scheduled times, summed over the trials."""
+    figures = {}
+    for result in results.values():
+        if 'controllers' not in result:
+            continue
+        into = figures.setdefault(result['controllers'], {'trials': 0, 'duplicates': 0, 'missed': 0, 'unique_to_retry': 0,
+                                                          'retries_issued': 0, 'list_requests': 0, 'wall': 0.0,
+                                                          'exit_code': 0})
+        into['trials'] += 1
+        for key in ('duplicates', 'missed', 'retries_issued', 'list_requests'):
+            into[key] += result['duplicate_retries' if key == 'duplicates' else key]
+        into['unique_to_retry'] = result['unique_to_retry']
+        into['wall'] += result['wall_s']
+        into['exit_code'] = max(into['exit_code'], result['exit_code'])
+    for into in figures.values():
+        into['per_60'] = 60.0 * into['duplicates'] / (into['unique_to_retry'] * into['trials'])
+        into['wall_s'] = into['wall'] / into['trials']
+    return figures
+
+
 def route_cell(route):
     return lambda r: '%d' % r['requests'].get(route, 0)
 
@@ -501,6 +577,8 @@ def main():
     parser.add_argument('--uri-tasks', type=int, default=10,
                         help='tasks in the uri loop\'s reduced scenario (default 10 of 50; 50 = no extrapolation, ~5 min)')
     parser.add_argument('--skip-large', action='store_true', help='skip the 100,000-run listing scenario')
+    parser.add_argument('--overlap-trials', type=int, default=3,
+                        help='runs of the two-overlapping-jobs scenario, on one controller and on two (default 3 each)')
     parser.add_argument('--quick', action='store_true', help='smoke test: 10 tasks, uri loop on 2, no large scenario')
     parser.add_argument('--sample-memory', action='store_true',
                         help='also sample the summed PSS of each contender\'s process tree (needs psutil; perturbs timings)')
@@ -513,7 +591,7 @@ def main():
     if args.sample_memory:
         SAMPLE_MEMORY[0] = '1'
     if args.quick:
-        DEFAULT['tasks'], args.uri_tasks, args.skip_large = 10, 2, True
+        DEFAULT['tasks'], args.uri_tasks, args.skip_large, args.overlap_trials = 10, 2, True, 1
 
     workdir = tempfile.mkdtemp(prefix='kapacitor-bench-')
     env = ansible_env(workdir)
@@ -523,6 +601,9 @@ def main():
                  ('ours', lambda: run_ours(workdir, env, DEFAULT)),
                  ('cli', lambda: run_cli(workdir, env, DEFAULT)),
                  ('uri', lambda: run_uri_loop(workdir, env, dict(DEFAULT, tasks=min(args.uri_tasks, DEFAULT['tasks']))))]
+        for trial in range(args.overlap_trials):
+            steps.append(('overlap_1c_%d' % trial, lambda trial=trial: run_overlap(workdir, env, 1, trial)))
+            steps.append(('overlap_2c_%d' % trial, lambda trial=trial: run_overlap(workdir, env, 2, trial)))
         if not args.skip_large:
             steps.append(('large_listing', lambda: run_large_listing(workdir, env, LARGE)))
             steps.append(('large_listing_lean', lambda: run_large_listing(workdir, env, LARGE, LEAN_FIELDS)))
