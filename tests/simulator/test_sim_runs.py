@@ -3,6 +3,7 @@
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sim_support import TASKS, assert_error
 
 TASK_ID = '0a1b2c3d4e5f6789'
@@ -95,8 +96,7 @@ def test_validation_order_and_messages(make_sim):
     assert_error(client.get(path + '?limit=0'), 400, 'invalid', 'failed to decode request: run limit is out of bounds, must be between 1 and 500')
     assert_error(client.get(path + '?limit=501&after=abc'), 400, 'invalid', 'failed to decode request: id must have a length of 16 bytes')
     assert_error(client.get(path + '?limit=abc'), 400, 'invalid', 'failed to decode request: strconv.Atoi: parsing \\"abc\\": invalid syntax')
-    response = client.get(path + '?afterTime=2024-13-01')
-    assert response.status_code == 400 and response.json()['message'].startswith('failed to decode request: parsing time "2024-13-01"')
+    assert_error(client.get(path + '?afterTime=2024-13-01'), 400, 'invalid', 'failed to decode request: parsing time \\"2024-13-01\\": month out of range')
     assert_error(client.get(path + '?afterTime=2026-01-01T00:00:00Z&beforeTime=2026-01-01T00:00:00Z'), 400, 'invalid',
                  'failed to decode request: beforeTime must be later than afterTime')
     # afterTime alone >= now: AnalyticalStorage's implicit beforeTime = now fails (§4.4)
@@ -165,3 +165,50 @@ def test_a_completed_run_scheduled_in_the_future_is_listed_without_a_window(make
     created = client.post('%s/%s/runs' % (TASKS, TASK_ID), json={'scheduledFor': rfc(timedelta(hours=5))})
     assert created.status_code == 201, created.text
     assert client.runs(TASK_ID)[0]['id'] == created.json()['id']
+
+
+LAYOUT = ' as "2006-01-02T15:04:05Z07:00": cannot parse '
+
+
+@pytest.mark.parametrize('value, error', [
+    # Range errors are reported as soon as the element is read, so "2024-13-01" never reaches its missing "T".
+    ('2024-13-01', 'parsing time "2024-13-01": month out of range'),
+    ('2024-00-10T00:00:00Z', 'parsing time "2024-00-10T00:00:00Z": month out of range'),
+    ('2024-01-01T24:00:00Z', 'parsing time "2024-01-01T24:00:00Z": hour out of range'),
+    ('2024-01-01T00:60:00Z', 'parsing time "2024-01-01T00:60:00Z": minute out of range'),
+    ('2024-01-01T00:00:60Z', 'parsing time "2024-01-01T00:00:60Z": second out of range'),
+    ('2024-01-01T00:00:00+25:00', 'parsing time "2024-01-01T00:00:00+25:00": time zone offset hour out of range'),
+    # The day is checked against the month only at the end, after any leftover text.
+    ('2023-02-29T00:00:00Z', 'parsing time "2023-02-29T00:00:00Z": day out of range'),
+    ('2024-01-32T00:00:00Zx', 'parsing time "2024-01-32T00:00:00Zx": extra text: "x"'),
+    # Syntax errors quote the input from the element that failed on, and that element of the layout.
+    ('2024-01-01', 'parsing time "2024-01-01"' + LAYOUT + '"" as "T"'),
+    ('yesterday', 'parsing time "yesterday"' + LAYOUT + '"yesterday" as "2006"'),
+    ('2024-1-01T00:00:00Z', 'parsing time "2024-1-01T00:00:00Z"' + LAYOUT + '"1-01T00:00:00Z" as "01"'),
+    ('2024-01-01 00:00:00Z', 'parsing time "2024-01-01 00:00:00Z"' + LAYOUT + '" 00:00:00Z" as "T"'),
+    ('2024-01-01T00:00:00', 'parsing time "2024-01-01T00:00:00"' + LAYOUT + '"" as "Z07:00"'),
+    ('2024-01-01T00:00:00+0100', 'parsing time "2024-01-01T00:00:00+0100"' + LAYOUT + '"+0100" as "Z07:00"'),
+    ('2024-01-01T00:00:00x01:00', 'parsing time "2024-01-01T00:00:00x01:00"' + LAYOUT + '"x01:00" as "Z07:00"'),
+    ('é2024', 'parsing time "\\xc3\\xa92024"' + LAYOUT + '"\\xc3\\xa92024" as "2006"'),
+])
+def test_time_parse_errors_are_go_texts(make_sim, value, error):
+    """time.Parse(time.RFC3339, v) as Go's src/time/format.go words its errors (§4.4), for afterTime, beforeTime and
+    the scheduledFor of a manual run."""
+    dummy, client = make_sim(scenario())
+    for response in (client.get('%s/%s/runs' % (TASKS, TASK_ID), params={'afterTime': value}),
+                     client.get('%s/%s/runs' % (TASKS, TASK_ID), params={'beforeTime': value}),
+                     client.post('%s/%s/runs' % (TASKS, TASK_ID), json={'scheduledFor': value})):
+        assert response.status_code == 400, response.text
+        assert response.json() == {'code': 'invalid', 'message': 'failed to decode request: ' + error}
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('2024-01-01T1:00:00Z', '2024-01-01T01:00:00Z'),          # Go reads the hour with one or two digits
+    ('2024-01-01T00:00:00,5-01:30', '2024-01-01T01:30:00Z'),  # a fraction after a comma; the offset applied
+    ('2024-02-29T23:59:59+24:00', '2024-02-28T23:59:59Z'),    # offsets up to 24 hours
+])
+def test_what_go_time_parse_accepts(make_sim, value, expected):
+    dummy, client = make_sim(scenario())
+    created = client.post('%s/%s/runs' % (TASKS, TASK_ID), json={'scheduledFor': value})
+    assert created.status_code == 201, created.text
+    assert created.json()['scheduledFor'] == expected

@@ -62,65 +62,124 @@ def now_ns():
     return time.time_ns()
 
 
-_RFC3339_LAYOUT = '2006-01-02T15:04:05Z07:00'
+RFC3339 = '2006-01-02T15:04:05Z07:00'
+# Go's time.Parse walks its layout element by element; for RFC3339: (literal before, element, its kind).
+_RFC3339_ELEMENTS = ((b'', '2006', 'year'), (b'-', '01', 'month'), (b'-', '02', 'day'), (b'T', '15', 'hour'),
+                     (b':', '04', 'minute'), (b':', '05', 'second'), (b'', 'Z07:00', 'zone'))
 
 
-def parse_rfc3339(value):
-    """time.Parse(time.RFC3339, v) with Go's error texts (approximated); returns ns since the epoch."""
-    pos = 0
+def go_time_quote(raw):
+    """The quote() of Go's time package (bytes in): printable ASCII kept, double quote and backslash escaped with a
+    backslash, every byte of any other rune written as a backslash, x and two lowercase hex digits."""
+    out = ['"']
+    for char in raw.decode('utf-8', 'surrogateescape'):
+        code = ord(char)
+        if code >= 0x80 or code < 0x20:
+            out.extend('\\x%02x' % byte for byte in char.encode('utf-8', 'surrogateescape'))
+        else:
+            out.append('\\' + char if char in '"\\' else char)
+    out.append('"')
+    return ''.join(out)
+
+
+def _getnum(value, fixed):
+    """time.getnum: one or two digits (two when ``fixed``); (None, value) when there are none."""
+    if value[:1].isdigit():
+        if value[1:2].isdigit():
+            return int(value[:2]), value[2:]
+        if not fixed:
+            return int(value[:1]), value[1:]
+    return None, value
+
+
+def _days_in(month, year):
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _days_from_civil(year, month, day):
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year, 0 included)."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def parse_rfc3339(text):
+    """time.Parse(time.RFC3339, text) with Go's exact error texts; returns ns since the epoch.
+
+    Follows ``parse`` in Go's src/time/format.go (the fast RFC3339 path only accepts, never explains): each element
+    is parsed in turn; a range error ("month", "hour", "minute", "second", "time zone offset hour/minute") is reported
+    at once as ``parsing time "V": month out of range``; a syntax error as ``parsing time "V" as "2006-01-02T15:04:05Z07:00":
+    cannot parse "REST" as "ELEMENT"`` where REST is the input from that element on; then leftover input
+    (``: extra text: "REST"``) and the day of the month (``: day out of range``). Like Go, it accepts a one-digit hour,
+    a fraction after a comma, and offsets up to +24:60.
+    """
+    original = value = text.encode('utf-8', 'surrogateescape')
     fields = {}
 
-    def fail(rest_at, elem):
-        raise ValueError('parsing time %s as "%s": cannot parse %s as "%s"' % (go_quote(value), _RFC3339_LAYOUT, go_quote(value[rest_at:]), elem))
+    def cannot_parse(element, rest):
+        return ValueError('parsing time %s as %s: cannot parse %s as %s'
+                          % (go_time_quote(original), go_time_quote(RFC3339.encode()), go_time_quote(rest), go_time_quote(element.encode())))
 
-    def number(name, width, elem):
-        nonlocal pos
-        chunk = value[pos:pos + width]
-        if len(chunk) != width or not chunk.isdigit():
-            fail(pos, elem)
-        fields[name] = int(chunk)
-        pos += width
+    def failure(message):
+        return ValueError('parsing time %s%s' % (go_time_quote(original), message))
 
-    def literal(text):
-        nonlocal pos
-        if not value.startswith(text, pos):
-            fail(pos, text)
-        pos += len(text)
-
-    number('year', 4, '2006')
-    literal('-')
-    number('month', 2, '01')
-    literal('-')
-    number('day', 2, '02')
-    literal('T')
-    number('hour', 2, '15')
-    literal(':')
-    number('minute', 2, '04')
-    literal(':')
-    number('second', 2, '05')
-    frac_ns = 0
-    match = re.compile(r'[.,](\d+)').match(value, pos)
-    if match:
-        frac_ns = int((match.group(1) + '000000000')[:9])
-        pos = match.end()
-    if value.startswith('Z', pos):
-        offset, pos = 0, pos + 1
-    else:
-        match = re.compile(r'([+-])(\d\d):(\d\d)').match(value, pos)
-        if not match:
-            fail(pos, 'Z07:00')
-        offset = (int(match.group(2)) * 60 + int(match.group(3))) * 60 * (1 if match.group(1) == '+' else -1)
-        pos = match.end()
-    for name, low, high in (('month', 1, 12), ('hour', 0, 23), ('minute', 0, 59), ('second', 0, 59)):
-        if not low <= fields[name] <= high:
-            raise ValueError('parsing time %s: %s out of range' % (go_quote(value), name))
-    if pos != len(value):
-        raise ValueError('parsing time %s: extra text: %s' % (go_quote(value), go_quote(value[pos:])))
-    try:
-        stamp = datetime(fields['year'], fields['month'], fields['day'], fields['hour'], fields['minute'], fields['second'], tzinfo=timezone.utc)
-    except ValueError:
-        raise ValueError('parsing time %s: day out of range' % go_quote(value)) from None
-    return (int(stamp.timestamp()) - offset) * NS + frac_ns
+    nsec = offset = 0
+    for literal, element, kind in _RFC3339_ELEMENTS:
+        if literal:
+            if not value.startswith(literal):
+                raise cannot_parse(literal.decode(), value)
+            value = value[len(literal):]
+        hold, bad, out_of_range = value, False, None
+        if kind == 'year':
+            bad = len(value) < 4 or not value[:4].isdigit()
+            if not bad:
+                fields[kind], value = int(value[:4]), value[4:]
+        elif kind == 'zone':
+            if value[:1] == b'Z':
+                value = value[1:]
+            elif len(value) < 6 or value[3:4] != b':':
+                bad = True
+            else:
+                sign, hours, minutes, value = value[:1], value[1:3], value[4:6], value[6:]
+                hours, dummy = _getnum(hours, True)
+                minutes, dummy = _getnum(minutes, True) if hours is not None else (None, None)
+                bad = minutes is None
+                if (hours or 0) > 24:
+                    out_of_range = 'time zone offset hour'
+                if (minutes or 0) > 60:
+                    out_of_range = 'time zone offset minute'
+                offset = ((hours or 0) * 60 + (minutes or 0)) * 60 * (-1 if sign == b'-' else 1)
+                bad = bad or sign not in (b'+', b'-')
+        else:
+            number, value = _getnum(value, kind != 'hour')
+            bad = number is None
+            fields[kind] = number
+            limit = {'month': 12, 'hour': 23, 'minute': 59, 'second': 59}.get(kind)
+            if number is not None and limit is not None and (number > limit or (kind == 'month' and number == 0)):
+                out_of_range = kind
+            elif kind == 'second' and not bad and len(value) >= 2 and value[:1] in (b'.', b',') and value[1:2].isdigit():
+                end = 2
+                while value[end:end + 1].isdigit():
+                    end += 1
+                digits = value[1:min(end, 10)]
+                nsec = int(digits) * 10 ** (9 - len(digits))
+                value = value[end:]
+        if out_of_range:
+            raise failure(': %s out of range' % out_of_range)
+        if bad:
+            raise cannot_parse(element, hold)
+    if value:
+        raise failure(': extra text: %s' % go_time_quote(value))
+    year, month, day = fields['year'], fields['month'], fields['day']
+    if not 1 <= day <= _days_in(month, year):
+        raise failure(': day out of range')
+    seconds = _days_from_civil(year, month, day) * 86400 + fields['hour'] * 3600 + fields['minute'] * 60 + fields['second']
+    return (seconds - offset) * NS + nsec
 
 
 def go_atoi(text):
