@@ -78,22 +78,24 @@ def test_fault_get_error_and_rate_limit(make_sim):
     assert client.stats()['faults_injected'] == {'get_error': 1, 'rate_limit': 1}
 
 
-def test_fault_reset_changes_nothing(make_sim):
-    dummy, client = make_sim(ONE_TASK)
-    client.post('/_sim/faults', json={'reset_ratio': 1.0})
+def retry_under_fault(client, faults):
+    """POST the retry with ``faults`` on: the connection must break; the faults are off again afterwards."""
+    client.post('/_sim/faults', json=faults)
     with pytest.raises(requests.exceptions.ConnectionError):
         client.post(RETRY_PATH)
     client.post('/_sim/faults', json={})
+
+
+def test_fault_reset_changes_nothing(make_sim):
+    dummy, client = make_sim(ONE_TASK)
+    retry_under_fault(client, {'reset_ratio': 1.0})
     assert len(client.state_runs()) == 1
     assert client.stats()['faults_injected'] == {'reset': 1}
 
 
 def test_fault_drop_after_processing(make_sim):
     dummy, client = make_sim(ONE_TASK)
-    client.post('/_sim/faults', json={'retry_drop_after_ratio': 1.0})
-    with pytest.raises(requests.exceptions.ConnectionError):
-        client.post(RETRY_PATH)
-    client.post('/_sim/faults', json={})
+    retry_under_fault(client, {'retry_drop_after_ratio': 1.0})
     runs = client.state_runs()
     assert [(r['id'] == FAILED, r['status'], r['manual']) for r in runs] == [(True, 'failed', False), (False, 'success', True)]
 

@@ -218,13 +218,18 @@ class TaskAPI:
         task_runs.move_finished_to_history(now)
         return task_runs.running.get(run_id) or task_runs.find_completed(run_id, now)
 
-    def get_run(self, req):
+    def request_run(self, req, verb):
+        """The task ID, the run named by the path (404 ``<verb>: run not found`` without one) and its task's script."""
         task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
+        run = self.find_run(task_id, run_id)
+        if run is None:
+            raise APIError('not found', verb + ': run not found')
+        return run, self.state.task_flux(task_id)
+
+    def get_run(self, req):
         with self.state.lock:
-            run = self.find_run(task_id, run_id)
-            if run is None:
-                raise APIError('not found', 'failed to find run: run not found')
-            return json_response(200, run.to_json(self.state.task_flux(task_id)))
+            run, flux = self.request_run(req, 'failed to find run')
+            return json_response(200, run.to_json(flux))
 
     def task_logs(self, req):
         task_id = self.decode_id(req.params['id'])
@@ -236,12 +241,9 @@ class TaskAPI:
         return json_response(200, {'events': events or None})     # kapacitor-api.md §3.5: nil slice -> null
 
     def run_logs(self, req):
-        task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
         with self.state.lock:
-            run = self.find_run(task_id, run_id)
-            if run is None:
-                raise APIError('not found', 'failed to find task logs: run not found')
-            events = list(run.log_entries(self.state.task_flux(task_id)))
+            run, flux = self.request_run(req, 'failed to find task logs')
+            events = list(run.log_entries(flux))
         return json_response(200, {'events': events or None})
 
     def cancel_run(self, req):
