@@ -4,6 +4,7 @@ import bisect
 import json
 import threading
 import time
+from collections import namedtuple
 from urllib.parse import urlencode
 
 from .constants import DEFAULT_FLUX_ERROR, DEFAULT_LIMIT, DEFAULT_RETRY_ERROR, MAX_LIMIT, NS, POLL_SECONDS, TASKS_PREFIX
@@ -421,13 +422,5 @@ class TaskAPI:
         return body
 
 
-class Request:
-    __slots__ = ('method', 'params', 'query', 'body', 'user', 'client_gone')
-
-    def __init__(self, method, params, query, body, user, client_gone):
-        self.method = method
-        self.params = params
-        self.query = query
-        self.body = body
-        self.user = user
-        self.client_gone = client_gone
+# One request to a handler: method, path parameters, flat query, body, user, and a probe for a client that went away.
+Request = namedtuple('Request', 'method params query body user client_gone')
