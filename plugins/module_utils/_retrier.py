@@ -1,14 +1,25 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The Retrier: idempotent retries with bounded concurrency, never re-sending a POST blindly."""
+"""The Retrier: retries runs idempotently, with bounded concurrency, never re-sending a POST blindly.
 
-from __future__ import absolute_import, division, print_function
+One decision per (task, scheduled time) from all of its attempts (docs/design.md). The rules that keep it
+exactly once:
 
-__metaclass__ = type
+* the attempt IDs known before a retry request are recorded; after an uncertain request (a reset, a
+  time-out, a 429, a proxy's 5xx) only an attempt that was NOT known before counts as this call's;
+* just before each request the scheduled time is listed again unless the decision is younger than
+  ``recheck_after`` seconds: an attempt that appeared meanwhile was made by someone else, and nothing is sent;
+* the retries run in a random order, so two jobs do not walk the same list in lock step;
+* afterwards every scheduled time retried is listed once more (one listing per task) and any that gained
+  more than one new attempt during the call is reported in ``duplicates``.
+"""
 
+
+
+import datetime
+import random
 import threading
 import time
 
@@ -16,8 +27,10 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
     AmbiguousRequest,
     InputError,
+    KapacitorError,
     RateLimited,
     RequestError,
+    ServerUnreachable,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
     collect_runs,
@@ -25,12 +38,18 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing impor
     scheduled_window,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    FAILING_OUTCOMES,
+    HORIZON_SECONDS,
+    IN_PROGRESS_STATUSES,
+    RUN_STATUSES,
     Window,
     attempt_key,
+    check_id,
     classify_retry_response,
     decide,
+    epoch_to_rfc3339,
     latest_of,
-    scheduled_epoch,
+    scheduled_instant,
 )
 
 POLL_INTERVAL = 1.0
@@ -38,17 +57,131 @@ POLL_INTERVAL = 1.0
 # time showed no new attempt, at most this many times in all, RETRY_RESEND_DELAY seconds (or Retry-After) apart.
 RETRY_SENDS = 4
 RETRY_RESEND_DELAY = 0.5
+# A decision older than this is checked against a fresh listing of its scheduled time just before the request.
+RECHECK_AFTER = 1.0
+# Snowflake run IDs: milliseconds since this instant in their top 42 bits (docs/kapacitor-api.md, "Valid IDs").
+SNOWFLAKE_EPOCH = 1491696000
+# The module's failure message stays readable (and a playbook's output small) whatever the number of runs.
+MESSAGE_LIMIT = 2000
+
+
+def failure_message(results, limit=MESSAGE_LIMIT):
+    """The module's failure message: how many runs failed, identical reasons grouped with their counts, at most
+    ``limit`` characters whatever the number of runs."""
+    failing = [entry for entry in results if entry['outcome'] in FAILING_OUTCOMES]
+    counts = {}
+    for entry in failing:
+        reason = '%s: %s' % (entry['outcome'], entry['msg'])
+        counts[reason] = counts.get(reason, 0) + 1
+    text = '%d of %d run(s) could not be retried' % (len(failing), len(results))
+    groups = sorted(counts.items(), key=lambda pair: -pair[1])
+    for shown, (reason, count) in enumerate(groups):
+        if len(reason) > 500:
+            reason = reason[:497] + '...'
+        part = '%s%d run(s) %s' % ('; ' if shown else ': ', count, reason)
+        if len(text) + len(part) > limit - 80:
+            text += '; and %d other reason(s) for %d run(s): see results' % (
+                len(groups) - shown, sum(count for dummy, count in groups[shown:]))
+            break
+        text += part
+    return text
+
+
+def id_created_at(run_id):
+    """When Kapacitor generated this ID (seconds since the epoch), from its snowflake timestamp."""
+    return SNOWFLAKE_EPOCH + (int(run_id, 16) >> 22) / 1000.0
+
+
+def _describe(value):
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'a boolean (%s)' % value
+    if isinstance(value, (int, float)):
+        return 'a number (%r)' % (value,)
+    if isinstance(value, (list, tuple)):
+        return 'a list'
+    if isinstance(value, dict):
+        return 'a dict'
+    if isinstance(value, datetime.datetime):
+        return 'a date and time (%s)' % value.isoformat()
+    if isinstance(value, datetime.date):
+        return 'a date (%s)' % value.isoformat()
+    return repr(value)
+
+
+def _entry_id(entry, names, where):
+    """An ID field of a ``runs`` entry: a string of 16 hexadecimal characters (the first of ``names`` set)."""
+    name = names[0]
+    for candidate in names:
+        if entry.get(candidate) is not None:
+            name = candidate
+            break
+    value = entry.get(name)
+    label = '%s.%s' % (where, name)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError('%s is %s: expected a Kapacitor ID, a string of 16 hexadecimal characters (quote it in YAML)'
+                         % (label, 'missing' if value is None else _describe(value) if value != '' else "''"))
+    return check_id(value, label)
+
+
+def _entry_count(entry, name, where):
+    value = entry.get(name)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError('%s.%s is %s: expected a whole number of 1 or more' % (where, name, _describe(value)))
+    return value
 
 
 class RetryItem:
-    """One run asked about, and the outcome it gets."""
+    """One run asked about, and the outcome it gets. ``hints`` are the fields of a ``runs`` entry the module may
+    trust with ``refresh: false``; ``where`` names the entry in messages (``runs[3]``)."""
 
-    def __init__(self, task_id, run_id, hints=None):
+    def __init__(self, task_id, run_id, hints=None, where=None, task_name=None):
         self.task_id = task_id
         self.run_id = run_id
         self.hints = hints or {}
+        self.where = where
+        self.task_name = task_name
         self.key = None
         self.result = None
+        self.same_as = None  # the item of this call that handled the same scheduled time
+
+    @classmethod
+    def from_entry(cls, entry, index):
+        """Validate one ``runs`` entry (any YAML value) before anything is sent; InputError names the bad field."""
+        where = 'runs[%d]' % index
+        if not isinstance(entry, dict):
+            raise InputError('%s is %s: expected a dict with task_id and run_id (or id)' % (where, _describe(entry)))
+        task_id = _entry_id(entry, ('task_id',), where)
+        run_id = _entry_id(entry, ('run_id', 'id'), where)
+        hints = {}
+        if entry.get('scheduled_for') is not None:
+            value = entry['scheduled_for']
+            if isinstance(value, bool) or not isinstance(value, (str, datetime.datetime)):
+                raise InputError('%s.scheduled_for is %s: expected an RFC3339 time such as 2026-05-01T10:00:00Z (or '
+                                 'leave it out)' % (where, _describe(value)))
+            try:
+                hints['scheduled_for'] = epoch_to_rfc3339(scheduled_instant(value))
+            except InputError:
+                raise InputError('%s.scheduled_for is %s: expected an RFC3339 time such as 2026-05-01T10:00:00Z (or '
+                                 'leave it out)' % (where, _describe(value))) from None
+        if entry.get('status') is not None:
+            if entry['status'] not in RUN_STATUSES:
+                raise InputError('%s.status is %s: expected one of %s' % (where, _describe(entry['status']),
+                                                                          ', '.join(RUN_STATUSES)))
+            hints['status'] = entry['status']
+        for name in ('attempt', 'attempts'):
+            if entry.get(name) is not None:
+                hints[name] = _entry_count(entry, name, where)
+        if 'attempt' in hints and 'attempts' in hints and hints['attempt'] > hints['attempts']:
+            raise InputError('%s.attempt (%d) is more than %s.attempts (%d): expected attempt <= attempts'
+                             % (where, hints['attempt'], where, hints['attempts']))
+        task_name = entry.get('task_name')
+        if task_name is not None and not isinstance(task_name, str):
+            raise InputError('%s.task_name is %s: expected a string' % (where, _describe(task_name)))
+        return cls(task_id, run_id, hints, where=where, task_name=task_name)
 
     def hinted_run(self):
         """The run as ``kapacitor_task_runs_info`` described it, when it is the latest of its ``attempts``."""
@@ -61,10 +194,36 @@ class RetryItem:
                 'scheduledFor': hints['scheduled_for']}
 
 
-class Retrier:
-    """Retries runs idempotently: one decision per (task, scheduledFor) from all of its attempts."""
+class Job:
+    """A retry to make: the item, its decision, and what was known of its scheduled time when it was decided."""
 
-    def __init__(self, client, max_attempts, force, concurrency, retry_timeout, check_mode, refresh):
+    def __init__(self, item, decision, attempts, decided_at):
+        self.item = item
+        self.decision = decision
+        self.count = len(attempts) if isinstance(attempts, list) else attempts
+        self.known = {run['id'] for run in attempts} if isinstance(attempts, list) else {item.run_id}
+        self.decided_at = decided_at
+        self.sent = False
+
+    def learn(self, attempts):
+        self.known.update(run['id'] for run in attempts)
+
+    def is_new(self, run):
+        """True for an attempt that did not exist when this job was decided (IDs grow with time)."""
+        return run['id'] not in self.known and run['id'] > max(self.known)
+
+
+class Retrier:
+    """Retries runs idempotently: one decision per (task, scheduled time) from all of its attempts.
+
+    Options are keywords: ``max_attempts``, ``force``, ``concurrency``, ``retry_timeout`` (seconds a retry request
+    may take), ``check_mode``, ``refresh`` (False: trust the attempt fields of the input), ``recheck_after``; and,
+    for tests, ``clock`` (monotonic seconds), ``wall`` (seconds since the epoch), ``sleep`` and ``shuffle``.
+    """
+
+    def __init__(self, client, *, max_attempts=3, force=False, concurrency=4, retry_timeout=1800.0, check_mode=False,
+                 refresh=True, recheck_after=RECHECK_AFTER, clock=time.monotonic, wall=time.time, sleep=time.sleep,
+                 shuffle=None):
         self.client = client
         self.max_attempts = max_attempts
         self.force = force
@@ -72,9 +231,29 @@ class Retrier:
         self.retry_timeout = retry_timeout
         self.check_mode = check_mode
         self.refresh = refresh
+        self.recheck_after = recheck_after
+        self._clock = clock
+        self._wall = wall
+        self._sleep = sleep
+        self._shuffle = shuffle or random.Random().shuffle
         self._lock = threading.Lock()
+        self._task_ids = ()
+        self.duplicates = []
 
-    # ---------------------------------------------------------------- attempts
+    # ---------------------------------------------------------------- listing
+
+    def _list_times(self, task_id, epochs, keep_logs=False):
+        """Every run of ``task_id`` scheduled at one of ``epochs`` (one windowed listing), grouped by attempt key."""
+        runs, dummy = collect_runs(self.client, task_id, scheduled_window(epochs), keep_logs=keep_logs)
+        groups = {}
+        for run in runs:
+            groups.setdefault(attempt_key(run), []).append(run)
+        return groups
+
+    def _attempts_of(self, job, keep_logs=False):
+        target = job.decision.target
+        return self._list_times(target['taskID'], [scheduled_instant(target['scheduledFor'])],
+                                keep_logs).get(job.item.key, [])
 
     def _attempts_by_key(self, task_id, items):
         """Find the attempts of every scheduled time asked about for one task.
@@ -83,35 +262,21 @@ class Retrier:
         Bare run IDs are looked up with a GET each when there are few of them, otherwise by listing the whole
         14-day window once.
         """
-        epochs = []
-        bare = []
-        for item in items:
-            scheduled = item.hints.get('scheduled_for')
-            if scheduled:
-                try:
-                    epochs.append(scheduled_epoch({'scheduledFor': scheduled}))
-                except InputError:
-                    bare.append(item)
-            else:
-                bare.append(item)
+        epochs = [scheduled_instant(item.hints['scheduled_for']) for item in items if item.hints.get('scheduled_for')]
+        bare = [item for item in items if not item.hints.get('scheduled_for')]
         if bare and len(bare) <= 3:
             for item in bare:
                 run = self._get_run(task_id, item.run_id)
                 if run is not None:
-                    item.hints = dict(item.hints, scheduled_for=run['scheduledFor'])
-                    epochs.append(scheduled_epoch(run))
+                    epochs.append(scheduled_instant(run['scheduledFor']))
             bare = []
         if bare:
-            window = Window()
-        elif epochs:
-            window = scheduled_window(epochs)
-        else:
-            return {}
-        runs, dummy = collect_runs(self.client, task_id, window)
-        groups = {}
-        for run in runs:
-            groups.setdefault(attempt_key(run), []).append(run)
-        return groups
+            runs, dummy = collect_runs(self.client, task_id, Window())
+            groups = {}
+            for run in runs:
+                groups.setdefault(attempt_key(run), []).append(run)
+            return groups
+        return self._list_times(task_id, epochs) if epochs else {}
 
     def _get_run(self, task_id, run_id):
         try:
@@ -121,121 +286,216 @@ class Retrier:
                 return None
             raise
 
-    def _task_missing(self, task_id):
-        return self.client.get_task(task_id) is None
+    def _why_missing(self, item, cache):
+        """The true reason why a run is not among the runs of its task, in words (for ``not_found``)."""
+        task_id, run_id = item.task_id, item.run_id
+        if 'task_missing' not in cache:
+            cache['task_missing'] = self.client.get_task(task_id) is None
+        if cache['task_missing']:
+            return 'task %s not found: it was deleted, or task_id is wrong' % task_id
+        hinted = item.hints.get('scheduled_for')
+        run = self._get_run(task_id, run_id)
+        if run is not None and hinted and scheduled_instant(run['scheduledFor']) != scheduled_instant(hinted):
+            return ('run %s is scheduled for %s, not %s as %s.scheduled_for says: correct it, or leave scheduled_for '
+                    'out' % (run_id, run['scheduledFor'], hinted, item.where or 'the input'))
+        for other in [task for task in self._task_ids if task != task_id][:5]:
+            if self._get_run(other, run_id) is not None:
+                return 'run %s is a run of task %s, not of task %s: check %s' % (
+                    run_id, other, task_id, '%s.task_id' % item.where if item.where else 'task_id')
+        created = id_created_at(run_id)
+        when = epoch_to_rfc3339(created)
+        if created < self._wall() - HORIZON_SECONDS + 60:
+            return ('run %s not found: its ID dates from %s, 14 days ago or more, and Kapacitor only keeps runs of the '
+                    'last 14 days' % (run_id, when))
+        return ('run %s not found among the runs of task %s: its ID dates from %s, within the 14 days Kapacitor keeps, '
+                'so it belongs to another task or is wrong' % (run_id, task_id, when))
 
     # ---------------------------------------------------------------- planning
 
     def plan(self, items):
-        """Decide every item. Returns ``[(item, decision, attempts)]`` for the retries to make; other items get a result."""
+        """Decide every item. Returns the Jobs to run; every other item gets its result."""
         by_task = {}
         for item in items:
             by_task.setdefault(item.task_id, []).append(item)
-        plans = map_concurrently(lambda task_id: self._plan_task(task_id, by_task[task_id]), sorted(by_task),
+        self._task_ids = sorted(by_task)
+        plans = map_concurrently(lambda task_id: self._plan_task(task_id, by_task[task_id]), self._task_ids,
                                  self.concurrency)
         return [job for jobs in plans for job in jobs]
 
     def _plan_task(self, task_id, items):
+        trusted = set() if self.refresh else {id(item) for item in items if item.hinted_run() is not None}
+        listed = [item for item in items if id(item) not in trusted]
         try:
-            trusted = set() if self.refresh else set(id(item) for item in items if item.hinted_run() is not None)
-            listed = [item for item in items if id(item) not in trusted]
             groups = self._attempts_by_key(task_id, listed) if listed else {}
-        except RequestError as exc:
-            for item in items:
-                self._finish(item, 'error', 'could not list the runs of task %s: %s' % (task_id, exc))
+        except KapacitorError as exc:
+            self._fail_all(items, self._reason(exc, 'could not list the runs of task %s' % task_id))
             return []
+        decided_at = self._clock()
         decided = {}
         jobs = []
-        task_missing = None
+        cache = {}
         for item in sorted(items, key=lambda i: i.run_id, reverse=True):
             if id(item) in trusted:
                 run = latest = item.hinted_run()
-                count = int(item.hints['attempts'])
+                attempts = int(item.hints['attempts'])
+                count = attempts
+                when = None  # decided from input of unknown age: always check again before sending
             else:
-                run, latest, count = self._find(groups, item)
+                run, attempts = self._find(groups, item)
                 if run is None:
-                    if task_missing is None:
-                        try:
-                            task_missing = self._task_missing(task_id)
-                        except RequestError as exc:
-                            self._finish(item, 'error', str(exc))
-                            continue
-                    what = ('task %s not found' % task_id if task_missing
-                            else 'run %s not found (Kapacitor only keeps runs of the last 14 days)' % item.run_id)
-                    self._finish(item, 'not_found', what)
+                    self._not_found(item, cache)
                     continue
+                latest, count = latest_of(attempts)
+                when = decided_at
             item.key = attempt_key(run)
             if item.key in decided:
-                first = decided[item.key]
-                self._finish(item, 'superseded', 'the same scheduled time as run %s, handled in this call' % first.run_id,
-                             latest=latest, count=count)
+                item.same_as = decided[item.key]
+                self._finish(item, 'superseded', 'the same scheduled time as run %s, handled in this call'
+                             % item.same_as.run_id, latest=latest, count=count, scheduled_for=run['scheduledFor'])
                 continue
             decided[item.key] = item
             decision = decide(run, latest, count, self.max_attempts, self.force)
             if not decision.retry:
                 self._finish(item, decision.outcome, decision.msg, latest=latest, count=count)
             elif self.check_mode:
+                if id(item) in trusted and self._task_missing(item, cache):
+                    continue
                 self._finish(item, 'would_retry', 'would retry run %s (check mode)' % decision.target['id'],
                              latest=latest, count=count)
             else:
-                jobs.append((item, decision, count))
+                jobs.append(Job(item, decision, attempts, when))
         return jobs
+
+    def _task_missing(self, item, cache):
+        """Check mode from trusted input: a deleted task would answer 404, so predict ``not_found``."""
+        try:
+            if 'task_missing' not in cache:
+                cache['task_missing'] = self.client.get_task(item.task_id) is None
+        except KapacitorError as exc:
+            self._finish(item, 'error', self._reason(exc, 'could not look up task %s' % item.task_id))
+            return True
+        if cache['task_missing']:
+            self._finish(item, 'not_found', 'task %s not found: it was deleted, or task_id is wrong' % item.task_id)
+        return cache['task_missing']
+
+    def _not_found(self, item, cache):
+        try:
+            self._finish(item, 'not_found', self._why_missing(item, cache))
+        except KapacitorError as exc:
+            self._finish(item, 'error', self._reason(exc, 'run %s was not listed, and looking it up failed' % item.run_id))
 
     @staticmethod
     def _find(groups, item):
         for attempts in groups.values():
             for run in attempts:
                 if run['id'] == item.run_id:
-                    latest, count = latest_of(attempts)
-                    return run, latest, count
-        return None, None, 0
+                    return run, attempts
+        return None, []
 
     # ---------------------------------------------------------------- execution
 
     def run(self, items):
+        """Decide and retry every item; returns one result per item, in order. ``self.duplicates`` lists the
+        scheduled times that gained more than one new attempt during the call."""
         jobs = self.plan(items)
+        self._shuffle(jobs)
         map_concurrently(self._retry, jobs, self.concurrency)
+        for item in items:
+            if item.same_as is not None and item.same_as.result is not None:
+                first = item.same_as.result
+                item.result.update(status_after=first['status_after'], attempts_after=first['attempts_after'])
+        self.duplicates = self._detect_duplicates([job for job in jobs if job.sent])
         return [item.result for item in items]
 
+    def refuse(self, items, msg):
+        """Give every item the outcome ``error`` with one reason; nothing is sent."""
+        self._fail_all(items, msg)
+        return [item.result for item in items]
+
+    def _fail_all(self, items, msg):
+        for item in items:
+            self._finish(item, 'error', msg)
+
+    def _recheck(self, job):
+        """List the scheduled time again just before sending. Returns True when the retry may still be sent."""
+        if job.decided_at is not None and self._clock() - job.decided_at < self.recheck_after:
+            return True
+        item, target = job.item, job.decision.target
+        attempts = self._attempts_of(job)
+        if not any(run['id'] == target['id'] for run in attempts):
+            self._not_found(item, {})
+            return False
+        newcomers = [run for run in attempts if job.is_new(run)]
+        job.learn(attempts)
+        if not newcomers:
+            job.count = len(attempts)
+            return True
+        latest, count = latest_of(attempts)
+        requested = next((run for run in attempts if run['id'] == item.run_id), target)
+        decision = decide(requested, latest, count, self.max_attempts, force=False)
+        outcome = 'superseded' if decision.retry or decision.outcome == 'not_failed' else decision.outcome
+        msg = ('another job created attempt %d (run %s, status %s) during this call, so it was not retried here'
+               % (count, latest['id'], latest['status']))
+        if outcome != 'superseded':
+            msg = '%s; %s' % (msg, decision.msg)
+        self._finish(item, outcome, msg, latest=latest, count=count)
+        return False
+
     def _retry(self, job):
-        item, decision, count = job
+        item, decision = job.item, job.decision
         target = decision.target
         try:
+            if not self._recheck(job):
+                return
             sends = 0
             while True:
                 sends += 1
+                job.sent = True
                 outcome, message, new_run, delay = self._post(item, target)
+                if outcome == 'not_found':
+                    self._finish(item, 'not_found', self._why_missing(item, {}), latest=target, count=job.count)
+                    return
+                if outcome == 'timed_out':
+                    new_run = self._new_attempt(job)
+                    outcome, message = self._timed_out(job, new_run)
+                    break
                 if outcome not in ('ambiguous', 'rate_limited'):
                     if outcome == 'retried_failed':
-                        new_run = self._new_attempt(target) or new_run
+                        new_run = self._new_attempt(job) or new_run
                     break
                 # The fate of the request is unknown (or it was refused with 429): wait, then look. A new attempt
-                # that appeared is this request's; only when none did may the request be sent again.
-                time.sleep(delay)
-                new_run = self._new_attempt(target)
+                # that was not there before the request is this request's; only when none appeared may the request
+                # be sent again.
+                self._sleep(delay)
+                new_run = self._new_attempt(job)
                 if new_run is not None:
                     outcome, message = self._outcome_of(new_run)
                     break
                 if sends >= RETRY_SENDS:
-                    self._finish(item, 'error', 'the retry of run %s was sent %d times without a confirmed outcome '
-                                 '(last: %s), and no new attempt appeared' % (target['id'], sends, message),
-                                 latest=target, count=count)
+                    self._finish(item, 'error', 'the retry request was sent %d times without a confirmed outcome '
+                                 '(last: %s), and no new attempt appeared' % (sends, message), latest=target,
+                                 count=job.count)
                     return
-        except RequestError as exc:
-            self._finish(item, 'error', 'retry of run %s: %s' % (target['id'], exc), latest=target, count=count)
+        except KapacitorError as exc:
+            what = 'the retry request may have been sent, but its outcome is unknown' if job.sent else None
+            self._finish(item, 'error', self._reason(exc, what), latest=target, count=job.count)
             return
         if outcome in ('retried', 'retried_failed'):
             message = '%s: %s' % (decision.msg, message) if message else decision.msg
-        self._finish(item, outcome, message, latest=target, count=count, new_run=new_run)
+        self._finish(item, outcome, message, latest=target, count=job.count, new_run=new_run)
 
     def _post(self, item, target):
         """POST the retry once. Returns ``(outcome, message, new run or None, seconds to wait before looking again)``;
-        the outcome is ``ambiguous`` when the request's fate is unknown, ``rate_limited`` for a 429."""
+        the outcome is ``ambiguous`` when the request's fate is unknown, ``rate_limited`` for a 429 and
+        ``timed_out`` when ``retry_timeout`` passed without an answer."""
+        started = self._clock()
         try:
             status, body, server_message = self.client.retry_run(item.task_id, target['id'], self.retry_timeout)
         except RateLimited as exc:
             return 'rate_limited', str(exc), None, exc.retry_after
         except AmbiguousRequest as exc:
+            if self._clock() - started >= self.retry_timeout * 0.99:
+                return 'timed_out', exc.message, None, 0
             return 'ambiguous', exc.message, None, RETRY_RESEND_DELAY
         outcome = classify_retry_response(status, server_message)
         if outcome == 'retried':
@@ -248,37 +508,87 @@ class Retrier:
             message = '%s. %s' % (message.rstrip('.'), hint)
         return outcome, message, None, 0
 
-    def _new_attempt(self, target):
-        """After an uncertain or failed POST, list the scheduled time again and return the newest attempt
-        created after ``target``, waiting for it to finish (up to ``retry_timeout``); None if there is none."""
-        deadline = time.time() + self.retry_timeout
-        window = scheduled_window([scheduled_epoch(target)])
+    def _new_attempt(self, job):
+        """After an uncertain, timed-out or failed request, list the scheduled time again and return the newest
+        attempt that did not exist before the request, waiting for it to finish (up to ``retry_timeout``)."""
+        deadline = self._clock() + self.retry_timeout
         while True:
-            runs, dummy = collect_runs(self.client, target['taskID'], window, keep_logs=True)
-            newer = [run for run in runs if run['scheduledFor'] == target['scheduledFor'] and run['id'] > target['id']]
+            newer = [run for run in self._attempts_of(job, keep_logs=True) if job.is_new(run)]
             if not newer:
                 return None
             newest = max(newer, key=lambda r: r['id'])
-            if newest['status'] not in ('scheduled', 'started') or time.time() >= deadline:
+            if newest['status'] not in IN_PROGRESS_STATUSES or self._clock() >= deadline:
                 return newest
-            time.sleep(POLL_INTERVAL)
+            self._sleep(POLL_INTERVAL)
+
+    def _timed_out(self, job, new_run):
+        """The outcome after ``retry_timeout`` passed: Kapacitor cancels a run whose client hangs up."""
+        waited = 'retry_timeout is %s seconds: the module stopped waiting for the retry request after that long' % (
+            '%g' % self.retry_timeout)
+        if new_run is None:
+            return 'timed_out', ('%s, and no new attempt of this scheduled time is listed (it may have been cancelled '
+                                 'before it was recorded). Raise retry_timeout above the time the task takes' % waited)
+        if new_run['status'] == 'success':
+            return 'retried', 'new run %s succeeded (its answer came after retry_timeout)' % new_run['id']
+        if new_run['status'] in IN_PROGRESS_STATUSES:
+            return 'retried', ('new run %s is still %s after retry_timeout (%g s)'
+                               % (new_run['id'], new_run['status'], self.retry_timeout))
+        return 'timed_out', ('%s, so Kapacitor cancelled the new run %s because the client gave up (it ended %s). '
+                             'That used attempt %d of max_attempts %d. Raise retry_timeout above the time the task takes'
+                             % (waited, new_run['id'], new_run['status'], job.count + 1, self.max_attempts))
 
     @staticmethod
     def _outcome_of(new_run):
         status = new_run['status']
         if status == 'success':
             return 'retried', 'new run %s succeeded' % new_run['id']
-        if status in ('scheduled', 'started'):
+        if status in IN_PROGRESS_STATUSES:
             return 'retried', 'new run %s is still %s' % (new_run['id'], status)
         return 'retried_failed', 'new run %s ended %s' % (new_run['id'], status)
 
+    # ---------------------------------------------------------------- after the retries
+
+    def _detect_duplicates(self, jobs):
+        """Every scheduled time retried here that gained more than one new attempt during the call: one listing
+        per task, whatever the number of runs."""
+        by_task = {}
+        for job in jobs:
+            by_task.setdefault(job.item.task_id, []).append(job)
+
+        def check(task_id):
+            task_jobs = by_task[task_id]
+            try:
+                groups = self._list_times(task_id, [scheduled_instant(job.decision.target['scheduledFor'])
+                                                    for job in task_jobs])
+            except KapacitorError:
+                return []  # the server is gone: nothing can be checked, and each run already says why
+            found = []
+            for job in task_jobs:
+                new = sorted(run['id'] for run in groups.get(job.item.key, []) if job.is_new(run))
+                if len(new) > 1:
+                    found.append({'task_id': task_id, 'task_name': job.item.task_name,
+                                  'scheduled_for': job.decision.target['scheduledFor'], 'new_attempts': new})
+            return found
+
+        return [dup for dups in map_concurrently(check, sorted(by_task), self.concurrency) for dup in dups]
+
     # ---------------------------------------------------------------- results
 
-    def _finish(self, item, outcome, msg, latest=None, count=None, new_run=None):
+    @staticmethod
+    def _reason(exc, what=None):
+        """The words for an error; a server that became unreachable gives one reason shared by every run."""
+        if isinstance(exc, ServerUnreachable) or not what:
+            return str(exc)
+        return '%s: %s' % (what, exc)
+
+    def _finish(self, item, outcome, msg, latest=None, count=None, new_run=None, scheduled_for=None):
+        if scheduled_for is None:
+            scheduled_for = latest['scheduledFor'] if latest else item.hints.get('scheduled_for')
         result = {
             'task_id': item.task_id,
+            'task_name': item.task_name,
             'run_id': item.run_id,
-            'scheduled_for': item.key[1] if item.key else item.hints.get('scheduled_for'),
+            'scheduled_for': scheduled_for,
             'outcome': outcome,
             'msg': msg,
             'attempts': count,
@@ -286,13 +596,16 @@ class Retrier:
             'status_before': latest and latest.get('status'),
             'new_run_id': new_run and new_run.get('id'),
             'status_after': None,
+            'attempts_after': count,
             'log': [],
         }
         if new_run is not None:
             result['status_after'] = new_run.get('status')
+            result['attempts_after'] = (count or 0) + 1
             result['log'] = [entry.get('message') for entry in (new_run.get('log') or [])][-5:]
         elif outcome in ('retried', 'retried_failed'):
             result['status_after'] = 'success' if outcome == 'retried' else 'failed'
+            result['attempts_after'] = (count or 0) + 1
         else:
             result['status_after'] = result['status_before']
         with self._lock:

@@ -1,12 +1,9 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: kapacitor_task_run_retry
@@ -24,7 +21,9 @@ description:
   - The retry request is never re-sent blindly. When its fate is unknown (a dropped connection, a read timeout, a
     proxy's 502, 503 or 504) or it was refused with 429, the module lists that scheduled time again and reports the
     new attempt if one appeared; only if none did is the request sent again, at most 4 sends in all.
-  - The module fails when any outcome is V(error) or V(not_found), and still returns every result.
+  - The module fails when any outcome is V(error) or V(not_found), and still returns every result; its message
+    groups identical errors with their counts. When the server stops answering during the call, every run not yet
+    tried gets V(error) with that one reason and nothing more is sent to it.
 author:
   - Tickstack maintainers (@tickstack)
 extends_documentation_fragment:
@@ -50,7 +49,10 @@ options:
     type: str
   runs:
     description:
-      - Many runs to retry, each a dict with C(task_id) and C(run_id) (or C(id)).
+      - Many runs to retry, each a dict with C(task_id) and C(run_id) (or C(id)), 16 hexadecimal characters each.
+      - Optional fields, used when present and checked before anything is sent (a bad one fails the module with an
+        error that names it, for example C(runs[3].attempt)) - C(scheduled_for) (an RFC3339 time or a YAML date and
+        time), C(status), C(attempt) and C(attempts) (whole numbers), C(task_name) (copied into the results).
       - The RV(tickstack.kapacitor.kapacitor_task_runs_info#module:runs) output of
         M(tickstack.kapacitor.kapacitor_task_runs_info) is accepted as is.
     type: list
@@ -63,7 +65,7 @@ options:
   force:
     description:
       - Retry the runs asked about even when they did not fail, were superseded by a later attempt, or reached
-        O(max_attempts).
+        O(max_attempts). A run for which another job created a new attempt during this call is still not retried.
     type: bool
     default: false
   concurrency:
@@ -76,7 +78,8 @@ options:
     description:
       - Seconds to wait for one retry request to answer.
       - Kapacitor answers a retry only when the new run has finished, and a client that gives up B(cancels) that run.
-        So this must be longer than your slowest task runs; the default is 30 minutes.
+        So this must be longer than your slowest task runs; the default is 30 minutes. A retry that outlasts it gets
+        the outcome V(timed_out), and the cancelled run counts as an attempt.
     type: float
     default: 1800
   refresh:
@@ -85,12 +88,34 @@ options:
         attempt, including those made since O(runs) was produced.
       - Set to V(false) to decide from the attempt fields of O(runs) when it comes straight from
         M(tickstack.kapacitor.kapacitor_task_runs_info) in the same play, which saves one request per task. Runs
-        without those fields are always looked up.
+        without those fields are always looked up, each scheduled time is listed again just before its retry, and
+        V(false) is ignored when the module had to wait for O(lock).
     type: bool
     default: true
+  lock:
+    description:
+      - Hold an advisory lock per Kapacitor server while deciding and retrying, so that two jobs on the same host
+        (two cron entries, an AWX schedule and a manual launch on one execution node) never retry the same run twice.
+        A job that had to wait for the lock decides from a fresh listing.
+      - The lock is a file in the temporary directory of the host that runs the module,
+        C(<tmp>/tickstack-kapacitor-locks/<16 hexadecimal characters>.lock), named after the server's URL without
+        credentials and locked with C(flock); any user of that host can take it. It covers that one host only.
+      - Check mode takes no lock.
+    type: bool
+    default: true
+  lock_timeout:
+    description:
+      - Seconds to wait for O(lock). When another job still holds it after that long, every run gets the outcome
+        V(error), nothing is sent, and the module fails with a message that names the lock file.
+    type: float
+    default: 3600
 notes:
   - Retrying runs of the same scheduled time at once makes Kapacitor answer C(422 run already queued) to the later
     request; the module reports it as V(already_queued) and creates nothing.
+  - Kapacitor has no lock of its own. Jobs on different hosts are kept apart by the listing of each scheduled time
+    just before its retry request and by the random order in which each call works through its runs; when a scheduled
+    time gains more than one new attempt during a call anyway, the module says so in RV(duplicates_detected) and in a
+    warning.
 seealso:
   - module: tickstack.kapacitor.kapacitor_task_runs_info
 """
@@ -116,11 +141,18 @@ EXAMPLES = r"""
     runs: "{{ failed.runs }}"
     concurrency: 8
     max_attempts: 3
+    # Wait at most ten minutes for another job on this host that is retrying runs of the same server.
+    lock_timeout: 600
   register: retried
 
 - name: Report what happened
   ansible.builtin.debug:
     msg: "{{ retried.summary }}"
+
+- name: Fail loudly if an overlapping job on another host retried a scheduled time as well
+  ansible.builtin.assert:
+    that: retried.duplicates_detected | length == 0
+    fail_msg: "Retried twice: {{ retried.duplicates_detected }}"
 """
 
 RETURN = r"""
@@ -133,6 +165,10 @@ results:
     task_id:
       description: The task ID.
       type: str
+    task_name:
+      description: The task name, when the O(runs) entry carried one (as the output of
+        M(tickstack.kapacitor.kapacitor_task_runs_info) does), else null.
+      type: str
     run_id:
       description: The run asked about.
       type: str
@@ -142,9 +178,14 @@ results:
     outcome:
       description:
         - V(retried) (a new run was created and succeeded, or is still running), V(retried_failed) (a new run was
-          created and failed again), V(would_retry) (check mode), V(superseded) (a later attempt exists, or another
-          run of the same scheduled time was handled in this call), V(not_failed), V(max_attempts_reached),
-          V(already_queued) (Kapacitor's 422), V(not_found) (404) or V(error).
+          created and failed again), V(timed_out) (a new run was created, but O(retry_timeout) passed first, so the
+          module hung up and Kapacitor cancelled the run; it counts as an attempt, and the scheduled time still
+          needs a retry), V(would_retry) (check mode), V(superseded) (a later attempt exists, another run of the
+          same scheduled time was handled in this call, or another job created an attempt during this call),
+          V(not_failed), V(max_attempts_reached), V(already_queued) (Kapacitor's 422), V(not_found) (the message
+          says why - a deleted task, a run of another task, a wrong C(scheduled_for), a run older than Kapacitor's
+          14 days) or V(error).
+        - V(error) and V(not_found) fail the module. V(timed_out) does not, but the scheduled time has not been fixed.
       type: str
       sample: retried
     msg:
@@ -152,6 +193,9 @@ results:
       type: str
     attempts:
       description: How many attempts the scheduled time had before this call.
+      type: int
+    attempts_after:
+      description: How many attempts the scheduled time has after this call (as far as this call knows).
       type: int
     latest_attempt_id:
       description: The latest attempt before this call (the run that was retried, when one was).
@@ -173,34 +217,83 @@ summary:
   description: How many results had each outcome.
   returned: always
   type: dict
-  sample: {"retried": 3, "retried_failed": 1, "would_retry": 0, "superseded": 2, "not_failed": 0,
+  sample: {"retried": 3, "retried_failed": 1, "timed_out": 0, "would_retry": 0, "superseded": 2, "not_failed": 0,
            "max_attempts_reached": 1, "already_queued": 0, "not_found": 0, "error": 0}
+duplicates_detected:
+  description:
+    - The scheduled times retried by this call that gained more than one new attempt while it ran (another job
+      retried them too). Each also gives a warning. Empty when nothing was retried twice.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    task_id:
+      description: The task ID.
+      type: str
+    task_name:
+      description: The task name, when known.
+      type: str
+    scheduled_for:
+      description: The scheduled time.
+      type: str
+    new_attempts:
+      description: The IDs of the attempts created during the call, oldest first.
+      type: list
+      elements: str
+  sample: []
+lock:
+  description: The lock held while deciding and retrying (O(lock)); null when no lock was taken (check mode, or
+    O(lock=false)).
+  returned: always
+  type: dict
+  contains:
+    path:
+      description: The lock file.
+      type: str
+    waited:
+      description: Seconds spent waiting for another job to release it.
+      type: float
+  sample: {"path": "/tmp/tickstack-kapacitor-locks/3f1c0a9be2d4e5f6.lock", "waited": 0.0}
+diff:
+  description: In diff mode, per task name (or ID) and scheduled time, the status and number of the latest attempt
+    before and after, such as C(failed (attempt 1)) and C(success (attempt 2)).
+  returned: when diff mode is on
+  type: dict
 """
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, KapacitorError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import ServerLock
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import Retrier, RetryItem
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import Retrier, RetryItem, failure_message
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
     check_id,
     summarize,
 )
 
-_HINT_KEYS = ('scheduled_for', 'status', 'attempt', 'attempts')
-
 
 def items_from(params):
     """The runs asked about, validated before any request is made."""
     items = []
-    if params['task_id'] or params['run_id']:
+    if params['task_id'] is not None or params['run_id'] is not None:
         items.append(RetryItem(check_id(params['task_id'], 'task_id'), check_id(params['run_id'], 'run_id')))
     for index, entry in enumerate(params['runs'] or []):
-        where = 'runs[%d]' % index
-        run_id = entry.get('run_id', entry.get('id'))
-        hints = dict((key, entry.get(key)) for key in _HINT_KEYS if entry.get(key) is not None)
-        items.append(RetryItem(check_id(entry.get('task_id'), where + '.task_id'), check_id(run_id, where + '.run_id'),
-                               hints))
+        items.append(RetryItem.from_entry(entry, index))
     return items
+
+
+def diff_of(results):
+    """Per task and scheduled time, the latest attempt before and after: ``failed (attempt 1)`` -> ``success (attempt 2)``."""
+    before, after = {}, {}
+    for entry in results:
+        if entry['scheduled_for'] and entry['status_before']:
+            key = '%s %s' % (entry['task_name'] or entry['task_id'], entry['scheduled_for'])
+            before[key] = '%s (attempt %s)' % (entry['status_before'], entry['attempts'])
+            if entry['outcome'] == 'would_retry':
+                after[key] = 'retrying (attempt %s)' % (entry['attempts'] + 1)
+            else:
+                after[key] = '%s (attempt %s)' % (entry['status_after'], entry['attempts_after'])
+    return {'before': before, 'after': after}
 
 
 def main():
@@ -214,6 +307,8 @@ def main():
             concurrency=dict(type='int', default=4),
             retry_timeout=dict(type='float', default=1800.0),
             refresh=dict(type='bool', default=True),
+            lock=dict(type='bool', default=True),
+            lock_timeout=dict(type='float', default=3600.0),
         ),
         required_together=[('task_id', 'run_id')],
         mutually_exclusive=[('task_id', 'runs'), ('run_id', 'runs')],
@@ -227,30 +322,46 @@ def main():
                         % params['concurrency'])
     module.check_option(params['retry_timeout'] > 0, 'retry_timeout must be a positive number of seconds, got %s'
                         % params['retry_timeout'])
+    module.check_option(params['lock_timeout'] >= 0, 'lock_timeout must be 0 or more seconds, got %s'
+                        % params['lock_timeout'])
     try:
         items = items_from(params)
     except InputError as exc:
         module.fail_json(msg=str(exc))
 
-    retrier = Retrier(module.client(pool_size=params['concurrency'] + 2), params['max_attempts'], params['force'],
-                      params['concurrency'], params['retry_timeout'], module.check_mode, params['refresh'])
-    results = retrier.run(items)
+    client = module.client(pool_size=params['concurrency'] + 2)
+    options = dict(max_attempts=params['max_attempts'], force=params['force'], concurrency=params['concurrency'],
+                   retry_timeout=params['retry_timeout'], check_mode=module.check_mode, refresh=params['refresh'])
+    lock = None
+    if params['lock'] and not module.check_mode:
+        lock = ServerLock(client.base_url, params['lock_timeout'])
+        try:
+            lock.acquire()
+        except KapacitorError as exc:
+            retrier = Retrier(client, **options)
+            results = retrier.refuse(items, str(exc))
+            module.fail_json(msg=failure_message(results), changed=False, results=results, summary=summarize(results),
+                             duplicates_detected=[], lock={'path': lock.path, 'waited': None})
+        # A job that waited may have waited for another one that retried these very runs: look again.
+        options['refresh'] = options['refresh'] or lock.contended
+    try:
+        retrier = Retrier(client, **options)
+        results = retrier.run(items)
+    finally:
+        if lock is not None:
+            lock.release()
     summary = summarize(results)
-    changed = summary['retried'] + summary['retried_failed'] + summary['would_retry'] > 0
-    result = dict(changed=changed, results=results, summary=summary)
+    changed = summary['retried'] + summary['retried_failed'] + summary['timed_out'] + summary['would_retry'] > 0
+    result = dict(changed=changed, results=results, summary=summary, duplicates_detected=retrier.duplicates,
+                  lock=lock.as_dict() if lock is not None else None)
+    for dup in retrier.duplicates:
+        module.warn('Scheduled time %s of task %s gained %d new attempts during this call (%s): another job retried '
+                    'it too' % (dup['scheduled_for'], dup['task_name'] or dup['task_id'], len(dup['new_attempts']),
+                                ', '.join(dup['new_attempts'])))
     if module._diff:
-        before, after = {}, {}
-        for entry in results:
-            if entry['scheduled_for'] and entry['status_before']:
-                key = '%s %s' % (entry['task_id'], entry['scheduled_for'])
-                before[key] = entry['status_before']
-                after[key] = 'retrying' if entry['outcome'] == 'would_retry' else entry['status_after']
-        result['diff'] = {'before': before, 'after': after}
-    failing = [entry for entry in results if entry['outcome'] in FAILING_OUTCOMES]
-    if failing:
-        first = failing[0]
-        module.fail_json(msg='%d of %d run(s) could not be retried; first: task %s run %s: %s'
-                         % (len(failing), len(results), first['task_id'], first['run_id'], first['msg']), **result)
+        result['diff'] = diff_of(results)
+    if any(entry['outcome'] in FAILING_OUTCOMES for entry in results):
+        module.fail_json(msg=failure_message(results), **result)
     module.exit_json(**result)
 
 

@@ -100,12 +100,6 @@ PLAIN, AUTH, DISABLED = Live('{plain.url}'), Live('{auth.url}'), Live('{disabled
 TLS, MTLS, SELF_SIGNED = Live('{tls.url}'), Live('{mtls.url}'), Live('{self_signed.url}')
 
 
-def hinted(run_id, task_id):
-    """A run as kapacitor_task_runs_info returns it, so that refresh=false posts without listing first."""
-    return {'task_id': task_id, 'run_id': run_id, 'scheduled_for': '2026-11-26T00:00:00Z', 'status': 'failed',
-            'attempt': 1, 'attempts': 1}
-
-
 Case = namedtuple('Case', 'id module args expected retry_requests', defaults=(0,))
 Case.__doc__ = """One bad input: ``id`` (the test id), ``module``, ``args`` (may hold ``Live`` templates), ``expected``
 (substrings the failure message must hold: the problem, then what to do) and ``retry_requests`` (how many retry
@@ -177,8 +171,7 @@ CASES = [
     Case('auth-401-kit-shape', INFO, {'url': Live('{kit_401.url}')},
          ['HTTP 401: unauthorized access', 'set username and password (KAPACITOR_USERNAME, KAPACITOR_PASSWORD)']),
     Case('auth-403-httpd-shape', RETRY,
-         {'url': AUTH, 'username': 'reader', 'password': 'reader-pw', 'refresh': False,
-          'runs': [hinted(CPU_RUN, CPU_TASK)]},
+         {'url': AUTH, 'username': 'reader', 'password': 'reader-pw', 'runs': [{'task_id': CPU_TASK, 'run_id': CPU_RUN}]},
          ['HTTP 403: user reader does not have "write" privilege', "grant it in Kapacitor's auth settings"],
          retry_requests=1),
     Case('auth-403-kit-shape', INFO, {'url': Live('{kit_403.url}')},
@@ -199,7 +192,7 @@ CASES = [
     Case('id-17-chars', RETRY, {'url': PLAIN, 'task_id': '0123456789abcdef0', 'run_id': UNKNOWN},
          ["task_id '0123456789abcdef0' is not a Kapacitor ID", 'such as 0a1b2c3d4e5f6789']),
     Case('id-not-hex-in-runs', RETRY, {'url': PLAIN, 'runs': [{'task_id': CPU_TASK, 'id': 'zz'}]},
-         ["runs[0].run_id 'zz' is not a Kapacitor ID", 'expected 16 hexadecimal characters']),
+         ["runs[0].id 'zz' is not a Kapacitor ID", 'expected 16 hexadecimal characters']),
     Case('id-after-cursor', INFO, {'url': PLAIN, 'after': 'nothex0000000000'},
          ["after 'nothex0000000000' is not a Kapacitor ID"]),
     Case('unknown-task-info', INFO, {'url': PLAIN, 'task_id': UNKNOWN},

@@ -1,0 +1,476 @@
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the Retrier with a scripted fake client (no HTTP) and a fake clock, and of the server lock."""
+
+
+
+import datetime
+import os
+import stat
+
+import pytest
+
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
+    AmbiguousRequest,
+    InputError,
+    KapacitorError,
+    PagingError,
+    RateLimited,
+    RequestError,
+    ServerUnreachable,
+)
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import LockTimeout, ServerLock, lock_path
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import (
+    SNOWFLAKE_EPOCH,
+    Retrier,
+    RetryItem,
+    failure_message,
+)
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import epoch_to_rfc3339, rfc3339_to_epoch
+
+NOW = 1790000000  # 2026-09-21T14:13:20Z
+TASK, OTHER = '0a1b2c3d4e5f6789', '0a1b2c3d4e5f6790'
+SCHEDULED = NOW - 3600
+
+
+def snowflake(seconds, sequence=0):
+    return '%016x' % ((int((seconds - SNOWFLAKE_EPOCH) * 1000) << 22) + sequence)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakeKapacitor:
+    """A scripted stand-in for KapacitorClient: it keeps runs per task, lists them by scheduled time as Kapacitor
+    does, and answers each retry POST with the next step of ``script``. ``posts`` and ``lists`` count requests."""
+
+    base_url = 'http://kapacitor.example:9092'
+
+    def __init__(self, clock, script=(), tasks=(TASK,)):
+        self.clock = clock
+        self.tasks = set(tasks)
+        self.runs = {}
+        self.script = list(script)
+        self.posts = []
+        self.lists = 0
+        self.serial = 0
+        self.on_list = None
+
+    def add(self, task_id, status, scheduled=SCHEDULED, created=None, log=None):
+        self.serial += 1
+        run = {'id': snowflake(created or (NOW - 600 + self.serial), self.serial), 'taskID': task_id, 'status': status,
+               'scheduledFor': epoch_to_rfc3339(scheduled)}
+        if log:
+            run['log'] = [{'message': line} for line in log]
+        self.runs.setdefault(task_id, []).append(run)
+        return run
+
+    # -- what KapacitorClient offers
+    def get(self, path):
+        dummy, task_id, dummy2, run_id = path.strip('/').split('/')
+        for run in self.runs.get(task_id, []):
+            if run['id'] == run_id:
+                return dict(run)
+        raise RequestError('HTTP 404: failed to find run: run not found', status=404,
+                           server_message='failed to find run: run not found')
+
+    def get_task(self, task_id):
+        return {'id': task_id} if task_id in self.tasks else None
+
+    def list_runs_page(self, task_id, params):
+        self.lists += 1
+        if self.on_list:
+            self.on_list(self, task_id)
+        after = rfc3339_to_epoch(params['afterTime']) if 'afterTime' in params else None
+        before = rfc3339_to_epoch(params['beforeTime']) if 'beforeTime' in params else None
+        return [dict(run) for run in self.runs.get(task_id, [])
+                if (after is None or rfc3339_to_epoch(run['scheduledFor']) > after)
+                and (before is None or rfc3339_to_epoch(run['scheduledFor']) < before)][:params['limit']]
+
+    def retry_run(self, task_id, run_id, timeout):
+        self.posts.append(run_id)
+        step = self.script.pop(0) if self.script else 'ok'
+        original = self.get('/tasks/%s/runs/%s' % (task_id, run_id))
+        scheduled = rfc3339_to_epoch(original['scheduledFor'])
+        if step == 'ok':
+            run = self.add(task_id, 'success', scheduled)
+            return 200, {'id': run['id'], 'status': 'scheduled'}, None
+        if step == 'ok+other':  # ours succeeds, and another job retried the same scheduled time as well
+            run = self.add(task_id, 'success', scheduled)
+            self.add(task_id, 'success', scheduled)
+            return 200, {'id': run['id'], 'status': 'scheduled'}, None
+        if step == 'fail':
+            self.add(task_id, 'failed', scheduled, log=['Started', 'could not execute task run: boom'])
+            return 500, None, 'failed to retry run: could not execute task run: boom'
+        if step == '422':
+            return 422, None, 'failed to retry run: run already queued'
+        if step == '404':
+            return 404, None, 'failed to retry run: task not found'
+        if step == '429':
+            raise RateLimited('HTTP 429: slow down', 7.0, method='POST', status=429)
+        if step == 'reset_before':
+            raise AmbiguousRequest('Connection reset by peer', method='POST')
+        if step == 'reset_after':
+            self.add(task_id, 'success', scheduled)
+            raise AmbiguousRequest('Connection aborted: RemoteDisconnected', method='POST')
+        if step == '503':
+            return 503, None, '<html>Service Unavailable</html>'
+        if step == 'timeout':
+            self.clock.now += timeout
+            self.add(task_id, 'failed', scheduled, log=['Started', 'context canceled'])
+            raise AmbiguousRequest('Read timed out. (read timeout=%s)' % timeout, method='POST')
+        if step == 'unreachable':
+            raise ServerUnreachable('Kapacitor at http://kapacitor.example:9092 became unreachable during the call: '
+                                    'Connection refused')
+        raise AssertionError(step)
+
+    def attempts(self, task_id=TASK, scheduled=SCHEDULED):
+        return [run for run in self.runs.get(task_id, []) if run['scheduledFor'] == epoch_to_rfc3339(scheduled)]
+
+
+def retrier(client, clock, **options):
+    options.setdefault('concurrency', 1)
+    options.setdefault('retry_timeout', 60.0)
+    return Retrier(client, clock=clock, wall=lambda: NOW, sleep=clock.sleep, shuffle=lambda jobs: None, **options)
+
+
+def one(script=(), **options):
+    """A failed run, retried by a Retrier with ``options``; returns (result, fake server, clock)."""
+    clock = FakeClock()
+    server = FakeKapacitor(clock, script)
+    failed = server.add(TASK, 'failed')
+    result = retrier(server, clock, **options).run([RetryItem(TASK, failed['id'])])[0]
+    return result, server, clock
+
+
+# ------------------------------------------------------------------ the retry request's answers
+
+def test_options_are_keywords_only():
+    with pytest.raises(TypeError):
+        Retrier(FakeKapacitor(FakeClock()), 3, False, 4, 60.0, False, True)  # pylint: disable=too-many-function-args
+
+
+def test_200_creates_exactly_one_attempt():
+    result, server, dummy = one(['ok'])
+    assert result['outcome'] == 'retried'
+    assert len(server.posts) == 1 and len(server.attempts()) == 2
+    assert result['new_run_id'] == server.attempts()[1]['id']
+    assert (result['status_after'], result['attempts'], result['attempts_after']) == ('success', 1, 2)
+
+
+def test_500_from_the_new_run_is_retried_failed_with_its_log():
+    result, server, dummy = one(['fail'])
+    assert result['outcome'] == 'retried_failed'
+    assert result['new_run_id'] == server.attempts()[1]['id']
+    assert 'could not execute task run: boom' in result['log']
+
+
+def test_422_is_already_queued_and_not_sent_again():
+    result, server, dummy = one(['422'])
+    assert result['outcome'] == 'already_queued'
+    assert len(server.posts) == 1 and len(server.attempts()) == 1
+
+
+def test_429_waits_for_retry_after_then_sends_again_when_nothing_was_created():
+    result, server, clock = one(['429', 'ok'])
+    assert result['outcome'] == 'retried'
+    assert 7.0 in clock.sleeps
+    assert len(server.posts) == 2 and len(server.attempts()) == 2
+
+
+def test_a_reset_before_processing_is_sent_again_once_a_listing_shows_nothing_new():
+    result, server, dummy = one(['reset_before', 'ok'])
+    assert result['outcome'] == 'retried'
+    assert len(server.posts) == 2 and len(server.attempts()) == 2
+
+
+def test_a_reset_after_processing_is_never_sent_again():
+    result, server, dummy = one(['reset_after', 'ok'])
+    assert result['outcome'] == 'retried'
+    assert len(server.posts) == 1 and len(server.attempts()) == 2
+    assert result['new_run_id'] == server.attempts()[1]['id']
+
+
+def test_a_proxy_5xx_is_sent_at_most_four_times_then_is_an_error():
+    result, server, dummy = one(['503'] * 10)
+    assert result['outcome'] == 'error'
+    assert len(server.posts) == 4 and len(server.attempts()) == 1
+    assert 'sent 4 times' in result['msg']
+
+
+def test_a_time_out_is_timed_out_names_retry_timeout_and_counts_the_burned_attempt():
+    result, server, dummy = one(['timeout'], retry_timeout=2.5, max_attempts=3)
+    assert result['outcome'] == 'timed_out'
+    assert len(server.posts) == 1
+    assert 'retry_timeout is 2.5 seconds' in result['msg']
+    assert 'cancelled' in result['msg'] and 'client gave up' in result['msg']
+    assert 'attempt 2 of max_attempts 3' in result['msg']
+    assert result['new_run_id'] == server.attempts()[1]['id'] and result['attempts_after'] == 2
+
+
+def test_an_unreachable_server_is_an_error_with_the_shared_reason():
+    result, server, dummy = one(['unreachable'])
+    assert result['outcome'] == 'error'
+    assert result['msg'].startswith('Kapacitor at http://kapacitor.example:9092 became unreachable')
+
+
+# ------------------------------------------------------------------ whose attempt is it?
+
+@pytest.mark.parametrize('script', [['reset_before', 'ok'], ['429', 'ok'], ['503', 'ok']])
+def test_a_forced_retry_never_takes_an_attempt_that_existed_before_the_call(script):
+    clock = FakeClock()
+    server = FakeKapacitor(clock, script)
+    first = server.add(TASK, 'failed')
+    later = server.add(TASK, 'success')
+    result = retrier(server, clock, force=True).run([RetryItem(TASK, first['id'])])[0]
+    assert result['outcome'] == 'retried'
+    assert len(server.attempts()) == 3 and len(server.posts) == 2
+    assert result['new_run_id'] == server.attempts()[2]['id'] != later['id']
+
+
+def test_a_forced_time_out_does_not_take_the_older_later_attempt():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['timeout'])
+    first = server.add(TASK, 'failed')
+    server.add(TASK, 'success')
+    result = retrier(server, clock, force=True, retry_timeout=5).run([RetryItem(TASK, first['id'])])[0]
+    assert result['outcome'] == 'timed_out'
+    assert result['new_run_id'] == server.attempts()[2]['id']
+
+
+def test_an_attempt_made_by_another_job_before_the_request_stops_it():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    failed = server.add(TASK, 'failed')
+    hints = {'scheduled_for': failed['scheduledFor'], 'status': 'failed', 'attempt': 1, 'attempts': 1}
+    server.add(TASK, 'started')  # another job's retry, made after the input was listed
+    result = retrier(server, clock, refresh=False).run([RetryItem(TASK, failed['id'], hints)])[0]
+    assert result['outcome'] == 'superseded'
+    assert 'another job' in result['msg']
+    assert server.posts == []
+
+
+def test_a_fresh_decision_is_not_listed_again_before_the_request_but_an_old_one_is():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    failed = server.add(TASK, 'failed')
+    retrier(server, clock, recheck_after=1.0).run([RetryItem(TASK, failed['id'])])
+    assert server.lists == 2  # to decide and to look for duplicates: the decision was 0 s old when it was sent
+
+    class SlowKapacitor(FakeKapacitor):
+        def retry_run(self, task_id, run_id, timeout):
+            self.clock.now += 2  # each retry takes two seconds, so the second decision is old when it is due
+            return super().retry_run(task_id, run_id, timeout)
+
+    clock = FakeClock()
+    server = SlowKapacitor(clock)
+    items = [RetryItem(TASK, server.add(TASK, 'failed', SCHEDULED - 60 * n)['id']) for n in range(2)]
+    results = retrier(server, clock, recheck_after=1.0).run(items)
+    assert [r['outcome'] for r in results] == ['retried', 'retried']
+    assert server.lists == 3  # to decide, once before the second request, and to look for duplicates
+
+
+def test_two_new_attempts_of_one_scheduled_time_are_reported_as_a_duplicate():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['ok+other'])
+    failed = server.add(TASK, 'failed')
+    engine = retrier(server, clock)
+    engine.run([RetryItem(TASK, failed['id'], task_name='cpu')])
+    new = [run['id'] for run in server.attempts()[1:]]
+    assert engine.duplicates == [{'task_id': TASK, 'task_name': 'cpu', 'scheduled_for': failed['scheduledFor'],
+                                  'new_attempts': new}]
+
+
+def test_duplicate_detection_costs_one_listing_per_task_not_per_run():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    items = [RetryItem(TASK, server.add(TASK, 'failed', SCHEDULED - 60 * n)['id']) for n in range(10)]
+    engine = retrier(server, clock, recheck_after=1e9)
+    engine.run(items)
+    assert len(server.posts) == 10 and engine.duplicates == []
+    assert server.lists == 2  # one to decide, one to look for duplicates
+
+
+def test_the_jobs_are_shuffled():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    items = [RetryItem(TASK, server.add(TASK, 'failed', SCHEDULED - 60 * n)['id']) for n in range(5)]
+    Retrier(server, concurrency=1, clock=clock, sleep=clock.sleep, shuffle=lambda jobs: jobs.reverse()).run(items)
+    # The plan lists the jobs newest run first; the injected shuffle reversed them.
+    assert server.posts == sorted(item.run_id for item in items)
+
+
+# ------------------------------------------------------------------ check mode, not found, errors
+
+def test_check_mode_sends_nothing_and_predicts_a_deleted_task():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, tasks=())
+    failed = server.add(TASK, 'failed')
+    hints = {'scheduled_for': failed['scheduledFor'], 'status': 'failed', 'attempt': 1, 'attempts': 1}
+    result = retrier(server, clock, check_mode=True, refresh=False).run([RetryItem(TASK, failed['id'], hints)])[0]
+    assert result['outcome'] == 'not_found' and 'task %s not found' % TASK in result['msg']
+    server.tasks.add(TASK)
+    result = retrier(server, clock, check_mode=True).run([RetryItem(TASK, failed['id'])])[0]
+    assert result['outcome'] == 'would_retry'
+    assert server.posts == []
+
+
+def test_not_found_names_the_true_cause():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, tasks=(TASK, OTHER))
+    mine = server.add(TASK, 'failed')
+    theirs = server.add(OTHER, 'failed', SCHEDULED - 60)
+    old_id = snowflake(NOW - 20 * 86400)
+    young_id = snowflake(NOW - 3600, 5)
+    wrong_hint = {'scheduled_for': epoch_to_rfc3339(SCHEDULED - 7200)}
+    items = [RetryItem(TASK, theirs['id'], where='runs[0]'), RetryItem(TASK, mine['id'], wrong_hint, where='runs[1]'),
+             RetryItem(TASK, old_id), RetryItem(TASK, young_id), RetryItem('0a1b2c3d4e5f6791', mine['id']),
+             RetryItem(OTHER, theirs['id'])]
+    results = retrier(server, clock, check_mode=True).run(items)
+    assert [r['outcome'] for r in results] == ['not_found'] * 5 + ['would_retry']
+    assert 'is a run of task %s, not of task %s' % (OTHER, TASK) in results[0]['msg']
+    assert 'runs[1].scheduled_for' in results[1]['msg'] and mine['scheduledFor'] in results[1]['msg']
+    assert 'Kapacitor only keeps runs of the last 14 days' in results[2]['msg']
+    assert 'belongs to another task or is wrong' in results[3]['msg'] and 'only keeps' not in results[3]['msg']
+    assert 'task 0a1b2c3d4e5f6791 not found' in results[4]['msg']
+
+
+def test_a_paging_error_becomes_an_error_result_for_each_run_of_the_task():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    items = [RetryItem(TASK, server.add(TASK, 'failed', SCHEDULED - 60 * n)['id']) for n in range(3)]
+
+    def broken(fake, task_id):
+        raise PagingError('a full page of 500 runs held no completed run')
+    server.on_list = broken
+    results = retrier(server, clock).run(items)
+    assert [r['outcome'] for r in results] == ['error'] * 3
+    assert 'full page' in results[0]['msg'] and server.posts == []
+
+
+def test_many_identical_errors_make_one_short_grouped_message():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['unreachable'] * 200)
+    items = [RetryItem(TASK, server.add(TASK, 'failed', SCHEDULED - 60 * n)['id']) for n in range(200)]
+    results = retrier(server, clock).run(items)
+    message = failure_message(results)
+    assert len(message) < 2000
+    assert message.startswith('200 of 200 run(s) could not be retried: 200 run(s) error: Kapacitor at')
+
+
+def test_the_failure_message_stays_short_with_many_different_reasons():
+    results = [{'outcome': 'error', 'msg': 'reason %d %s' % (n, 'x' * 300)} for n in range(50)]
+    message = failure_message(results)
+    assert len(message) < 2000 and 'other reason(s)' in message
+
+
+def test_refuse_gives_every_run_the_reason_and_sends_nothing():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    items = [RetryItem(TASK, server.add(TASK, 'failed')['id'])]
+    results = retrier(server, clock).refuse(items, 'lock_timeout passed')
+    assert results[0]['outcome'] == 'error' and results[0]['msg'] == 'lock_timeout passed' and server.posts == []
+
+
+def test_several_attempts_of_one_scheduled_time_share_the_after_state():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    first = server.add(TASK, 'failed')
+    second = server.add(TASK, 'failed')
+    results = retrier(server, clock).run([RetryItem(TASK, first['id']), RetryItem(TASK, second['id'])])
+    assert [r['outcome'] for r in results] == ['superseded', 'retried']
+    assert results[0]['status_after'] == results[1]['status_after'] == 'success'
+    assert results[0]['attempts_after'] == results[1]['attempts_after'] == 3
+
+
+# ------------------------------------------------------------------ runs entries
+
+GOOD = {'task_id': TASK, 'run_id': '0d5f1a2b3c4d5e6f'}
+
+
+@pytest.mark.parametrize('entry, field, expected', [
+    (dict(GOOD, task_id=''), 'runs[0].task_id', 'Kapacitor ID'),
+    (dict(GOOD, run_id=''), 'runs[0].run_id', 'Kapacitor ID'),
+    (dict(GOOD, task_id=None), 'runs[0].task_id', 'missing'),
+    (dict(GOOD, task_id=1234567890123456), 'runs[0].task_id', 'a number'),
+    (dict(GOOD, run_id=['0d5f1a2b3c4d5e6f']), 'runs[0].run_id', 'a list'),
+    (dict(GOOD, scheduled_for=1790000000), 'runs[0].scheduled_for', 'RFC3339'),
+    (dict(GOOD, scheduled_for='yesterday'), 'runs[0].scheduled_for', 'RFC3339'),
+    (dict(GOOD, scheduled_for=['2026-01-01T00:00:00Z']), 'runs[0].scheduled_for', 'a list'),
+    (dict(GOOD, attempt='two'), 'runs[0].attempt', 'whole number'),
+    (dict(GOOD, attempts=0), 'runs[0].attempts', 'whole number'),
+    (dict(GOOD, attempt=True), 'runs[0].attempt', 'whole number'),
+    (dict(GOOD, attempt=3, attempts=2), 'runs[0].attempt', 'attempt <= attempts'),
+    (dict(GOOD, status='broken'), 'runs[0].status', 'one of'),
+    (dict(GOOD, task_name=['x']), 'runs[0].task_name', 'a string'),
+    ('0d5f1a2b3c4d5e6f', 'runs[0]', 'a dict'),
+])
+def test_a_bad_runs_entry_names_the_field_and_what_was_expected(entry, field, expected):
+    with pytest.raises(InputError) as info:
+        RetryItem.from_entry(entry, 0)
+    assert field in str(info.value) and expected in str(info.value)
+
+
+def test_a_runs_entry_takes_any_rfc3339_form_or_a_datetime():
+    forms = ['2026-09-21T13:13:20Z', '2026-09-21T15:13:20+02:00', '2026-09-21T13:13:20.000Z',
+             datetime.datetime(2026, 9, 21, 13, 13, 20)]
+    hints = [RetryItem.from_entry(dict(GOOD, scheduled_for=form), 0).hints['scheduled_for'] for form in forms]
+    assert hints == ['2026-09-21T13:13:20Z'] * 4
+
+
+def test_a_runs_info_entry_is_taken_as_is():
+    entry = dict(GOOD, id='0D5F1A2B3C4D5E6F', run_id=None, task_name='cpu', status='failed', attempt=1, attempts='1',
+                 scheduled_for='2026-09-21T13:13:20Z', started_at='x')
+    item = RetryItem.from_entry(entry, 0)
+    assert (item.run_id, item.task_name) == ('0d5f1a2b3c4d5e6f', 'cpu')
+    assert item.hinted_run()['status'] == 'failed'
+
+
+# ------------------------------------------------------------------ the lock
+
+def test_the_lock_file_is_named_after_the_url_and_shared_by_every_user(tmp_path):
+    directory = str(tmp_path / 'locks')
+    path = lock_path('http://kapacitor.example:9092', directory)
+    assert os.path.dirname(path) == directory and len(os.path.basename(path)) == len('0123456789abcdef.lock')
+    assert lock_path('http://kapacitor.example:9093', directory) != path
+    with ServerLock('http://kapacitor.example:9092', 1, directory) as held:
+        assert held.path == path and held.waited == 0 and not held.contended
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o1777
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o666
+
+
+def test_a_held_lock_times_out_with_a_message_naming_lock_timeout_and_the_file(tmp_path):
+    clock = FakeClock()
+    with ServerLock('http://k:9092', 5, str(tmp_path)):
+        waiting = ServerLock('http://k:9092', 5, str(tmp_path), clock=clock, sleep=clock.sleep)
+        with pytest.raises(LockTimeout) as info:
+            waiting.acquire()
+    assert 'lock_timeout (5 s)' in str(info.value) and waiting.path in str(info.value)
+    assert isinstance(info.value, KapacitorError) and sum(clock.sleeps) >= 5
+
+
+def test_a_released_lock_is_taken_and_the_wait_is_reported(tmp_path):
+    clock = FakeClock()
+    first = ServerLock('http://k:9092', 5, str(tmp_path)).acquire()
+    second = ServerLock('http://k:9092', 5, str(tmp_path), clock=clock)
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        if len(clock.sleeps) == 3:
+            first.release()
+    second._sleep = sleep
+    second.acquire()
+    assert second.contended and second.waited == pytest.approx(0.3)
+    second.release()
