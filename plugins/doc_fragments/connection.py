@@ -17,26 +17,31 @@ options:
     description:
       - Base URL of the Kapacitor server, with scheme and port and without a path, for example
         C(https://kapacitor.example.com:9092). The collection adds C(/kapacitor/v1/api/v2/tasks) itself.
-      - "C(user:password@) in the URL works as with the kapacitor CLI: it is used for basic authentication
-        when O(username) is not set, and it is never shown in output."
+      - "Credentials in the URL work as with the kapacitor CLI and Kapacitor itself: C(user:password@)
+        (percent-encode C(/ ? # @) in the password, as in any URL), or Kapacitor's query parameters
+        C(?u=user&p=password). Either way they are sent as HTTP basic authentication, never in the query string,
+        and never shown in output, in their written (percent-encoded) or decoded form. No other query is accepted."
       - If not set, the environment variable E(KAPACITOR_URL) is used, then C(http://localhost:9092).
     type: str
   username:
     description:
       - User name for HTTP basic authentication (Kapacitor's C([http] auth-enabled = true)).
-      - If not set, the environment variable E(KAPACITOR_USERNAME) is used.
-      - Mutually exclusive with O(token).
+      - If no credential is given in the task (neither O(username), O(password), O(token) nor credentials in O(url)),
+        the environment variables E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are used, or E(KAPACITOR_TOKEN).
+      - Mutually exclusive with O(token). Wins over credentials in O(url).
     type: str
   password:
     description:
       - Password for O(username).
-      - If not set, the environment variable E(KAPACITOR_PASSWORD) is used.
+      - If O(username) is given without O(password), E(KAPACITOR_PASSWORD) is used unless E(KAPACITOR_USERNAME)
+        names another user.
     type: str
   token:
     description:
       - A JSON Web Token sent as an C(Authorization) C(Bearer) header, signed with Kapacitor's C([http] shared-secret).
-      - If not set, the environment variable E(KAPACITOR_TOKEN) is used.
-      - Mutually exclusive with O(username) and O(password).
+        Spaces and line breaks around it (as read from a file) are removed.
+      - If no credential is given in the task, the environment variable E(KAPACITOR_TOKEN) is used (see O(username)).
+      - Mutually exclusive with O(username) and O(password). Wins over credentials in O(url).
     type: str
   validate_certs:
     description:
@@ -64,10 +69,16 @@ options:
       - Read requests that fail on a dropped connection, HTTP 429 (honouring C(Retry-After)) or HTTP 502, 503 or 504
         are retried up to 5 times with jittered exponential backoff (0.5 s doubling to at most 8 s).
         Retry requests are never re-sent this way.
+      - Must be a positive number.
     type: float
     default: 30
 notes:
-  - Explicit options always win over the environment variables.
+  - Explicit options always win over the environment variables. For credentials this holds as a whole: with
+    O(username) and O(password) in the task, E(KAPACITOR_TOKEN) is ignored, and with O(token), E(KAPACITOR_USERNAME) and
+    E(KAPACITOR_PASSWORD) are; setting both kinds in the environment alone is an error.
+  - After three failures in a row to reach Kapacitor at all (refused, reset or timed-out connections without any
+    HTTP answer in between) and a ping that gets no answer either, a module sends nothing more to that server:
+    every request still to make fails at once with one shared reason.
   - The modules talk to Kapacitor over HTTP from wherever they run; run them on the controller
     (C(delegate_to) C(localhost)) when the Kapacitor hosts have no Python.
 requirements:

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -22,8 +23,12 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
     REQUESTS_IMPORT_ERROR,
     KapacitorClient,
     parse_base_url,
+    url_secrets,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError, RequestError
+
+# A failure message longer than this is cut (with a note of how much was cut): one fatal line must stay readable.
+MAX_MESSAGE = 2000
 
 
 def env_set(*names):
@@ -38,11 +43,19 @@ def env_set(*names):
     raise AnsibleFallbackNotFound
 
 
+def env_value(name):
+    """The environment variable, or None when it is unset or empty (see ``env_set``)."""
+    return os.environ.get(name) or None
+
+
+# The credentials have no ``fallback``: AnsibleModule applies fallbacks before it checks ``mutually_exclusive``, so
+# KAPACITOR_TOKEN in the environment would clash with an explicit username. KapacitorModule reads them itself,
+# after parsing, and only where no credential was given explicitly (``_credentials_from_environment``).
 CONNECTION_ARGSPEC = dict(
     url=dict(type='str', fallback=(env_set, ['KAPACITOR_URL'])),
-    username=dict(type='str', fallback=(env_set, ['KAPACITOR_USERNAME'])),
-    password=dict(type='str', no_log=True, fallback=(env_set, ['KAPACITOR_PASSWORD'])),
-    token=dict(type='str', no_log=True, fallback=(env_set, ['KAPACITOR_TOKEN'])),
+    username=dict(type='str'),
+    password=dict(type='str', no_log=True),
+    token=dict(type='str', no_log=True),
     validate_certs=dict(type='bool'),
     ca_path=dict(type='path', fallback=(env_set, ['KAPACITOR_CA_PATH'])),
     client_cert=dict(type='path'),
@@ -61,20 +74,44 @@ class KapacitorModule(AnsibleModule):
         spec.update(argument_spec)
         kwargs['mutually_exclusive'] = list(kwargs.get('mutually_exclusive') or []) + CONNECTION_MUTUALLY_EXCLUSIVE
         super(KapacitorModule, self).__init__(argument_spec=spec, **kwargs)
-        self._mask_url_credentials()
+        self._mask(url_secrets(self.params['url']))
+        if self.params['token']:
+            self._mask([self.params['token'].strip()])
+        self._credentials_from_environment()
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
 
-    def _mask_url_credentials(self):
-        """A password in the URL is as secret as ``password``: keep it out of every output."""
-        try:
-            dummy, user, password = parse_base_url(self.params['url'] or DEFAULT_URL)
-        except KapacitorError:
+    def _mask(self, secrets):
+        """Keep these values out of every output, as Ansible does for ``no_log`` options."""
+        self.no_log_values.update(secret for secret in secrets if secret)
+
+    def _credentials_from_environment(self):
+        """Explicit credentials win over the environment, in every combination.
+
+        The KAPACITOR_* credential variables are used only where the task gave none: not at all when it gave
+        ``token`` or credentials inside ``url``; KAPACITOR_PASSWORD completes an explicit ``username`` only when
+        KAPACITOR_USERNAME names no other user; KAPACITOR_USERNAME completes an explicit ``password``.
+        """
+        params = self.params
+        env = {name: env_value('KAPACITOR_' + name.upper()) for name in ('token', 'username', 'password')}
+        self._mask([env['token'], env['password']])
+        if params['token']:
             return
-        if password:
-            self.no_log_values.add(password)
-            if user:
-                self.no_log_values.add('%s:%s' % (user, password))
+        try:
+            if params['url'] is not None and parse_base_url(params['url'])[1]:
+                return
+        except KapacitorError:
+            return  # client() reports the bad url
+        if params['username'] or params['password']:
+            if params['username'] is None:
+                params['username'] = env['username']
+            if params['password'] is None and env['username'] in (None, params['username']):
+                params['password'] = env['password']
+            return
+        if env['token'] and (env['username'] or env['password']):
+            self.fail_json(msg='KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the '
+                               'environment: unset one kind, or set token or username and password explicitly')
+        params.update((name, value) for name, value in env.items() if value is not None)
 
     def check_option(self, condition, message):
         if not condition:
@@ -90,22 +127,31 @@ class KapacitorModule(AnsibleModule):
         except TypeError:
             return True
 
-    def client(self, pool_size=4):
+    def check_connection(self):
+        """Fail on a connection option with a bad value, naming it and what was expected; nothing is sent."""
         params = self.params
-        if params['timeout'] is not None and params['timeout'] <= 0:
-            self.fail_json(msg='timeout must be a positive number of seconds, got %s' % params['timeout'])
-        if params['client_key'] and not params['client_cert']:
-            self.fail_json(msg='client_key was given without client_cert: set both, or client_cert alone for a file '
-                               'that holds the certificate and its key')
+        timeout = params['timeout']
+        self.check_option(timeout is not None and math.isfinite(timeout) and timeout > 0,
+                          'timeout must be a positive number of seconds, got %s' % timeout)
+        self.check_option(not params['client_key'] or params['client_cert'],
+                          'client_key was given without client_cert: set both, or client_cert alone for a file '
+                          'that holds the certificate and its key')
         for option in ('ca_path', 'client_cert', 'client_key'):
-            if params[option] and not os.path.isfile(params[option]):
-                self.fail_json(msg='%s %s does not exist or is not a file' % (option, params[option]))
+            value = params[option]
+            if value is not None:
+                self.check_option(value.strip() != '', '%s is empty: expected the path of a PEM file' % option)
+                self.check_option(os.path.isfile(value), '%s %s does not exist or is not a file' % (option, value))
+
+    def client(self, pool_size=4):
+        """The client for this module run, once every connection option has been checked."""
+        self.check_connection()
+        params = self.params
         try:
             return KapacitorClient(
-                url=params['url'] or DEFAULT_URL,
+                url=DEFAULT_URL if params['url'] is None else params['url'],
                 username=params['username'],
                 password=params['password'],
-                token=params['token'],
+                token=params['token'].strip() if params['token'] else None,
                 validate_certs=self.validate_certs(),
                 ca_path=params['ca_path'],
                 client_cert=params['client_cert'],
@@ -114,10 +160,20 @@ class KapacitorModule(AnsibleModule):
                 pool_size=pool_size,
             )
         except KapacitorError as exc:
-            self.fail_json(msg=str(exc))
+            self.fail_from(exc)
 
     def fail_from(self, exc, **result):
-        """Fail with one line that names the problem and what to do, never a traceback."""
+        """The one way a module fails on a KapacitorError: one short line that names the problem and what to do,
+        the request's details when there was one, never a traceback."""
         if isinstance(exc, RequestError):
             result.update(error=exc.as_dict())
-        self.fail_json(msg=str(exc), **result)
+        self.fail_json(msg=shorten(str(exc)), **result)
+
+
+def shorten(message, limit=MAX_MESSAGE):
+    """The message, cut to ``limit`` characters with a note of how much was left out."""
+    if len(message) <= limit:
+        return message
+    note = ' [... %d more characters]'
+    cut = limit - len(note % len(message))
+    return message[:cut] + note % (len(message) - cut)

@@ -1,0 +1,303 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The connection options, as the modules run: explicit credentials beat the environment in both directions (the
+simulator's answers show which user a request authenticated as), credentials in every form a URL carries them are
+used and never shown, even at -vvv, and a bad connection option fails before any request, naming the option and
+what was expected.
+
+Effects are read out of band from the simulator: its attempts record, its request counters and the user its
+403 answers name.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+from collections import namedtuple
+
+import pytest
+
+from ansible_collections.tickstack.kapacitor.tests.functional.support import (
+    RETRY_ROUTE,
+    in_parallel,
+    new_attempts,
+    run_module,
+    run_playbook,
+    start_simulator,
+)
+from ansible_collections.tickstack.kapacitor.tests.simulator.sim_support import make_jwt
+
+INFO = 'kapacitor_task_runs_info'
+RETRY = 'kapacitor_task_run_retry'
+SECRET = 'conn-test-shared-secret'
+WRITER, WRITER_PW = 'writer', 'Writer-pw-7Kq2'
+READER, READER_PW = 'reader', 'Reader-pw-3Zt8'
+# A read-only user whose password holds every character a URL must percent-encode.
+ENCODED_USER, ENCODED_PW, ENCODED_PW_IN_URL = 'ops', 'Pw/Sec#ret?x@y', 'Pw%2FSec%23ret%3Fx%40y'
+QUERY_USER, QUERY_PW, QUERY_PW_IN_URL = 'qops', 'Qry/p@ss&w', 'Qry%2Fp%40ss%26w'
+TASK = '0a1b2c3d4e5f0001'
+SCENARIO = {'tasks': [{'id': TASK, 'name': 'cpu', 'runs': [
+    {'id': '0b000000000000%02d' % m, 'status': 'failed', 'scheduled_for': '-%dm' % m} for m in (5, 10, 15)]}]}
+FLAGS = ('--auth-user', '%s:%s' % (WRITER, WRITER_PW), '--auth-user', '%s:%s:ro' % (READER, READER_PW),
+         '--auth-user', '%s:%s:ro' % (ENCODED_USER, ENCODED_PW), '--auth-user', '%s:%s:ro' % (QUERY_USER, QUERY_PW),
+         '--shared-secret', SECRET)
+
+
+def token_for(user, secret=SECRET):
+    return make_jwt({'username': user, 'exp': int(time.time()) + 3600}, secret)
+
+
+@pytest.fixture(scope='module')
+def auth_sim():
+    sim = start_simulator(*FLAGS)
+    sim.load(SCENARIO)
+    yield sim
+    sim.process.stop()
+
+
+def one_retry(sim, **args):
+    """Retry the newest failed run, deciding from the given hints (no listing): exactly one POST."""
+    run = {'task_id': TASK, 'run_id': '0b00000000000005'}
+    return dict(args, url=args.get('url', sim.url), runs=[run], max_attempts=10, force=True)
+
+
+# --------------------------------------------------------------------------- explicit beats environment
+
+# (id, explicit options, environment, who the retry must authenticate as: WRITER/'ops'-token = it retries,
+#  READER = 403 naming reader, None = 401)
+PRECEDENCE = [
+    ('explicit-user-beats-env-token', {'username': WRITER, 'password': WRITER_PW},
+     {'KAPACITOR_TOKEN': token_for('intruder', 'not-the-secret')}, WRITER),
+    ('explicit-reader-beats-env-writer-token', {'username': READER, 'password': READER_PW},
+     {'KAPACITOR_TOKEN': token_for(WRITER)}, READER),
+    ('explicit-token-beats-env-user', {'token': token_for('jwt-writer')},
+     {'KAPACITOR_USERNAME': READER, 'KAPACITOR_PASSWORD': READER_PW}, 'jwt-writer'),
+    ('explicit-bad-token-beats-env-writer', {'token': token_for(WRITER, 'not-the-secret')},
+     {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, None),
+    ('url-credentials-beat-env-token', {'url': 'URL_WITH_READER'},
+     {'KAPACITOR_TOKEN': token_for(WRITER)}, READER),
+    ('explicit-user-takes-env-password-of-the-same-user', {'username': WRITER},
+     {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, WRITER),
+    ('explicit-user-never-takes-another-users-password', {'username': READER},
+     {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, None),
+    ('environment-alone-still-works', {}, {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, WRITER),
+]
+
+
+@pytest.mark.parametrize('explicit, env, user', [case[1:] for case in PRECEDENCE], ids=[case[0] for case in PRECEDENCE])
+def test_explicit_credentials_beat_the_environment(auth_sim, explicit, env, user):
+    sim = auth_sim
+    if explicit.get('url') == 'URL_WITH_READER':
+        explicit = dict(explicit, url=sim.url.replace('://', '://%s:%s@' % (READER, READER_PW)))
+    before, posts = sim.attempts(), sim.requests_to(RETRY_ROUTE)
+    result = run_module(RETRY, one_retry(sim, **explicit), env=env)
+    made = new_attempts(before, sim.attempts())
+    assert 'mutually exclusive' not in result.get('msg', '')
+    # What the server did shows who the requests authenticated as: the writer's retry created a run, the reader's
+    # was refused with a 403 that names the reader, and rejected credentials got a 401 at the first request (the
+    # listing), so no retry request was sent.
+    if user in (WRITER, 'jwt-writer'):
+        assert result.rc == 0 and len(made) == 1, result
+        assert sim.requests_to(RETRY_ROUTE) == posts + 1
+    elif user == READER:
+        assert result.rc == 1 and not made and 'user reader does not have "write" privilege' in result['msg'], result
+        assert sim.requests_to(RETRY_ROUTE) == posts + 1
+    else:
+        assert result.rc == 1 and not made and 'HTTP 401' in result['msg'], result
+        assert sim.requests_to(RETRY_ROUTE) == posts
+    for secret in [WRITER_PW, READER_PW] + [value for name, value in env.items() if name != 'KAPACITOR_USERNAME']:
+        assert secret not in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- secrets in URLs, at -vvv
+
+PLAYBOOK = """
+- name: Credentials in URLs
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Percent-encoded password in the URL, read-only user
+      tickstack.kapacitor.kapacitor_task_runs_info:
+        url: "{{ encoded_url }}"
+        status: [failed]
+      register: encoded_listing
+
+    - name: The retry with it is refused by Kapacitor (read-only)
+      tickstack.kapacitor.kapacitor_task_run_retry:
+        url: "{{ encoded_url }}"
+        runs: "{{ encoded_listing.runs[:1] }}"
+      ignore_errors: true
+
+    - name: Kapacitor's own query credentials u= and p=
+      tickstack.kapacitor.kapacitor_task_runs_info:
+        url: "{{ query_url }}"
+        status: [failed]
+      register: query_listing
+
+    - name: The retry with them is refused by Kapacitor too (read-only)
+      tickstack.kapacitor.kapacitor_task_run_retry:
+        url: "{{ query_url }}"
+        runs: "{{ query_listing.runs[:1] }}"
+      ignore_errors: true
+
+    - name: A wrong password in the query
+      tickstack.kapacitor.kapacitor_task_runs_info:
+        url: "{{ wrong_query_url }}"
+      ignore_errors: true
+
+    - name: A query that is not credentials, with a password in it
+      tickstack.kapacitor.kapacitor_task_runs_info:
+        url: "{{ other_query_url }}"
+      ignore_errors: true
+
+    - name: An unencoded password in the URL
+      tickstack.kapacitor.kapacitor_task_runs_info:
+        url: "{{ unencoded_url }}"
+      ignore_errors: true
+
+    - name: The secrets never reach a debug of the results either
+      ansible.builtin.debug:
+        var: encoded_listing
+"""
+
+
+def test_url_credentials_in_every_form_work_and_never_show_at_vvv(tmp_path):
+    sim = start_simulator(*FLAGS)
+    try:
+        sim.load(SCENARIO)
+        check_url_credentials(sim, tmp_path)
+    finally:
+        sim.process.stop()
+
+
+def check_url_credentials(sim, tmp_path):
+    host = sim.url.split('://', 1)[1]
+    urls = {
+        'encoded_url': 'http://%s:%s@%s' % (ENCODED_USER, ENCODED_PW_IN_URL, host),
+        'query_url': 'http://%s/?u=%s&p=%s' % (host, QUERY_USER, QUERY_PW_IN_URL),
+        'wrong_query_url': 'http://%s/?u=%s&p=Wrong-q-pw-5Hn' % (host, QUERY_USER),
+        'other_query_url': 'http://%s/?db=telegraf&p=Other-q-pw-8Vc' % host,
+        'unencoded_url': 'http://ops:Raw/pw-2Xs@%s' % host,
+    }
+    secrets = [ENCODED_PW, ENCODED_PW_IN_URL, 'Sec%23ret', 'Sec#ret', QUERY_PW, QUERY_PW_IN_URL, 'p%40ss', 'p@ss&w',
+               'Wrong-q-pw-5Hn', 'Other-q-pw-8Vc', 'Raw/pw-2Xs', 'pw-2Xs']
+    playbook = tmp_path / 'urls.yml'
+    playbook.write_text(PLAYBOOK)
+    before = sim.attempts()
+    sim.reset_stats()
+    played = run_playbook(str(playbook), urls, verbosity=3)
+    output = played.stdout
+    stats = sim.stats()
+
+    # The credentials worked: Kapacitor refused each retry as the read-only user the URL named.
+    assert 'user ops does not have "write" privilege' in output, output
+    assert 'user qops does not have "write" privilege' in output, output
+    assert stats['requests'].get(RETRY_ROUTE) == 2 and sim.attempts() == before
+    assert 'HTTP 401: authorization failed' in output
+    assert "its query may only hold Kapacitor's credentials u= and p=" in output
+    assert 'must be percent-encoded' in output
+    # -vvv printed the module arguments, masked: the check below looked at them.
+    assert '"url": "http://********@%s"' % host in output
+    assert '"url": "http://%s/?u=%s&p=********"' % (host, QUERY_USER) in output
+    for secret in secrets:
+        assert secret not in output, secret
+
+
+# --------------------------------------------------------------------------- bad connection options
+
+Case = namedtuple('Case', 'id module args expected env', defaults=(None,))
+Case.__doc__ = """One bad connection option: the module, its arguments (``{url}`` and ``{host}`` filled in with
+the simulator's), the substrings the failure message must hold, and the environment."""
+
+CASES = [
+    Case('url-empty', INFO, {'url': ''}, ['url is empty', 'such as https://kapacitor.example.com:9092']),
+    Case('url-blank', RETRY, {'url': '   ', 'runs': []}, ['url is empty']),
+    Case('url-a-list', INFO, {'url': ['{url}']}, ['is not an http:// or https:// URL', 'such as https://']),
+    Case('url-a-dict', INFO, {'url': {'host': '{url}'}}, ['is not an http:// or https:// URL']),
+    Case('url-with-path-and-credentials', INFO, {'url': 'http://ops:Path-pw-1Qa@{host}/kapacitor/v1'},
+         ["url 'http://{host}/kapacitor/v1' must be the server's base URL without a path"]),
+    Case('url-other-query-with-password', INFO, {'url': '{url}/?db=x&p=Query-pw-4Rb'},
+         ["url '{url}/?db=x&p=********'", "its query may only hold Kapacitor's credentials u= and p="]),
+    Case('url-query-user-without-password', INFO, {'url': '{url}/?u=ops'}, ['u= and p=, both set']),
+    Case('url-credentials-twice', INFO, {'url': 'http://ops:Twice-pw-6Tc@{host}/?u=ops&p=Twice-pw-6Tc'},
+         ['holds credentials twice', 'keep one']),
+    Case('url-unencoded-slash-in-password', INFO, {'url': 'http://ops:Un/enc-pw-9Wd@{host}'},
+         ['must be percent-encoded', 'write / as %2F']),
+    Case('url-invalid-host', INFO, {'url': 'http://kap acitor:9092'}, ['has an invalid host name']),
+    Case('timeout-zero', INFO, {'url': '{url}', 'timeout': 0}, ['timeout must be a positive number of seconds, got 0']),
+    Case('timeout-word', RETRY, {'url': '{url}', 'runs': [], 'timeout': 'abc'},
+         ["argument 'timeout' is of type str and we were unable to convert to float"]),
+    Case('timeout-nan', INFO, {'url': '{url}', 'timeout': 'nan'}, ['timeout must be a positive number of seconds, got nan']),
+    Case('timeout-infinite', INFO, {'url': '{url}', 'timeout': 'inf'}, ['timeout must be a positive number of seconds, got inf']),
+    Case('validate-certs-maybe', INFO, {'url': '{url}', 'validate_certs': 'maybe'},
+         ["argument 'validate_certs' is of type str and we were unable to convert to bool", "'maybe' is not a valid boolean"]),
+    Case('ca-path-empty', INFO, {'url': '{url}', 'ca_path': ''}, ['ca_path is empty: expected the path of a PEM file']),
+    Case('ca-path-a-directory', INFO, {'url': '{url}', 'ca_path': '/'}, ['ca_path / does not exist or is not a file']),
+    Case('ca-path-missing-from-env', INFO, {'url': '{url}'}, ['ca_path /nonexistent/kapacitor-ca.pem does not exist'],
+         {'KAPACITOR_CA_PATH': '/nonexistent/kapacitor-ca.pem'}),
+    Case('client-cert-missing', INFO, {'url': '{url}', 'client_cert': '/nonexistent/client.pem'},
+         ['client_cert /nonexistent/client.pem does not exist or is not a file']),
+    Case('token-with-inner-space', INFO, {'url': '{url}', 'token': 'Tok-part-one Tok-part-two'},
+         ['token holds spaces, line breaks or non-ASCII characters', 'expected a JSON Web Token']),
+    Case('username-with-colon', INFO, {'url': '{url}', 'username': 'ops:admin', 'password': 'Colon-pw-2Ke'},
+         ['username must not contain ":"']),
+    Case('env-token-and-env-user', INFO, {'url': '{url}'},
+         ['KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the environment',
+          'set token or username and password explicitly'],
+         {'KAPACITOR_TOKEN': 'Env-token-value-3Lm', 'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'Env-pw-7Np'}),
+]
+# Values of the cases that are secrets: none may appear in any output.
+CASE_SECRETS = ['Path-pw-1Qa', 'Query-pw-4Rb', 'Twice-pw-6Tc', 'Un/enc-pw-9Wd', 'enc-pw-9Wd', 'Tok-part-one',
+                'Tok-part-two', 'Colon-pw-2Ke', 'Env-token-value-3Lm', 'Env-pw-7Np']
+
+
+def filled(value, fields):
+    if isinstance(value, str):
+        return value.format(**fields)
+    if isinstance(value, dict):
+        return {key: filled(item, fields) for key, item in value.items()}
+    if isinstance(value, list):
+        return [filled(item, fields) for item in value]
+    return value
+
+
+@pytest.fixture(scope='module')
+def bad_input_results():
+    """Every case run once, concurrently, against one simulator that must see no request at all."""
+    sim = start_simulator()
+    try:
+        sim.load(SCENARIO)
+        sim.reset_stats()
+        fields = {'url': sim.url, 'host': sim.url.split('://', 1)[1]}
+
+        def run(case):
+            return run_module(case.module, filled(case.args, fields), env=case.env)
+        results = dict(zip((case.id for case in CASES), in_parallel(run, CASES)))
+        yield results, fields, sim.stats()
+    finally:
+        sim.process.stop()
+
+
+def test_there_are_enough_cases():
+    assert len(CASES) >= 8 and len({case.id for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize('case', CASES, ids=[case.id for case in CASES])
+def test_a_bad_connection_option_fails_clearly_before_any_request(bad_input_results, case):
+    results, fields, dummy = bad_input_results
+    result = results[case.id]
+    assert result.rc == 1, result
+    for expected in case.expected:
+        assert expected.format(**fields) in result['msg'], (expected, result['msg'])
+    assert 'Traceback' not in result.stdout + result.stderr and 'exception' not in result
+    for secret in CASE_SECRETS:
+        assert secret not in result.stdout + result.stderr, secret
+
+
+def test_no_bad_connection_option_sent_a_request(bad_input_results):
+    dummy, dummy, stats = bad_input_results
+    assert stats['requests_total'] == 0, stats['requests']
