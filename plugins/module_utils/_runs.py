@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -11,17 +10,13 @@ by (task, scheduledFor), the retry decision table and the classification of retr
 Run records handled here are the API's camelCase dicts; ``snake_run`` converts them for output.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import calendar
 import datetime
 import functools
 import re
 import time
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError
 
 PAGE_LIMIT = 500
 HORIZON_SECONDS = 14 * 24 * 3600
@@ -87,7 +82,7 @@ def parse_time(value, what, now):
         return rfc3339_to_epoch(text)
     except InputError:
         raise InputError('%s %r is neither an RFC3339 time (such as 2026-05-01T10:00:00Z) nor a relative duration '
-                        '(such as 24h, 90m, 7d or 1h30m, meaning that long before now)' % (what, value))
+                         '(such as 24h, 90m, 7d or 1h30m, meaning that long before now)' % (what, value)) from None
 
 
 def rfc3339_to_epoch(value):
@@ -105,7 +100,7 @@ def rfc3339_to_epoch(value):
     try:
         datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
     except ValueError as exc:
-        raise InputError('%r is not a time (%s): expected %s' % (value, exc, _TIME_EXPECTED))
+        raise InputError('%r is not a time (%s): expected %s' % (value, exc, _TIME_EXPECTED)) from None
     epoch = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0))
     if zone and zone not in ('Z', 'z'):
         sign = 1 if zone[0] == '+' else -1
@@ -331,7 +326,7 @@ class RunPager:
 
     def _advance(self, page, start, split):
         oldest = scheduled_epoch(page[-1])
-        crowd = set(run['id'] for run in page[start:] if scheduled_epoch(run) == oldest)
+        crowd = {run['id'] for run in page[start:] if scheduled_epoch(run) == oldest}
         if oldest == self._second:
             self._crowd |= crowd
             self._second_reads += 1
@@ -406,7 +401,7 @@ def snake_run(run, task_name=None, note=None, include_logs=False, fields=None):
     if note is not None:
         out['attempt'], out['attempts'] = note[0], note[1]
     if fields:
-        out = dict((name, out.get(name)) for name in fields)
+        out = {name: out.get(name) for name in fields}
     if include_logs:
         out['log'] = [{'time': entry.get('time'), 'message': entry.get('message'), 'run_id': entry.get('runID')}
                       for entry in (run.get('log') or [])]

@@ -1,12 +1,9 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: kapacitor_task_runs_info
@@ -17,7 +14,9 @@ description:
     run's status, its scheduled time and its ID.
   - Returns every run in the window, never a silent first page. Kapacitor answers at most 500 runs per request
     and its C(after) cursor does not work, so the module pages by moving C(beforeTime) back and de-duplicates
-    runs by ID.
+    runs by ID. When Kapacitor's answers leave part of the window out of reach (more completed runs in one second
+    than a page holds, or a page's worth of queued and running runs), the module warns, naming the task and the
+    time range.
   - Annotates each run with its attempt number among the runs that share its task and scheduled time (a retry
     creates a new run with the same scheduled time).
   - Read-only; never reports C(changed).
@@ -62,8 +61,8 @@ options:
   after_time:
     description:
       - Only runs scheduled after this time (exclusive).
-      - An RFC3339 time such as V(2026-05-01T10:00:00Z), or a duration such as V(24h), V(90m), V(7d) or V(1h30m)
-        meaning that long before now.
+      - An RFC3339 time such as V(2026-05-01T10:00:00Z) (any offset, or none for UTC; an unquoted YAML timestamp
+        works too), or a duration such as V(24h), V(90m), V(7d) or V(1h30m) meaning that long before now.
       - Kapacitor only returns runs that started within the last 14 days; the module warns when the window reaches
         further back.
     type: str
@@ -250,21 +249,13 @@ window:
 """
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, KapacitorError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import RunFilters, list_runs, resolve_tasks
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
-    collect_runs,
-    map_concurrently,
-    resolve_tasks,
-)
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     RUN_FIELDS,
     RUN_STATUSES,
-    annotate_attempts,
     check_id,
     resolve_window,
-    scheduled_epoch,
-    snake_run,
-    sort_runs,
     utc_now,
 )
 
@@ -288,76 +279,29 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    try:
-        task_ids = [check_id(value, 'task_id') for value in params['task_id'] or []]
-        after = check_id(params['after'], 'after') if params['after'] else None
-        window, warnings = resolve_window(params['after_time'], params['before_time'], utc_now())
-    except InputError as exc:
-        module.fail_json(msg=str(exc))
-    limit = params['limit']
-    module.check_option(limit is None or limit >= 1, 'limit must be 1 or more, got %s' % limit)
-    module.check_option(1 <= params['concurrency'] <= 100, 'concurrency must be between 1 and 100, got %s' % params['concurrency'])
+    concurrency = params['concurrency']
+    module.check_option(not isinstance(concurrency, bool) and 1 <= concurrency <= 100,
+                        'concurrency must be between 1 and 100, got %r' % (concurrency,))
     task_names = list(params['task_name'] or [])
     module.check_option(all(name.strip() for name in task_names), 'task_name must not contain empty names')
-    statuses = set(params['status'] or RUN_STATUSES)
+    try:
+        task_ids = [check_id(value, 'task_id') for value in params['task_id'] or []]
+        window, warnings = resolve_window(params['after_time'], params['before_time'], utc_now())
+        filters = RunFilters(statuses=params['status'], after_id=params['after'], limit=params['limit'],
+                             latest_attempt_only=params['latest_attempt_only'], include_logs=params['include_logs'],
+                             fields=params['fields'])
+    except InputError as exc:
+        module.fail_json(msg=str(exc))
 
-    client = module.client(pool_size=params['concurrency'])
+    client = module.client(pool_size=concurrency)
     try:
         tasks = resolve_tasks(client, task_ids, task_names, params['task_status'])
+        listing = list_runs(client, tasks, window, filters, concurrency)
     except KapacitorError as exc:
         module.fail_from(exc)
-
-    def keep(run, note):
-        if params['latest_attempt_only'] and note[2]['id'] != run['id']:
-            return False
-        if after is not None and not run['id'] > after:
-            return False
-        return run['status'] in statuses
-
-    def enough(runs, boundary):
-        if limit is None:
-            return False
-        notes = annotate_attempts(runs)
-        complete = [run for run in runs if scheduled_epoch(run) > boundary and keep(run, notes[run['id']])]
-        return len(complete) >= limit
-
-    def list_task(task):
-        runs, pager = collect_runs(client, task['id'], window, keep_logs=params['include_logs'], enough=enough)
-        notes = annotate_attempts(runs)
-        selected = sort_runs(run for run in runs if keep(run, notes[run['id']]))
-        if limit is not None:
-            selected = selected[:limit]
-        counts = dict((status, 0) for status in RUN_STATUSES)
-        for run in selected:
-            counts[run['status']] = counts.get(run['status'], 0) + 1
-        summary = {'id': task['id'], 'name': task.get('name'), 'status': task.get('status'),
-                   'runs': len(selected), 'run_counts': counts}
-        return ([snake_run(run, task.get('name'), notes[run['id']], params['include_logs'], params['fields'])
-                 for run in selected], summary, pager)
-
-    try:
-        listed = map_concurrently(list_task, tasks, params['concurrency'])
-    except KapacitorError as exc:
-        module.fail_from(exc)
-
-    result_runs, result_tasks, requests_made = [], [], 0
-    totals = dict((status, 0) for status in RUN_STATUSES)
-    for task, (runs, summary, pager) in zip(tasks, listed):
-        for status, count in summary['run_counts'].items():
-            totals[status] = totals.get(status, 0) + count
-        result_tasks.append(summary)
-        result_runs.extend(runs)
-        requests_made += pager.pages
-        warnings.extend('task %s: %s' % (task['id'], warning) for warning in pager.warnings)
-    for warning in warnings:
+    for warning in warnings + listing.pop('warnings'):
         module.warn(warning)
-    module.exit_json(
-        changed=False,
-        runs=result_runs,
-        tasks=result_tasks,
-        totals={'tasks': len(result_tasks), 'runs': len(result_runs), 'run_counts': totals, 'requests': requests_made},
-        window=window.as_dict(),
-    )
+    module.exit_json(changed=False, window=window.as_dict(), **listing)
 
 
 if __name__ == '__main__':

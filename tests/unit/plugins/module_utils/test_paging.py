@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -12,9 +11,7 @@ in insertion order, then the runs held under their own key by ascending ID, what
 request; ``after`` drops every completed run.
 """
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 import datetime
 import random
@@ -79,7 +76,7 @@ class KvKapacitor:
             completed.sort(key=lambda r: r['id'])
         completed.sort(key=lambda r: r['scheduledFor'], reverse=True)
         completed = completed[:limit - len(kv)]
-        ids = set(r['id'] for r in completed)
+        ids = {r['id'] for r in completed}
         return [r for r in kv if r['id'] not in ids] + completed
 
 
@@ -110,7 +107,7 @@ def test_kv_held_finished_runs_at_old_times_do_not_move_the_cursor():
     server = KvKapacitor(history, held)
     found, pager = drain(server)
     assert ids(found) == ids(history + held)
-    assert len(found) == len(set(r['id'] for r in found))
+    assert len(found) == len({r['id'] for r in found})
     assert pager.warnings == []
     # No request beyond paging: every page proved its completed part by position.
     assert not any('after' in params for params in server.requests)
@@ -170,7 +167,7 @@ def test_kv_runs_that_fit_the_order_on_a_full_page_of_kv_runs_never_move_the_cur
     server = KvKapacitor(history, held)
     found, pager = drain(server)
     assert pager.gaps and 'could not be listed' in pager.warnings[0]
-    assert not set(r['id'] for r in history) & set(r['id'] for r in found)  # nothing claimed that was not seen
+    assert not {r['id'] for r in history} & {r['id'] for r in found}  # nothing claimed that was not seen
 
 
 def test_a_kv_store_that_changes_between_the_page_and_the_kv_only_request_is_read_again():
@@ -212,7 +209,7 @@ def test_more_than_a_page_in_one_second_is_a_gap_once_it_is_proven():
     older = spaced(20, first_id=1000, end=NOW - 200)
     server = KvKapacitor(crowd + older)
     found, pager = drain(server, Window(before=NOW))
-    assert set(r['id'] for r in older) <= set(r['id'] for r in found)
+    assert {r['id'] for r in older} <= {r['id'] for r in found}
     assert len(pager.gaps) == 1
     after, before, message = pager.gaps[0]
     assert (after, before) == (NOW - 101, NOW - 99)

@@ -1,0 +1,177 @@
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of _listing: ``list_runs`` with its filters and ``collect_runs``, against a scripted fake client (no HTTP)."""
+
+
+
+import pytest
+
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
+    RunFilters,
+    collect_runs,
+    list_runs,
+)
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import RUN_FIELDS, Window, epoch_to_rfc3339, rfc3339_to_epoch
+
+NOW = 1790000000
+CPU, DISK = '0a1b2c3d4e5f0001', '0a1b2c3d4e5f0002'
+TASKS = [{'id': CPU, 'name': 'cpu', 'status': 'active'}, {'id': DISK, 'name': 'disk', 'status': 'inactive'}]
+
+
+def run(task, number, scheduled, status='success', **extra):
+    out = {'id': '%016x' % number, 'taskID': task, 'status': status, 'scheduledFor': epoch_to_rfc3339(scheduled),
+           'links': {'self': '/x'}}
+    out.update(extra)
+    return out
+
+
+class ScriptedClient:
+    """Answers ``list_runs_page`` from per-task run lists the way Kapacitor orders completed runs, and records calls."""
+
+    def __init__(self, runs_by_task):
+        self.runs_by_task = runs_by_task
+        self.calls = []
+
+    def list_runs_page(self, task_id, params):
+        self.calls.append((task_id, dict(params)))
+        before = rfc3339_to_epoch(params['beforeTime']) if 'beforeTime' in params else NOW
+        after = rfc3339_to_epoch(params['afterTime']) if 'afterTime' in params else None
+        if 'after' in params:
+            return []
+        runs = [r for r in self.runs_by_task.get(task_id, []) if rfc3339_to_epoch(r['scheduledFor']) < before
+                and (after is None or rfc3339_to_epoch(r['scheduledFor']) > after)]
+        runs.sort(key=lambda r: (r['scheduledFor'], r['id']), reverse=True)
+        return runs[:params['limit']]
+
+
+def many(task, count, failed_every=10, first=1):
+    """``count`` runs a minute apart, the newest a minute ago; every ``failed_every``-th failed."""
+    return [run(task, first + i, NOW - 60 * (count - i), 'failed' if i % failed_every == 0 else 'success')
+            for i in range(count)]
+
+
+def attempts(task, scheduled, statuses, first):
+    return [run(task, first + k, scheduled, status) for k, status in enumerate(statuses)]
+
+
+@pytest.fixture
+def client():
+    cpu = many(CPU, 1200)
+    # Three attempts of one scheduled time: failed, failed, success; and two of another: success, failed.
+    cpu += attempts(CPU, NOW - 30, ['failed', 'failed', 'success'], 5000)
+    cpu += attempts(CPU, NOW - 45, ['success', 'failed'], 6000)
+    disk = many(DISK, 40, failed_every=4, first=9000)
+    return ScriptedClient({CPU: cpu, DISK: disk})
+
+
+def listed(client, **filters):
+    return list_runs(client, TASKS, Window(), RunFilters(**filters), concurrency=2)
+
+
+def test_every_run_of_every_task_grouped_by_task_newest_first(client):
+    result = listed(client)
+    assert [task['id'] for task in result['tasks']] == [CPU, DISK]
+    cpu = [r for r in result['runs'] if r['task_id'] == CPU]
+    assert len(cpu) == 1205 and len(result['runs']) == 1245
+    assert [r['task_id'] for r in result['runs']] == [CPU] * 1205 + [DISK] * 40
+    assert cpu == sorted(cpu, key=lambda r: (r['scheduled_for'], r['id']), reverse=True)
+    assert result['totals'] == {'tasks': 2, 'runs': 1245, 'run_counts': {
+        'scheduled': 0, 'started': 0, 'success': 1080 + 2 + 30, 'failed': 120 + 3 + 10, 'canceled': 0},
+        'requests': len(client.calls)}
+    assert result['tasks'][1] == {'id': DISK, 'name': 'disk', 'status': 'inactive', 'runs': 40,
+                                  'run_counts': {'scheduled': 0, 'started': 0, 'success': 30, 'failed': 10, 'canceled': 0}}
+    assert result['warnings'] == []
+    # Snake-case keys, the task name and the attempt annotation; no links.
+    assert sorted(cpu[0]) == sorted(RUN_FIELDS)
+    assert (cpu[0]['task_name'], cpu[0]['attempt'], cpu[0]['attempts'], cpu[0]['status']) == ('cpu', 3, 3, 'success')
+
+
+def test_limit_stops_listing_early_and_keeps_the_newest(client):
+    result = listed(client, limit=3)
+    cpu = [r for r in result['runs'] if r['task_id'] == CPU]
+    assert [r['id'] for r in cpu] == ['%016x' % n for n in (5002, 5001, 5000)]
+    # One page each: the first page already holds three runs newer than its oldest second.
+    assert sorted(task_id for task_id, dummy in client.calls) == [CPU, DISK]
+    assert result['totals']['requests'] == 2 and result['totals']['runs'] == 6
+
+
+def test_limit_with_a_status_filter_reads_on_until_enough_runs_match(client):
+    result = listed(client, limit=130, statuses=['failed'])
+    cpu = [r for r in result['runs'] if r['task_id'] == CPU]
+    assert len(cpu) == 123 and all(r['status'] == 'failed' for r in cpu)  # fewer failed runs than the limit: all of them
+    assert len([r for r in result['runs'] if r['task_id'] == DISK]) == 10
+
+
+def test_latest_attempt_only_filters_on_the_latest_attempts_status(client):
+    result = listed(client, latest_attempt_only=True, statuses=['failed'])
+    cpu = {r['scheduled_for']: r for r in result['runs'] if r['task_id'] == CPU}
+    # The time whose third attempt succeeded is gone; the one whose second attempt failed stays, as that attempt.
+    assert epoch_to_rfc3339(NOW - 30) not in cpu
+    latest = cpu[epoch_to_rfc3339(NOW - 45)]
+    assert (latest['id'], latest['attempt'], latest['attempts']) == ('%016x' % 6001, 2, 2)
+    assert len(cpu) == 121
+
+
+def test_after_keeps_only_runs_with_a_higher_id(client):
+    result = listed(client, after_id='%016X' % 5001)
+    assert sorted(r['id'] for r in result['runs']) == sorted(['%016x' % n for n in (5002, 6000, 6001)]
+                                                              + ['%016x' % n for n in range(9000, 9040)])
+
+
+def test_include_logs_and_fields(client):
+    client.runs_by_task[DISK][-1]['log'] = [{'runID': 'x', 'time': 't', 'message': 'Completed(success)'}]
+    result = listed(client, include_logs=True, fields=['id', 'status'])
+    newest_disk = [r for r in result['runs'] if r['id'] == client.runs_by_task[DISK][-1]['id']][0]
+    assert newest_disk == {'id': client.runs_by_task[DISK][-1]['id'], 'status': 'success',
+                           'log': [{'time': 't', 'message': 'Completed(success)', 'run_id': 'x'}]}
+    assert all(sorted(r) == ['id', 'log', 'status'] for r in result['runs'])
+    assert 'log' not in listed(client)['runs'][0]
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'limit': 0}, 'limit must be 1 or more, got 0'),
+    ({'limit': True}, 'limit must be 1 or more, got True'),
+    ({'after_id': ''}, "after '' is not a Kapacitor ID"),
+    ({'after_id': 'nothex'}, "after 'nothex' is not a Kapacitor ID"),
+])
+def test_filters_reject_bad_values(kwargs, message):
+    with pytest.raises(InputError) as info:
+        RunFilters(**kwargs)
+    assert message in str(info.value)
+
+
+# ------------------------------------------------------------------ collect_runs: only PagingError and RequestError
+
+class KvOnlyClient:
+    """Kapacitor holding a page of queued runs for the task: every answer, kv-only or not, is 500 of them."""
+
+    def list_runs_page(self, task_id, params):
+        return [run(task_id, 100 + k, NOW - 100 - k, 'scheduled') for k in range(500)]
+
+
+def test_collect_runs_raises_a_paging_error_naming_the_task_and_the_range():
+    with pytest.raises(PagingError) as info:
+        collect_runs(KvOnlyClient(), CPU, Window(after=NOW - 3600))
+    text = str(info.value)
+    assert 'task %s' % CPU in text and 'after %s and before now' % epoch_to_rfc3339(NOW - 3600) in text
+
+
+def test_list_runs_warns_instead_and_returns_what_it_could_list():
+    result = list_runs(KvOnlyClient(), TASKS[:1], Window(), RunFilters(), 1)
+    assert len(result['runs']) == 500
+    assert len(result['warnings']) == 1 and result['warnings'][0].startswith('task %s (cpu): runs scheduled' % CPU)
+
+
+@pytest.mark.parametrize('entry', ['text', {'id': 1, 'status': 'failed'}, {'id': '0b00000000000001', 'status': 'failed'},
+                                   {'id': '0b00000000000001', 'status': 'failed', 'scheduledFor': 'soon'},
+                                   {'id': '0b00000000000001', 'status': 'failed', 'scheduledFor': None}])
+def test_a_malformed_run_is_a_request_error(entry):
+    class Malformed:
+        def list_runs_page(self, task_id, params):
+            return [entry]
+    with pytest.raises(RequestError) as info:
+        collect_runs(Malformed(), CPU, Window())
+    assert 'entry 0 of the runs Kapacitor listed for task %s' % CPU in str(info.value)
