@@ -358,7 +358,7 @@ class Retrier:
             if not decision.retry:
                 self._finish(item, decision.outcome, decision.msg, latest=latest, count=count)
             elif self.check_mode:
-                if id(item) in trusted and self._task_missing(item, cache):
+                if self._task_missing(item, cache):  # a deleted task's runs are still listed; its retry is a 404
                     continue
                 self._finish(item, 'would_retry', 'would retry run %s (check mode)' % decision.target['id'],
                              latest=latest, count=count)
@@ -367,7 +367,7 @@ class Retrier:
         return jobs
 
     def _task_missing(self, item, cache):
-        """Check mode from trusted input: a deleted task would answer 404, so predict ``not_found``."""
+        """Check mode: a deleted task would answer the retry with 404, so predict ``not_found``."""
         try:
             if 'task_missing' not in cache:
                 cache['task_missing'] = self.client.get_task(item.task_id) is None
