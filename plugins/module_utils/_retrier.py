@@ -450,8 +450,12 @@ class Retrier:
             sends = 0
             while True:
                 sends += 1
+                try:
+                    outcome, message, new_run, delay = self._post(item, target)
+                except RequestError as exc:
+                    job.sent = job.sent or exc.sent
+                    raise
                 job.sent = True
-                outcome, message, new_run, delay = self._post(item, target)
                 if outcome == 'not_found':
                     self._finish(item, 'not_found', self._why_missing(item, {}), latest=target, count=job.count)
                     return
@@ -477,8 +481,12 @@ class Retrier:
                                  count=job.count)
                     return
         except KapacitorError as exc:
-            what = 'the retry request may have been sent, but its outcome is unknown' if job.sent else None
-            self._finish(item, 'error', self._reason(exc, what), latest=target, count=job.count)
+            reason = self._reason(exc)
+            if job.sent and isinstance(exc, ServerUnreachable):
+                reason = 'the retry request was sent, but its outcome is unknown: %s' % reason
+            elif job.sent:
+                reason = 'the retry request may have been sent, but its outcome is unknown: %s' % reason
+            self._finish(item, 'error', reason, latest=target, count=job.count)
             return
         if outcome in ('retried', 'retried_failed'):
             message = '%s: %s' % (decision.msg, message) if message else decision.msg
@@ -577,9 +585,9 @@ class Retrier:
     @staticmethod
     def _reason(exc, what=None):
         """The words for an error; a server that became unreachable gives one reason shared by every run."""
-        if isinstance(exc, ServerUnreachable) or not what:
-            return str(exc)
-        return '%s: %s' % (what, exc)
+        if isinstance(exc, ServerUnreachable):  # without the method and URL, which differ from run to run
+            return '%s. %s' % (exc.message.rstrip('.'), exc.hint) if exc.hint else exc.message
+        return '%s: %s' % (what, exc) if what else str(exc)
 
     def _finish(self, item, outcome, msg, latest=None, count=None, new_run=None, scheduled_for=None):
         if scheduled_for is None:
