@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import time
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -29,7 +30,7 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     run_playbook,
     start_simulator,
 )
-from ansible_collections.tickstack.kapacitor.tests.simulator.sim_support import make_jwt
+from ansible_collections.tickstack.kapacitor.tests.simulator.sim_support import make_jwt, wait_for
 
 INFO = 'kapacitor_task_runs_info'
 RETRY = 'kapacitor_task_run_retry'
@@ -301,3 +302,40 @@ def test_a_bad_connection_option_fails_clearly_before_any_request(bad_input_resu
 def test_no_bad_connection_option_sent_a_request(bad_input_results):
     dummy, dummy, stats = bad_input_results
     assert stats['requests_total'] == 0, stats['requests']
+
+
+# --------------------------------------------------------------------------- a server that dies during the call
+
+def test_a_server_that_dies_during_the_call_is_given_up_after_a_few_requests(sim):
+    """Kapacitor stops answering while 40 retries are under way: after three connection-level failures in a row and
+    an unanswered ping the module sends nothing more, fails the runs it did not get to with one shared reason, and
+    ends quickly. The simulator counts every request it got (each has its connection reset unprocessed)."""
+    sim.load({'tasks': [{'id': TASK, 'name': 'cpu', 'run_seconds': 0.3, 'runs': [
+        {'status': 'failed', 'scheduled_for': '-%dm' % minutes} for minutes in range(1, 41)]}]})
+    before = sim.attempts()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = time.monotonic()
+        pending = pool.submit(run_module, RETRY, {'url': sim.url, 'concurrency': 4, 'timeout': 5, 'runs': [
+            {'task_id': TASK, 'run_id': run['id']} for runs in before[TASK].values() for run in runs]})
+        wait_for(lambda: sim.stats()['retries_started'] >= 6, timeout=60, what='the first retries')
+        sim.faults(reset_ratio=1.0)
+        sim.reset_stats()
+        result = pending.result(timeout=300)
+        elapsed = time.monotonic() - started
+    stats = sim.stats()
+    sim.faults()
+
+    # Stopped sending: a few failures, the ping and what the other workers had already started, not hundreds.
+    assert stats['faults_injected'].get('reset', 0) == stats['requests_total'] <= 12, stats
+    assert stats['requests'].get('GET /ping', 0) >= 1
+    assert elapsed < 60, elapsed
+    assert result.rc == 1 and len(result['msg']) < 2000, result['msg']
+    reason = 'Kapacitor at %s became unreachable during the call' % sim.url
+    assert reason in result['msg'] and 'check that Kapacitor is still running' in result['msg']
+    assert 'check url' not in result['msg']
+    # Every run got an outcome; those not retried failed with the shared reason; nothing was retried twice.
+    made = new_attempts(before, sim.attempts())
+    assert all(len(runs) == 1 for runs in made.values())
+    outcomes = [entry['outcome'] for entry in result['results']]
+    assert len(outcomes) == 40 and outcomes.count('error') >= 40 - len(made) - 4, outcomes
+    assert sum(1 for entry in result['results'] if reason in (entry['msg'] or '')) >= 20
