@@ -191,6 +191,7 @@ cmd_where() {   # the real paths behind the make targets
     echo "  logs in logs/, the tested copy in ansible_collections/$NS/$NAME/, the summary in ci-summary.txt"
     echo "tool line: ansible-core $TOOL_LINE (sanity, units and functional without a line; lint, molecule, bench)"
     echo "venvs (set VENV, VENV218, ... to use others):"
+    printf '  %-5s %-44s %-28s %s\n' line venv requirements python
     for row in "${VENVS[@]}"; do
         read -r name py req dir <<<"$row"
         venv_row "$name"
