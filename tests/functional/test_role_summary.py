@@ -156,3 +156,27 @@ def test_the_figures_of_several_hosts_are_summed_as_numbers(sim, tmp_path):
         assert stats['kapacitor_retry_remaining'] == 2 and stats['kapacitor_retry_timed_out'] == 0
     finally:
         other.process.stop()
+
+
+def test_a_retry_that_outlives_retry_timeout_is_reported_as_timed_out_and_still_failing(sim, tmp_path):
+    sim.load({'tasks': [{'name': 'slow', 'run_seconds': 8, 'runs': failed('-30m')},
+                        {'name': 'quick', 'runs': failed('-20m')}]})
+    before = sim.attempts()
+    report = tmp_path / 'report.json'
+    played = run_playbook(PLAYBOOK, {'kapacitor_url': sim.url, 'retry_failed_runs_retry_timeout': 2,
+                                     'retry_failed_runs_report_path': str(report)},
+                          env={'ANSIBLE_SHOW_CUSTOM_STATS': 'true'})
+    names = dict((task['id'], task['name']) for task in sim.state()['tasks'])
+    created = new_attempts(before, sim.attempts())
+    # Out of band: one new attempt each; the slow one did not succeed (the client gave up, Kapacitor canceled it).
+    assert sorted(names[task_id] for task_id, _time in created) == ['quick', 'slow']
+    assert all(len(runs) == 1 for runs in created.values())
+    slow = [runs[0] for (task_id, _time), runs in created.items() if names[task_id] == 'slow']
+    assert slow[0]['status'] != 'success'
+
+    assert played.returncode == 0, played.stdout
+    assert 'timed out (retry_timeout reached; Kapacitor canceled the new run): 1' in played.stdout
+    assert re.search(r'"timed_out slow \S+ run [0-9a-f]{16} ', played.stdout), played.stdout
+    figures = read_json(str(report))['figures']
+    assert figures['timed_out'] == 1 and figures['retried'] == 1 and figures['remaining'] == 1
+    assert custom_stats(played.stdout)['kapacitor_retry_timed_out'] == 1
