@@ -11,7 +11,6 @@ the open file, so it is released when the process ends, however it ends.
 """
 
 
-
 import errno
 import fcntl
 import hashlib

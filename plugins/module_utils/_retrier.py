@@ -17,7 +17,6 @@ exactly once:
 """
 
 
-
 import datetime
 import random
 import threading

@@ -4,7 +4,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 
-
 DOCUMENTATION = r"""
 module: kapacitor_task_run_retry
 short_description: Retry Kapacitor Flux task runs idempotently

@@ -5,7 +5,6 @@
 """Unit tests of the Retrier with a scripted fake client (no HTTP) and a fake clock, and of the server lock."""
 
 
-
 import datetime
 import os
 import stat
