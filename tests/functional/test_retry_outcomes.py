@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, new_attempts, run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, new_attempts, run_module, run_playbook
 
 LIST_ROUTE = 'GET /api/v2/tasks/:id/runs'
 SNOWFLAKE_EPOCH = 1491696000
@@ -227,3 +227,24 @@ def test_a_negative_lock_timeout_is_refused(shared_sim):
     result = retry(shared_sim, runs=[], lock_timeout=-1)
     assert result.rc == 1 and 'lock_timeout must be 0 or more seconds, got -1' in result['msg']
     assert shared_sim.stats()['requests_total'] == 0
+
+
+def test_an_unquoted_yaml_date_and_time_is_a_valid_scheduled_for(sim, tmp_path):
+    created = sim.load({'tasks': [{'name': 'yaml', 'runs': [{'status': 'failed', 'scheduled_for': '-30m'}]}]})
+    task_id = created['tasks'][0]['id']
+    scheduled_for, attempts = list(sim.attempts(task_id)[task_id].items())[0]
+    playbook = tmp_path / 'play.yml'
+    playbook.write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - tickstack.kapacitor.kapacitor_task_run_retry:
+        url: %s
+        refresh: false
+        runs:
+          - {task_id: "%s", run_id: "%s", scheduled_for: %s, status: failed, attempt: 1, attempts: 1}
+""" % (sim.url, task_id, attempts[0]['id'], scheduled_for))
+    result = run_playbook(str(playbook))
+    assert result.returncode == 0, result.stdout
+    attempts = only_time(sim, task_id)
+    assert len(attempts) == 2 and attempts[1]['status'] == 'success'
