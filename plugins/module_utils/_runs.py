@@ -108,7 +108,7 @@ def rfc3339_to_epoch(value):
     return epoch + (float('0.' + frac) if frac else 0.0)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)  # a listing parses each scheduledFor of its runs several times
 def _whole_seconds(text):
     return int(rfc3339_to_epoch(text) // 1)
 
