@@ -166,7 +166,7 @@ def test_kapacitor_going_away_mid_play_fails_clearly_in_time_and_a_rerun_complet
         assert returncode != 0, output
         assert ended_in < 20, (ended_in, output)
         assert 'localhost' in output and 'failed=1' in output
-        assert 'Nothing listens at %s' % sim.url in output
+        assert 'Kapacitor at %s became unreachable during the call' % sim.url in output
         assert 'Traceback' not in output
         report = read_json(report_path)
         assert report['error'] and report['figures']['errors'] >= 1
@@ -331,8 +331,9 @@ def test_two_copies_at_once_never_double_a_scheduled_time(sim, tmp_path):
     collisions = 0
     for key, entries in outcomes.items():
         kinds = sorted(entry['outcome'] for entry in entries)
-        # One copy created the attempt; the other either collided (and said so) or never saw the time as failed.
-        assert kinds in (['retried'], ['already_queued', 'retried']), (key, entries)
+        # One copy created the attempt; the other collided (and said so), saw the new attempt before sending (after
+        # waiting for the lock, or just before its request: superseded), or never saw the time as failed.
+        assert kinds in (['retried'], ['already_queued', 'retried'], ['retried', 'superseded']), (key, entries)
         winner = [entry for entry in entries if entry['outcome'] == 'retried'][0]
         assert winner['new_run_id'] == made[key][0]['id']
         collisions += kinds.count('already_queued')
