@@ -73,11 +73,11 @@ options:
     type: float
     default: 30
 notes:
-  - Explicit options always win over the environment variables. For credentials this holds as a whole: with
+  - Explicit options always win over the environment variables. For credentials this holds as a whole. With
     O(username) and O(password) in the task, E(KAPACITOR_TOKEN) is ignored, and with O(token), E(KAPACITOR_USERNAME) and
     E(KAPACITOR_PASSWORD) are; setting both kinds in the environment alone is an error.
   - After three failures in a row to reach Kapacitor at all (refused, reset or timed-out connections without any
-    HTTP answer in between) and a ping that gets no answer either, a module sends nothing more to that server:
+    HTTP answer in between) and a ping that gets no answer either, a module sends nothing more to that server;
     every request still to make fails at once with one shared reason.
   - The modules talk to Kapacitor over HTTP from wherever they run; run them on the controller
     (C(delegate_to) C(localhost)) when the Kapacitor hosts have no Python.
