@@ -11,8 +11,6 @@
 * ``map_concurrently``: the one bounded thread pool of the collection.
 """
 
-
-
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError

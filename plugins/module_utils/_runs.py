@@ -54,7 +54,7 @@ def check_id(value, what):
     text = '' if value is None else str(value).strip()
     if not _ID_RE.match(text):
         raise InputError('%s %r is not a Kapacitor ID: expected 16 hexadecimal characters, such as 0a1b2c3d4e5f6789'
-                        % (what, value))
+                         % (what, value))
     if int(text, 16) == 0:
         raise InputError('%s %r is not a Kapacitor ID: the all-zero ID is invalid' % (what, value))
     return text.lower()
@@ -179,10 +179,10 @@ def resolve_window(after_time, before_time, now):
     before = None if before_time in (None, '') else parse_time(before_time, 'before_time', now)
     if after is not None and before is not None and before <= after:
         raise InputError('before_time (%s) must be later than after_time (%s)'
-                        % (epoch_to_rfc3339(before), epoch_to_rfc3339(after)))
+                         % (epoch_to_rfc3339(before), epoch_to_rfc3339(after)))
     if after is not None and before is None and after >= now:
         raise InputError('after_time (%s) is not in the past: no run can be scheduled after it yet'
-                        % epoch_to_rfc3339(after))
+                         % epoch_to_rfc3339(after))
     warnings = []
     horizon = now - HORIZON_SECONDS
     if (after is not None and after < horizon) or (before is not None and before < horizon):

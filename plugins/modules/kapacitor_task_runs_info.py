@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-
-
 DOCUMENTATION = r"""
 module: kapacitor_task_runs_info
 short_description: List the runs of Kapacitor Flux tasks, completely

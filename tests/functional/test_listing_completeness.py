@@ -10,8 +10,6 @@ every page whatever their status and ``scheduledFor``; runs that share a ``sched
 every request; one second may hold a whole page of runs.
 """
 
-
-
 import calendar
 import time
 
@@ -81,8 +79,8 @@ def test_runs_held_in_kv_at_old_scheduled_times_do_not_hide_the_runs_between(sim
 
 
 def test_a_retry_that_lingers_in_kv_does_not_hide_the_runs_between(sim):
-    task_id = load(sim, kv_linger_seconds=30, generate_runs={'count': 1100, 'every': '1m', 'end': '-1m',
-                                                            'failed_ratio': 0.1, 'retried_ratio': 0.0, 'seed': 8})
+    generate = {'count': 1100, 'every': '1m', 'end': '-1m', 'failed_ratio': 0.1, 'retried_ratio': 0.0, 'seed': 8}
+    task_id = load(sim, kv_linger_seconds=30, generate_runs=generate)
     oldest_failed = min((run for run in sim.state()['runs'] if run['status'] == 'failed'),
                         key=lambda run: run['scheduled_for'])
     url = '%s/kapacitor/v1/api/v2/tasks/%s/runs/%s/retry' % (sim.url, task_id, oldest_failed['id'])
@@ -93,8 +91,7 @@ def test_a_retry_that_lingers_in_kv_does_not_hide_the_runs_between(sim):
 
     result = info(sim, task_id=task_id, status=['failed'])
 
-    expected_failed = {run['id'] for run in sim.state()['runs'] if run['task_id'] == task_id
-                          and run['status'] == 'failed'}
+    expected_failed = {run['id'] for run in sim.state()['runs'] if run['task_id'] == task_id and run['status'] == 'failed'}
     assert {run['id'] for run in result['runs']} == expected_failed and len(expected_failed) == 110
     assert result.warning_texts == []
     assert new[0]['in_kv'] and [run for run in sim.state()['runs'] if run['id'] == new[0]['id']][0]['in_kv']

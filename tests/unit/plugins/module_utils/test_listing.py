@@ -4,8 +4,6 @@
 
 """Unit tests of _listing: ``list_runs`` with its filters and ``collect_runs``, against a scripted fake client (no HTTP)."""
 
-
-
 import pytest
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError
@@ -117,8 +115,8 @@ def test_latest_attempt_only_filters_on_the_latest_attempts_status(client):
 
 def test_after_keeps_only_runs_with_a_higher_id(client):
     result = listed(client, after_id='%016X' % 5001)
-    assert sorted(r['id'] for r in result['runs']) == sorted(['%016x' % n for n in (5002, 6000, 6001)]
-                                                              + ['%016x' % n for n in range(9000, 9040)])
+    expected = ['%016x' % n for n in (5002, 6000, 6001)] + ['%016x' % n for n in range(9000, 9040)]
+    assert sorted(r['id'] for r in result['runs']) == sorted(expected)
 
 
 def test_include_logs_and_fields(client):

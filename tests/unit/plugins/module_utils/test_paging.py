@@ -11,8 +11,6 @@ in insertion order, then the runs held under their own key by ascending ID, what
 request; ``after`` drops every completed run.
 """
 
-
-
 import datetime
 import random
 
