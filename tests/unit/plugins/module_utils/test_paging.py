@@ -5,7 +5,7 @@
 """Unit tests of the paging plan (``RunPager``) against a model of Kapacitor's run listing, and of scheduled times
 compared as instants. No HTTP.
 
-``KvKapacitor`` answers as docs/kapacitor-api.md section 4.4 describes: the kv store's runs first (queued manual runs
+``ListRunsModel`` answers as docs/kapacitor-api.md section 4.4 describes: the kv store's runs first (queued manual runs
 in insertion order, then the runs held under their own key by ascending ID, whatever their status or
 ``scheduledFor``), then completed runs by ``scheduledFor`` descending with ties in a new random order on every
 request; ``after`` drops every completed run.
@@ -38,7 +38,7 @@ def run(run_id, scheduled, status='success'):
     return {'id': '%016x' % run_id, 'taskID': TASK, 'status': status, 'scheduledFor': epoch_to_rfc3339(scheduled)}
 
 
-class KvKapacitor:
+class ListRunsModel:
     """Kapacitor's list-runs answer over ``queued`` (list), ``held`` (kv runs under their own key) and ``history``."""
 
     def __init__(self, history=(), held=(), queued=(), seed=11, shuffle_ties=True):
@@ -83,7 +83,7 @@ def drain(server, window=None):
     found = []
     while not pager.done:
         found.extend(pager.feed(server.list(pager.params())))
-        assert len(server.requests) < 100, 'the pager does not end'
+        assert len(server.requests) < 100 + len(server.history) // 400, 'the pager does not end'
     return found, pager
 
 
@@ -102,7 +102,7 @@ def test_kv_held_finished_runs_at_old_times_do_not_move_the_cursor():
     history = spaced(1002)
     # Just finished and still in the kv store: completed statuses, old scheduled times, the newest IDs.
     held = [run(5000 + k, NOW - 60 * (1000 - k), status) for k, status in enumerate(('failed', 'success', 'canceled'))]
-    server = KvKapacitor(history, held)
+    server = ListRunsModel(history, held)
     found, pager = drain(server)
     assert ids(found) == ids(history + held)
     assert len(found) == len({r['id'] for r in found})
@@ -116,7 +116,7 @@ def test_a_kv_run_that_happens_to_fit_the_order_is_harmless():
     history = spaced(1200, first_id=10000)
     # Held runs newer than every completed run, with IDs below every completed one: the last fits the order.
     held = [run(5000 + k, NOW - 10 + k, 'failed') for k in range(3)]
-    server = KvKapacitor(history, held)
+    server = ListRunsModel(history, held)
     found, pager = drain(server)
     assert ids(found) == ids(history + held) and pager.warnings == []
 
@@ -125,7 +125,7 @@ def test_running_and_queued_runs_lead_every_page_and_are_listed_once():
     history = spaced(1300)
     held = [run(7000 + k, NOW - 30 * k - 5, 'started') for k in range(4)]
     queued = [dict(run(8000 + k, NOW - 60 * (900 + k), 'scheduled'), requestedAt='x') for k in range(2)]
-    server = KvKapacitor(history, held, queued)
+    server = ListRunsModel(history, held, queued)
     found, pager = drain(server)
     assert ids(found) == ids(history + held + queued) and pager.warnings == []
 
@@ -135,7 +135,7 @@ def test_a_page_proven_by_nothing_asks_for_the_kv_runs_alone():
     # where its completed part starts.
     held = [run(1 + k, NOW - 10 * (600 - k), 'failed') for k in range(499)]
     history = spaced(300, first_id=1000, step=3600)
-    server = KvKapacitor(history, held)
+    server = ListRunsModel(history, held)
     found, pager = drain(server)
     assert ids(found) == ids(history + held) and pager.warnings == []
     probes = [params for params in server.requests if 'after' in params]
@@ -146,7 +146,7 @@ def test_a_page_proven_by_nothing_asks_for_the_kv_runs_alone():
 def test_a_page_of_kv_runs_alone_is_a_gap_named_in_the_warnings():
     held = [run(10000 + k, NOW - 5 * (600 - k), 'started') for k in range(600)]
     history = spaced(50, step=7200)
-    server = KvKapacitor(history, held)
+    server = ListRunsModel(history, held)
     window = Window(after=NOW - 40 * 86400 // 4)
     found, pager = drain(server, window)
     assert pager.done and len(pager.gaps) == 1
@@ -162,7 +162,7 @@ def test_kv_runs_that_fit_the_order_on_a_full_page_of_kv_runs_never_move_the_cur
     held = [run(20000 + k, NOW - 100000 + k, 'started') for k in range(497)]
     held += [run(30000 + k, NOW - 200000 - k, 'failed') for k in range(3)]
     history = spaced(100, step=60)
-    server = KvKapacitor(history, held)
+    server = ListRunsModel(history, held)
     found, pager = drain(server)
     assert pager.gaps and 'could not be listed' in pager.warnings[0]
     assert not {r['id'] for r in history} & {r['id'] for r in found}  # nothing claimed that was not seen
@@ -171,7 +171,7 @@ def test_kv_runs_that_fit_the_order_on_a_full_page_of_kv_runs_never_move_the_cur
 def test_a_kv_store_that_changes_between_the_page_and_the_kv_only_request_is_read_again():
     held = [run(10000 + k, NOW - 10 * (600 - k), 'started') for k in range(500)]
     history = spaced(30, step=3600)
-    server = KvKapacitor(history, held)
+    server = ListRunsModel(history, held)
 
     def finish_two(srv, params):
         if 'after' in params and len(srv.held) == 500:
@@ -189,7 +189,7 @@ def test_a_kv_store_that_changes_between_the_page_and_the_kv_only_request_is_rea
 def test_exactly_a_page_in_one_second_is_listed_without_a_warning():
     history = [run(i + 1, NOW - 100) for i in range(PAGE_LIMIT)] + spaced(20, first_id=1000, end=NOW - 200)
     for shuffle in (True, False):
-        server = KvKapacitor(history, shuffle_ties=shuffle)
+        server = ListRunsModel(history, shuffle_ties=shuffle)
         found, pager = drain(server)
         assert ids(found) == ids(history)
         assert pager.warnings == [] and pager.gaps == []
@@ -197,7 +197,7 @@ def test_exactly_a_page_in_one_second_is_listed_without_a_warning():
 
 def test_exactly_a_page_in_the_last_second_of_a_narrow_window_is_listed_without_a_warning():
     history = [run(i + 1, NOW - 100) for i in range(PAGE_LIMIT)]
-    server = KvKapacitor(history)
+    server = ListRunsModel(history)
     found, pager = drain(server, Window(NOW - 101, NOW - 99))
     assert ids(found) == ids(history) and pager.warnings == []
 
@@ -205,7 +205,7 @@ def test_exactly_a_page_in_the_last_second_of_a_narrow_window_is_listed_without_
 def test_more_than_a_page_in_one_second_is_a_gap_once_it_is_proven():
     crowd = [run(i + 1, NOW - 100) for i in range(650)]
     older = spaced(20, first_id=1000, end=NOW - 200)
-    server = KvKapacitor(crowd + older)
+    server = ListRunsModel(crowd + older)
     found, pager = drain(server, Window(before=NOW))
     assert {r['id'] for r in older} <= {r['id'] for r in found}
     assert len(pager.gaps) == 1
@@ -223,14 +223,38 @@ def test_ties_at_every_page_boundary_in_random_order_are_all_listed():
             history.append(run(next_id, NOW - 60 * (400 - second)))
             next_id += 1
     random.Random(3).shuffle(history)
-    server = KvKapacitor(history)
+    server = ListRunsModel(history)
     found, pager = drain(server)
     assert ids(found) == ids(history) and pager.warnings == []
 
 
+def test_a_first_page_that_is_not_full_ends_the_listing():
+    history = spaced(499)
+    server = ListRunsModel(history)
+    found, pager = drain(server)
+    assert ids(found) == ids(history) and len(server.requests) == 1 and pager.boundary is None
+
+
+def test_many_attempts_of_the_scheduled_time_at_a_page_boundary_are_all_listed():
+    history = spaced(1000)
+    boundary = rfc3339_to_epoch(history[505]['scheduledFor'])
+    history += [run(5000 + k, boundary, 'failed') for k in range(40)]  # 40 retries: same scheduledFor, later IDs
+    server = ListRunsModel(history)
+    found, pager = drain(server)
+    assert ids(found) == ids(history) and pager.warnings == []
+
+
+def test_a_large_window_costs_one_request_per_499_runs():
+    history = spaced(20000)
+    server = ListRunsModel(history)
+    found, pager = drain(server)
+    assert ids(found) == ids(history) and len(found) == len({r['id'] for r in found})
+    assert pager.pages == len(server.requests) == 20000 // (PAGE_LIMIT - 1) + 1
+
+
 def test_a_normal_listing_costs_one_request_per_page():
     history = spaced(2495)
-    server = KvKapacitor(history)
+    server = ListRunsModel(history)
     found, pager = drain(server)
     assert ids(found) == ids(history)
     assert pager.pages == len(server.requests) == 5  # 499 new runs per page of 500 (one second re-read)
@@ -239,7 +263,7 @@ def test_a_normal_listing_costs_one_request_per_page():
 def test_the_lower_bound_of_the_window_ends_the_listing():
     history = spaced(2000)
     window = Window(after=NOW - 60 * 700)
-    server = KvKapacitor(history)
+    server = ListRunsModel(history)
     found, pager = drain(server, window)
     assert ids(r for r in found if window.contains(r)) == ids(r for r in history if window.contains(r))
     assert len(server.requests) == 2

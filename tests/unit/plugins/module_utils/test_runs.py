@@ -3,20 +3,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests of the pure core: no HTTP, no server."""
+"""Unit tests of the pure core: no HTTP, no server (the paging plan: test_paging.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import random
-
 import pytest
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
-    PAGE_LIMIT,
-    RunPager,
     Window,
     annotate_attempts,
     check_id,
@@ -140,100 +136,6 @@ def test_resolve_window_open_by_default():
     window, warnings = resolve_window(None, None, NOW)
     assert window.after is None and window.before is None and warnings == []
     assert window.as_dict() == {'after_time': None, 'before_time': None}
-
-
-# ------------------------------------------------------------------ paging
-
-class ListRunsModel:
-    """Kapacitor's list-runs semantics over a list of runs (the order rules of kapacitor-api.md 4.4)."""
-
-    def __init__(self, runs, kv_runs=(), seed=7):
-        self.runs = list(runs)
-        self.kv_runs = list(kv_runs)
-        self.random = random.Random(seed)
-        self.requests = 0
-
-    def list(self, params):
-        self.requests += 1
-        after = rfc3339_to_epoch(params['afterTime']) if 'afterTime' in params else None
-        before = rfc3339_to_epoch(params['beforeTime']) if 'beforeTime' in params else NOW
-
-        def inside(r):
-            sched = rfc3339_to_epoch(r['scheduledFor'])
-            return (after is None or sched > after) and sched < before
-        kv = [r for r in self.kv_runs if inside(r)]
-        completed = [r for r in self.runs if inside(r)]
-        self.random.shuffle(completed)  # ties in no promised order
-        completed.sort(key=lambda r: r['scheduledFor'], reverse=True)
-        return (kv + completed)[:params['limit']]
-
-
-def drain(server, window):
-    pager = RunPager(window)
-    found = []
-    while not pager.done:
-        found.extend(pager.feed(server.list(pager.params())))
-    return found, pager
-
-
-def test_pager_returns_every_run_of_a_large_window_once():
-    runs = [run(i + 1, NOW - 60 * (20000 - i)) for i in range(20000)]
-    server = ListRunsModel(runs)
-    found, pager = drain(server, Window())
-    assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs)
-    assert len(found) == len(set(r['id'] for r in found))
-    # One second of overlap per page: 499 new runs per full page.
-    assert server.requests == pager.pages <= 20000 // (PAGE_LIMIT - 1) + 2
-
-
-def test_pager_stops_after_one_request_when_the_first_page_is_not_full():
-    server = ListRunsModel([run(i + 1, NOW - 60 * (i + 1)) for i in range(499)])
-    found, dummy = drain(server, Window())
-    assert len(found) == 499 and server.requests == 1
-
-
-def test_pager_handles_many_attempts_sharing_a_scheduled_time_at_a_page_boundary():
-    runs = [run(i + 1, NOW - 60 * (1000 - i)) for i in range(1000)]
-    boundary = rfc3339_to_epoch(runs[505]['scheduledFor'])
-    # 40 retries of the run at the page boundary: same scheduledFor, later IDs.
-    runs += [run(5000 + k, boundary, 'failed') for k in range(40)]
-    server = ListRunsModel(runs)
-    found, dummy = drain(server, Window())
-    assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs)
-
-
-def test_pager_skips_queued_and_running_runs_that_come_back_on_every_page():
-    runs = [run(i + 1, NOW - 60 * (1200 - i)) for i in range(1200)]
-    kv = [run(9000 + k, NOW - 30, 'started') for k in range(3)]
-    server = ListRunsModel(runs, kv)
-    found, dummy = drain(server, Window())
-    assert sorted(r['id'] for r in found) == sorted(r['id'] for r in runs + kv)
-
-
-def test_pager_respects_the_lower_bound_and_sends_it():
-    runs = [run(i + 1, NOW - 60 * (2000 - i)) for i in range(2000)]
-    window = Window(after=NOW - 60 * 700)
-    server = ListRunsModel(runs)
-    found, pager = drain(server, window)
-    expected = [r for r in runs if window.contains(r)]
-    assert sorted(r['id'] for r in found if window.contains(r)) == sorted(r['id'] for r in expected)
-    assert pager.params()['afterTime'] == epoch_to_rfc3339(NOW - 60 * 700)
-
-
-def test_pager_warns_instead_of_looping_when_one_second_holds_a_full_page():
-    runs = [run(i + 1, NOW - 100) for i in range(600)] + [run(1000 + i, NOW - 200 - i) for i in range(10)]
-    server = ListRunsModel(runs)
-    found, pager = drain(server, Window(before=NOW))
-    assert pager.warnings and 'completed runs share that second' in pager.warnings[0]
-    assert set(r['id'] for r in runs[600:]) <= set(r['id'] for r in found)
-    assert server.requests < 10
-
-
-def test_pager_reports_a_gap_when_a_full_page_has_no_completed_run():
-    server = ListRunsModel([], [run(i + 1, NOW - 10, 'scheduled') for i in range(500)])
-    dummy, pager = drain(server, Window())
-    assert pager.done and len(pager.gaps) == 1
-    assert 'could not be listed' in pager.warnings[0] and 'queued or running' in pager.warnings[0]
 
 
 # ------------------------------------------------------------------ attempts
