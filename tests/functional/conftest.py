@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -9,13 +8,10 @@ Modules run the way Ansible runs them on a host (``python -m <module> <args.json
 real sockets to ``tests/simulator/kapacitor_sim.py``; playbooks run through ``ansible-playbook``. Effects
 are checked out of band through the simulator's ``/_sim/`` routes, never by trusting a module's report.
 
-The collection must sit in a physical ``ansible_collections/tickstack/kapacitor`` directory whose parent is on
-``PYTHONPATH`` (``make functional`` and ``make test`` arrange that; see tests/README.md).
+The collection must be reachable as ``.../ansible_collections/tickstack/kapacitor`` (a copy or a link) with the
+directory that holds ``ansible_collections`` on ``PYTHONPATH`` (``make functional`` and ``make test`` arrange
+that; see tests/README.md).
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -18,10 +17,6 @@
 Import it by its full name, as every test module of the collection is importable
 (``from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module``); see tests/README.md.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 import ipaddress
@@ -120,7 +115,7 @@ def new_attempts(before, after):
     created = {}
     for task_id, times in after.items():
         for scheduled_for, runs in times.items():
-            old = set(run['id'] for run in before.get(task_id, {}).get(scheduled_for, []))
+            old = {run['id'] for run in before.get(task_id, {}).get(scheduled_for, [])}
             fresh = [run for run in runs if run['id'] not in old]
             if fresh:
                 created[(task_id, scheduled_for)] = fresh
@@ -151,7 +146,7 @@ def module_env(extra=None):
 
 class ModuleResult(dict):
     def __init__(self, data, rc, stdout, stderr):
-        super(ModuleResult, self).__init__(data)
+        super().__init__(data)
         self.rc = rc
         self.stdout = stdout
         self.stderr = stderr
@@ -177,14 +172,14 @@ def run_module(name, args, check_mode=False, diff=False, env=None, timeout=300):
         path = handle.name
     try:
         proc = subprocess.run([sys.executable, '-m', 'ansible_collections.tickstack.kapacitor.plugins.modules.' + name, path],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=module_env(env),
+                              capture_output=True, text=True, env=module_env(env),
                               timeout=timeout, check=False)
     finally:
         os.unlink(path)
     try:
         data = json.loads(proc.stdout)
     except ValueError:
-        raise AssertionError('module %s printed no JSON (rc=%d):\n%s\n%s' % (name, proc.returncode, proc.stdout, proc.stderr))
+        raise AssertionError('module %s printed no JSON (rc=%d):\n%s\n%s' % (name, proc.returncode, proc.stdout, proc.stderr)) from None
     return ModuleResult(data, proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -215,7 +210,7 @@ def run_playbook(playbook, extra_vars=None, inventory=None, check=False, verbosi
         vars_path = handle.name
     try:
         return subprocess.run(playbook_command(playbook, vars_path, inventory, check, verbosity), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True, env=playbook_env(env), timeout=timeout,
+                              stderr=subprocess.STDOUT, text=True, env=playbook_env(env), timeout=timeout,
                               check=False)
     finally:
         os.unlink(vars_path)
@@ -245,7 +240,7 @@ class BackgroundPlaybook:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError('ansible-playbook still ran after %ss:\n%s' % (timeout, self.output))
+            raise AssertionError('ansible-playbook still ran after %ss:\n%s' % (timeout, self.output)) from None
         self._output.close()
         return self.proc.returncode, self.output
 
@@ -279,7 +274,7 @@ def descendants(root):
         try:
             with open('/proc/%s/stat' % entry) as handle:
                 stat = handle.read()
-        except (IOError, OSError):
+        except OSError:
             continue
         ppid = int(stat.rsplit(')', 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry))
@@ -360,7 +355,7 @@ def make_pki(directory):
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption())
 
-    keys = dict((label, ec.generate_private_key(ec.SECP256R1())) for label in ('ca', 'other', 'server', 'client', 'self'))
+    keys = {label: ec.generate_private_key(ec.SECP256R1()) for label in ('ca', 'other', 'server', 'client', 'self')}
     ca = cert('tickstack test CA', 'tickstack test CA', keys['ca'], keys['ca'], ca=True)
     other_ca = cert('some other CA', 'some other CA', keys['other'], keys['other'], ca=True)
     server = cert('127.0.0.1', 'tickstack test CA', keys['server'], keys['ca'], server=True)
