@@ -10,6 +10,7 @@
 - the modules and playbooks of the collection run as real processes: ``run_module``, ``run_playbook``,
   ``BackgroundPlaybook``;
 - reading the simulator's record: ``new_attempts``, ``failing_times``, ``RETRY_ROUTE``;
+- table-driven cases whose arguments depend on running servers: ``Live`` templates and ``filled``;
 - a throw-away PKI (``make_pki``, generated per test session, nothing committed that expires), and
   ``CannedHTTPServer``, a server that answers like a proxy or some other service instead of Kapacitor.
   (``make_jwt`` and ``wait_for`` are those of tests/simulator/sim_support.py.)
@@ -284,6 +285,31 @@ def descendants(root):
             found.append(child)
             queue.append(child)
     return found
+
+
+# --------------------------------------------------------------------------- table-driven cases
+
+class Live:
+    """A test argument known only once the servers run: a ``str.format`` template over them (``{plain.url}``,
+    ``{tls.port}``, ``{pki[ca]}``...), filled in by ``filled`` when the case runs. Only ``Live`` values are
+    templates: every other string, braces and all, is passed as it is."""
+
+    def __init__(self, template):
+        self.template = template
+
+    def __repr__(self):
+        return 'Live(%r)' % self.template
+
+
+def filled(value, fields):
+    """``value`` with every ``Live`` template in it filled in from ``fields``."""
+    if isinstance(value, Live):
+        return value.template.format(**fields)
+    if isinstance(value, dict):
+        return {key: filled(item, fields) for key, item in value.items()}
+    if isinstance(value, list):
+        return [filled(item, fields) for item in value]
+    return value
 
 
 # --------------------------------------------------------------------------- small tools

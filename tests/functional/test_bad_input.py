@@ -28,6 +28,8 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     COLLECTIONS_ROOT,
     RETRY_ROUTE,
     CannedHTTPServer,
+    Live,
+    filled,
     free_port,
     run_module,
     start_simulator,
@@ -71,29 +73,6 @@ CANNED = {
     'kit_403': (403, b'{"code":"forbidden","message":"insufficient permissions for write:tasks"}',
                 'application/json; charset=utf-8'),
 }
-
-
-class Live:
-    """An argument known only once the servers run: a ``str.format`` template over them, filled in when the case
-    runs. Fields: every server by name (``{plain.url}``, ``{tls.port}``, ``{proxy_502.url}``...), ``{pki[ca]}``
-    (the files of ``make_pki``) and ``{closed_port}`` (a port nothing listens on)."""
-
-    def __init__(self, template):
-        self.template = template
-
-    def __repr__(self):
-        return 'Live(%r)' % self.template
-
-
-def filled(value, fields):
-    """``value`` with every ``Live`` template in it filled in from ``fields``."""
-    if isinstance(value, Live):
-        return value.template.format(**fields)
-    if isinstance(value, dict):
-        return dict((key, filled(item, fields)) for key, item in value.items())
-    if isinstance(value, list):
-        return [filled(item, fields) for item in value]
-    return value
 
 
 PLAIN, AUTH, DISABLED = Live('{plain.url}'), Live('{auth.url}'), Live('{disabled.url}')
