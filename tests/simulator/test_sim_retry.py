@@ -161,7 +161,7 @@ def test_retries_of_a_running_run_do_not_collide(make_sim):
     sim, client = make_sim(running_scenario(queue_seconds=1.0))
     path = '%s/%s/runs/0b00000000000005/retry' % (TASKS, TASK_ID)
     results = []
-    workers = [threading.Thread(target=lambda: results.append(ApiClient(sim.url).post(path))) for _ in range(2)]
+    workers = [threading.Thread(target=lambda: results.append(ApiClient(sim.url).post(path))) for dummy in range(2)]
     workers[0].start()
     wait_for(lambda: client.stats()['retries_in_flight'] == 1)
     workers[1].start()

@@ -70,7 +70,7 @@ def test_runs_sharing_a_scheduled_for_come_back_in_a_random_order(make_sim):
             {'id': '0c00000000000003', 'status': 'success', 'scheduled_for': '-20m'}]
     dummy, client = make_sim({'tasks': [{'id': TASK_ID, 'name': 't', 'runs': runs}]})
     orders, first_pages = set(), set()
-    for _ in range(40):
+    for dummy in range(40):
         listed = [run['id'][-1] for run in client.runs(TASK_ID)]
         assert sorted(listed[:2]) == ['1', '2'] and listed[2] == '3'
         orders.add(tuple(listed))

@@ -8,7 +8,6 @@ from .encoding import now_ns
 SNOWFLAKE_EPOCH_MS = 1491696000000     # 2017-04-09, the snowflake epoch
 
 
-
 def parse_id(text):
     """platform.ID decoding (kapacitor-api.md §5.3): 16 bytes, hex in either case, non-zero."""
     if len(text.encode('utf-8')) != 16:
