@@ -89,7 +89,8 @@ class ServerLock:
                     self.release()
                     raise KapacitorError('cannot lock %s: %s' % (self.path, exc)) from None
             self.contended = True
-            if self._clock() - start >= self.timeout:
+            self.waited = round(self._clock() - start, 3)
+            if self.waited >= self.timeout:
                 self.release()
                 raise LockTimeout('another kapacitor_task_run_retry on this host still held the lock of this Kapacitor '
                                   'server (%s) after lock_timeout (%s s); nothing was sent. Raise lock_timeout, or find '

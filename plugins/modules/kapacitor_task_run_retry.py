@@ -340,7 +340,7 @@ def main():
             retrier = Retrier(client, **options)
             results = retrier.refuse(items, str(exc))
             module.fail_json(msg=failure_message(results), changed=False, results=results, summary=summarize(results),
-                             duplicates_detected=[], lock={'path': lock.path, 'waited': None})
+                             duplicates_detected=[], lock=lock.as_dict())
         # A job that waited may have waited for another one that retried these very runs: look again.
         options['refresh'] = options['refresh'] or lock.contended
     try:

@@ -182,6 +182,7 @@ def test_lock_timeout_fails_every_run_and_sends_nothing(sim, tmp_path):
         result = run_module('kapacitor_task_run_retry', {'url': sim.url, 'runs': runs, 'lock_timeout': 1}, env=env)
     assert result.rc != 0 and result['results'][0]['outcome'] == 'error'
     assert 'lock_timeout (1.0 s)' in result['msg'] and path in result['msg']
+    assert result['lock']['path'] == path and result['lock']['waited'] >= 1
     assert sim.stats()['requests_total'] == 0
 
 
