@@ -245,7 +245,9 @@ class RunPager:
 
     When a full page proves nothing, one more request asks for the kv runs alone (``after`` = ``KV_ONLY_AFTER``):
     fewer than a page of them means the page ended in its completed part; a page of them means Kapacitor returns no
-    completed run of the window now, which becomes a gap. A second that holds more completed runs than a page can
+    completed run of the window now, which becomes a gap. (The two answers are milliseconds apart; only a kv store
+    that held a full page of runs of this task and lost some of them in between could mislead this, and a page that
+    ends with a queued or running run is read again instead.) A second that holds more completed runs than a page can
     show is re-read once; it becomes a gap only when more distinct runs of it were seen than the page could hold.
 
     Use: ``while not pager.done: runs = fetch(pager.params()); pager.feed(runs)``; new runs are returned by ``feed``.
