@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -13,9 +12,6 @@ backoff. The retry POST is never re-sent here: its fate, when unknown, is report
 own message (whichever of Kapacitor's three error shapes it came in) and a hint.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import random
@@ -136,7 +132,7 @@ def parse_base_url(url):
     if not re.match(r'^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%-]+)(:[0-9]*)?$', parts.netloc.rsplit('@', 1)[-1]):
         raise InputError('url %r has an invalid host name (%s)' % (shown, URL_EXAMPLE))
     if parts.path not in ('', '/') or parts.fragment:
-        raise InputError('url %r must be the server\'s base URL without a path, query or fragment (%s); the '
+        raise InputError("url %r must be the server's base URL without a path, query or fragment (%s); the "
                          'collection adds /kapacitor/v1/api/v2/tasks itself' % (shown, URL_EXAMPLE))
     host = parts.hostname
     if ':' in host:
@@ -148,8 +144,8 @@ def parse_base_url(url):
         query = parse_qsl(parts.query, keep_blank_values=True)
         names = sorted(name for name, dummy in query)
         if names != ['p', 'u'] or not all(value for dummy, value in query):
-            raise InputError('url %r must be the server\'s base URL without a path, query or fragment (%s); its query may '
-                             'only hold Kapacitor\'s credentials u= and p=, both set, once each' % (shown, URL_EXAMPLE))
+            raise InputError("url %r must be the server's base URL without a path, query or fragment (%s); its query may "
+                             "only hold Kapacitor's credentials u= and p=, both set, once each" % (shown, URL_EXAMPLE))
         if parts.username is not None:
             raise InputError('url %r holds credentials twice, as user:password@ and as u= and p=: keep one' % shown)
         query = dict(query)
@@ -163,7 +159,7 @@ def check_credentials(username, token):
         raise InputError('username must not contain ":" (HTTP basic authentication cannot carry it)')
     if token is not None and not _TOKEN.match(token):
         raise InputError('token holds spaces, line breaks or non-ASCII characters: expected a JSON Web Token '
-                         '(three base64url parts joined by dots), signed with Kapacitor\'s [http] shared-secret')
+                         "(three base64url parts joined by dots), signed with Kapacitor's [http] shared-secret")
 
 
 def server_message(response):
@@ -196,7 +192,7 @@ def hint_for_status(status, message, response=None):
         return ('Kapacitor rejected the credentials: set username and password (KAPACITOR_USERNAME, '
                 'KAPACITOR_PASSWORD) or token (KAPACITOR_TOKEN) for a user Kapacitor accepts')
     if status == 403:
-        return 'The user is authenticated but lacks the privilege for this endpoint: grant it in Kapacitor\'s auth settings'
+        return "The user is authenticated but lacks the privilege for this endpoint: grant it in Kapacitor's auth settings"
     if status == 404 and message == 'Not Found':
         return ('Kapacitor answered its generic 404 for the Flux task API: the API is disabled on this server. Set '
                 '[fluxtask] enabled = true in kapacitor.conf and restart Kapacitor')
@@ -207,7 +203,7 @@ def hint_for_status(status, message, response=None):
     if status in (502, 503, 504):
         return 'A proxy or Kapacitor is unavailable: check that Kapacitor is running and reachable'
     if status >= 500:
-        return ('The server failed to handle the request: see Kapacitor\'s log (or the log of a proxy in front of it) '
+        return ("The server failed to handle the request: see Kapacitor's log (or the log of a proxy in front of it) "
                 'and check url (KAPACITOR_URL)')
     return None
 
@@ -334,8 +330,8 @@ def _short_exception(exc):
         text = '%s: %s' % (str(args[0]).rstrip('.'), args[1])  # ProtocolError('Connection aborted.', OSError)
     else:
         text = str(inner)
-    text = re.sub(r"^\w+\([^)]*\): ", '', text)  # "HTTPConnection(host='h', port=1): ..."
-    text = re.sub(r"<urllib3\.[^>]*>: ", '', text)  # "<urllib3.connection.HTTPConnection object at 0x...>: ..."
+    text = re.sub(r'^\w+\([^)]*\): ', '', text)  # "HTTPConnection(host='h', port=1): ..."
+    text = re.sub(r'<urllib3\.[^>]*>: ', '', text)  # "<urllib3.connection.HTTPConnection object at 0x...>: ..."
     return ' '.join(text.split())[:300] or exc.__class__.__name__
 
 
@@ -503,8 +499,8 @@ class KapacitorClient:
                                     'check url (KAPACITOR_URL)') from None
         if not isinstance(body, dict):
             raise RequestError('HTTP %d with JSON that is not an object' % response.status_code, method=method,
-                                 url=redact_url(response.url), status=response.status_code,
-                                 hint='The server does not look like Kapacitor\'s Flux task API: check url')
+                               url=redact_url(response.url), status=response.status_code,
+                               hint="The server does not look like Kapacitor's Flux task API: check url")
         return body
 
     @staticmethod
@@ -518,8 +514,8 @@ class KapacitorClient:
         value = body.get(key)
         if not isinstance(value, list):
             raise RequestError('the answer has no %r list, so it is not what Kapacitor sends' % key, method='GET',
-                                 url=self._url(path), status=200,
-                                 hint='Check that url (KAPACITOR_URL) points at Kapacitor 1.6 or later')
+                               url=self._url(path), status=200,
+                               hint='Check that url (KAPACITOR_URL) points at Kapacitor 1.6 or later')
         return value
 
     def get_task(self, task_id):

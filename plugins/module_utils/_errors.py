@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -17,16 +16,12 @@ constructor. ``str(error)`` is the one line a user reads: what went wrong and, w
     ``ServerUnreachable`` not sent: the server stopped answering earlier in this call (circuit breaker open)
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 class KapacitorError(Exception):
     """Base of every error the collection raises on purpose."""
 
     def __init__(self, message, hint=None):
-        super(KapacitorError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.hint = hint
 
@@ -53,7 +48,7 @@ class RequestError(KapacitorError):
 
     def __init__(self, message, method=None, url=None, status=None, server_message=None, hint=None,
                  sent=True, transient=False):
-        super(RequestError, self).__init__(message, hint=hint)
+        super().__init__(message, hint=hint)
         self.method = method
         self.url = url
         self.status = status
@@ -80,7 +75,7 @@ class RateLimited(RequestError):
     """HTTP 429 to a non-idempotent request: refused by Kapacitor or a proxy; ``retry_after`` is the wait asked for."""
 
     def __init__(self, message, retry_after, **kwargs):
-        super(RateLimited, self).__init__(message, **kwargs)
+        super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
 
@@ -92,7 +87,7 @@ class ServerUnreachable(RequestError):
     def __init__(self, message, **kwargs):
         kwargs['sent'] = False
         kwargs['transient'] = False
-        super(ServerUnreachable, self).__init__(message, **kwargs)
+        super().__init__(message, **kwargs)
 
     def __str__(self):
         return KapacitorError.__str__(self)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -7,9 +6,6 @@
 once in the ``tickstack.kapacitor.connection`` doc fragment) and the way a module builds its client
 and reports failures."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import math
 import os
@@ -73,7 +69,7 @@ class KapacitorModule(AnsibleModule):
         spec = dict(CONNECTION_ARGSPEC)
         spec.update(argument_spec)
         kwargs['mutually_exclusive'] = list(kwargs.get('mutually_exclusive') or []) + CONNECTION_MUTUALLY_EXCLUSIVE
-        super(KapacitorModule, self).__init__(argument_spec=spec, **kwargs)
+        super().__init__(argument_spec=spec, **kwargs)
         self._mask(url_secrets(self.params['url']))
         if self.params['token']:
             self._mask([self.params['token'].strip()])

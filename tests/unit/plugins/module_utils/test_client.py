@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -7,9 +6,6 @@
 transport failures (fed real failures: a closed port, an unresolvable ``.invalid`` host, tiny local servers that
 hang, reset or answer plain HTTP to TLS) and the circuit breaker."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import base64
 import socket
@@ -76,7 +72,7 @@ def test_parse_base_url(url, base, user, password):
     (['http://localhost:9092'], 'url must be a string'),
     ('http://exa mple.com:9092', 'invalid host name'),
     ('http://localhost:9092#top', 'without a path, query or fragment'),
-    ('http://localhost:9092/?u=ops', 'only hold Kapacitor\'s credentials u= and p='),
+    ('http://localhost:9092/?u=ops', "only hold Kapacitor's credentials u= and p="),
     ('http://localhost:9092/?u=ops&p=', 'both set'),
     ('http://localhost:9092/?u=a&p=b&p=c', 'once each'),
     ('http://ops:pw@localhost:9092/?u=ops&p=pw', 'credentials twice'),
@@ -148,7 +144,7 @@ def test_credentials_http_cannot_carry_are_refused_without_quoting_them():
 def test_basic_credentials_are_sent_as_utf8_as_the_kapacitor_cli_does():
     client = KapacitorClient(url='http://127.0.0.1:9', username='jos\u00e9', password='\u043f\u0430\u0440\u043e\u043b\u044c')
     prepared = requests.Request('GET', 'http://127.0.0.1:9/', auth=client.session.auth).prepare()
-    expected = base64.b64encode(u'jos\u00e9:\u043f\u0430\u0440\u043e\u043b\u044c'.encode('utf-8')).decode()
+    expected = base64.b64encode('jos\u00e9:\u043f\u0430\u0440\u043e\u043b\u044c'.encode('utf-8')).decode()
     assert prepared.headers['Authorization'] == 'Basic ' + expected
 
 
