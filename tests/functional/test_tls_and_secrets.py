@@ -109,19 +109,23 @@ def test_the_role_over_mutual_tls(tls_sims, pki, tmp_path):
 
 PASSWORD = 'pw-Zq8vK2mR4t'        # the read-only user's real password: listing works, the retry gets 403
 URL_PASSWORD = 'urlpw-Hx7nB3cW9e'  # wrong: 401
+# A read-only user whose password needs percent-encoding in a URL: right, so the listing works and the retry gets 403.
+ENCODED_PASSWORD, ENCODED_IN_URL = 'enc/Pw#7q?Tz@', 'enc%2FPw%237q%3FTz%40'
 JWT_SECRET = 'jwt-secret-of-the-server'
 
 
 def test_secrets_appear_nowhere_in_a_failing_run_at_vvv(tmp_path):
     sim = start_simulator('--auth-user', 'admin:admin-pw-Lr5sD1', '--auth-user', 'reader:%s:ro' % PASSWORD,
-                          '--shared-secret', JWT_SECRET)
+                          '--auth-user', 'encoder:%s:ro' % ENCODED_PASSWORD, '--shared-secret', JWT_SECRET)
     try:
         sim.load(SCENARIO)
         before = sim.attempts()
         token = make_jwt({'username': 'ops', 'exp': int(time.time()) + 3600}, 'a-secret-the-server-does-not-know')
-        secrets = [PASSWORD, URL_PASSWORD, token, token.split('.')[2], 'reader:' + PASSWORD]
+        secrets = [PASSWORD, URL_PASSWORD, token, token.split('.')[2], 'reader:' + PASSWORD, ENCODED_PASSWORD,
+                   ENCODED_IN_URL, 'Pw%237q', 'Pw#7q']
         url_with_credentials = sim.url.replace('://', '://ops:%s@' % URL_PASSWORD)
-        reports = dict((name, str(tmp_path / ('%s.json' % name))) for name in ('basic', 'in_url', 'bearer'))
+        hosts = ('basic', 'in_url', 'bearer', 'encoded_in_url', 'query_credentials')
+        reports = {name: str(tmp_path / ('%s.json' % name)) for name in hosts}
         inventory = tmp_path / 'inventory.yml'
         inventory.write_text('\n'.join([
             'kapacitor:',
@@ -138,14 +142,22 @@ def test_secrets_appear_nowhere_in_a_failing_run_at_vvv(tmp_path):
             '      kapacitor_url: "%s"' % sim.url,
             '      kapacitor_token: "%s"' % token,
             '      retry_failed_runs_report_path: "%s"' % reports['bearer'],
+            '    encoded_in_url:',
+            '      kapacitor_url: "%s"' % sim.url.replace('://', '://encoder:%s@' % ENCODED_IN_URL),
+            '      retry_failed_runs_report_path: "%s"' % reports['encoded_in_url'],
+            '    query_credentials:',
+            '      kapacitor_url: "%s/?u=encoder&p=%s"' % (sim.url, ENCODED_IN_URL),
+            '      retry_failed_runs_report_path: "%s"' % reports['query_credentials'],
             '']))
         played = run_playbook(PLAYBOOK, {}, inventory=str(inventory), verbosity=3)
         output = played.stdout
         assert played.returncode != 0
         # Each host failed for the reason its credentials deserve.
         assert 'HTTP 403: user reader does not have' in output
+        # Both URL forms of the encoded password authenticated (the server names the user it refused the retry to).
+        assert output.count('HTTP 403: user encoder does not have') >= 2
         assert output.count('HTTP 401: authorization failed') >= 1 and 'HTTP 401: signature is invalid' in output
-        assert 'basic' in output and 'in_url' in output and 'bearer' in output
+        assert all(name in output for name in hosts)
         texts = [output] + [open(path).read() for path in reports.values()]
         for name, path in reports.items():
             assert read_json(path)['error'], name
