@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -7,9 +6,6 @@
 day, nothing committed), certificate verification on by default and off only when asked, and secrets (a
 password, a bearer token, credentials in the URL) absent from every output of a failing run at -vvv."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import time
 
