@@ -107,7 +107,7 @@ with open(out, 'w') as handle:
 # The simulator
 # =====================================================================================================================
 
-class Sim:
+class BenchSimulator:
     """A fresh simulator process (SimulatorProcess) loaded with one scenario, with the 2 ms per-request latency on."""
 
     def __init__(self, generate, workdir, name):
@@ -294,7 +294,7 @@ def scenario_facts(sim):
 
 def run_on_fresh_simulator(name, workdir, env, generate, command, attempts=True):
     """Load ``generate`` into a new simulator, run ``command(url)`` against it and measure it."""
-    sim = Sim(generate, workdir, name)
+    sim = BenchSimulator(generate, workdir, name)
     try:
         facts = scenario_facts(sim)
         facts['simulator_load_s'] = round(sim.load_seconds, 1)
@@ -377,7 +377,7 @@ OVERLAP_GAP = 0.3
 def run_overlap(workdir, env, controllers, trial):
     """Two overlapping jobs against one fresh simulator; duplicates and misses counted from its record."""
     name = 'overlap_%dc_%d' % (controllers, trial)
-    sim = Sim(OVERLAP, workdir, name)
+    sim = BenchSimulator(OVERLAP, workdir, name)
     try:
         before = sim.get('/_sim/attempts')
         sim.post('/_sim/stats/reset', {})
