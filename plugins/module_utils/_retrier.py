@@ -58,6 +58,10 @@ RETRY_SENDS = 4
 RETRY_RESEND_DELAY = 0.5
 # A decision older than this is checked against a fresh listing of its scheduled time just before the request.
 RECHECK_AFTER = 1.0
+# Once a check finds an attempt another job made during this call, the thread waits up to this long (at random)
+# before its next run: two jobs that race through the same list otherwise reach its last free scheduled times
+# together, and a duplicate needs only their checks to fall within the few milliseconds before the other's POST.
+CONTENTION_PAUSE = 0.25
 # Snowflake run IDs: milliseconds since this instant in their top 42 bits (docs/kapacitor-api.md, "Valid IDs").
 SNOWFLAKE_EPOCH = 1491696000
 # The module's failure message stays readable (and a playbook's output small) whatever the number of runs.
@@ -438,6 +442,7 @@ class Retrier:
         if outcome != 'superseded':
             msg = '%s; %s' % (msg, decision.msg)
         self._finish(item, outcome, msg, latest=latest, count=count)
+        self._sleep(random.uniform(0, CONTENTION_PAUSE))
         return False
 
     def _retry(self, job):
