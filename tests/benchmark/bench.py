@@ -455,8 +455,8 @@ def report(results, args):
             targets.append(('overlapping jobs, %d controller%s: duplicates per 60 <= %g, none missed'
                             % (controllers, '' if controllers == 1 else 's', goal),
                             figures['per_60'] <= goal and figures['missed'] == 0 and figures['exit_code'] == 0,
-                            '%.2f per 60 (%d in %d trials), %d missed' % (figures['per_60'], figures['duplicates'],
-                                                                         figures['trials'], figures['missed'])))
+                            '%.2f per 60 (%d in %d trials), %d missed'
+                            % (figures['per_60'], figures['duplicates'], figures['trials'], figures['missed'])))
     if large is not None:
         complete = large['listed'] is not None and large['listed'].get('runs') == large['scenario']['runs']
         targets.append(('large: every run listed (%d), exit 0' % large['scenario']['runs'],
