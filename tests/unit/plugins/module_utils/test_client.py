@@ -35,6 +35,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     RequestError,
     ServerUnreachable,
 )
+from ansible_collections.tickstack.kapacitor.tests.functional.support import free_port
 
 
 class FakeResponse:
@@ -178,14 +179,6 @@ def test_backoff_is_jittered_and_capped():
 
 # --------------------------------------------------------------------------- real transport failures
 
-def closed_port():
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 class RawServer:
     """A TCP server on 127.0.0.1 that treats each connection with ``behaviour(conn, request)``."""
 
@@ -304,7 +297,7 @@ def wrapped(error):
 
 
 def test_refused_is_never_sent_and_not_worth_repeating():
-    failure = classify(failure_of('http://127.0.0.1:%d/' % closed_port(), timeout=5), 'http://127.0.0.1:1')
+    failure = classify(failure_of('http://127.0.0.1:%d/' % free_port(), timeout=5), 'http://127.0.0.1:1')
     assert (failure.kind, failure.sent, failure.transient, failure.connection_lost) == ('refused', False, False, True)
     assert 'Connection refused' in failure.text
     assert failure.hint == 'Nothing listens at http://127.0.0.1:1: check url (KAPACITOR_URL) and that Kapacitor is running'
