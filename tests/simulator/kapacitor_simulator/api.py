@@ -275,11 +275,7 @@ class TaskAPI:
         task_id = self.decode_id(req.params['id'])
         scheduled_for = None
         if 0 < len(req.body) < 1000:
-            try:
-                body = json.loads(req.body)
-            except ValueError:
-                raise decode_error(json_error_text(req.body)) from None
-            value = body.get('scheduledFor') if isinstance(body, dict) else None
+            value = self.decode_force_run_body(req.body)
             if value:
                 try:
                     scheduled_for = parse_rfc3339(value)
@@ -287,9 +283,34 @@ class TaskAPI:
                     raise decode_error(str(exc)) from None
         if scheduled_for is None:
             scheduled_for = now_ns()
+        # No alignment, range or history check (kv ForceRun: "may or may not align with the task's schedule").
         scheduled_for -= scheduled_for % NS
         run, plan = self.queue_manual_run('failed to force run', task_id, scheduled_for, retry=False)
         return self.execute_manual_run(req, run, plan, 'failed to force run', 201)
+
+    @staticmethod
+    def decode_force_run_body(raw):
+        """json.NewDecoder(body).Decode into ``struct { ScheduledFor string `json:"scheduledFor"` }``: the first JSON
+        value only (trailing bytes are never read), keys matched case-insensitively with the last one winning, null
+        leaving the field empty; returns the string, '' when absent."""
+        text = raw.decode('utf-8', 'replace')
+        try:
+            body, dummy = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip()))
+        except ValueError:
+            raise decode_error(json_error_text(raw)) from None
+        if body is None:
+            return ''
+        if not isinstance(body, dict):
+            raise decode_error('json: cannot unmarshal %s into Go value of type struct { ScheduledFor string "json:\\"scheduledFor\\"" }'
+                               % go_json_type(body))
+        value = ''
+        for key, item in body.items():
+            if key.lower() != 'scheduledfor' or item is None:
+                continue
+            if not isinstance(item, str):
+                raise decode_error('json: cannot unmarshal %s into Go struct field .scheduledFor of type string' % go_json_type(item))
+            value = item
+        return value
 
     def retry_run(self, req):
         """POST /retry (kapacitor-api.md §6): 404 task, 404 run, 422 queued collision, then block while the new run executes."""

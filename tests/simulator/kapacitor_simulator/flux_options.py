@@ -47,9 +47,11 @@ def rewrite_task_options(flux, updates):
     return _OPTION_BLOCK.sub(lambda _m: 'option task = {%s}' % body, flux, count=1)
 
 
-def default_flux(name, every=None, cron=None):
+def default_flux(name, every=None, cron=None, offset=None):
     """A plausible task script for scenario tasks that give no ``flux``."""
     schedule = 'cron: %s' % json.dumps(cron) if cron else 'every: %s' % (every or '1m')
+    if offset:
+        schedule += ', offset: %s' % offset
     return ('option task = {name: %s, %s}\n\nfrom(bucket: "telegraf/autogen")\n    |> range(start: -1h)\n'
             '    |> filter(fn: (r) => r._measurement == "cpu")\n    |> aggregateWindow(every: 1m, fn: mean)\n'
             '    |> to(bucket: "rollups/autogen")\n' % (json.dumps(name), schedule))

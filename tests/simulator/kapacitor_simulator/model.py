@@ -9,6 +9,7 @@ from .constants import DEFAULT_RETRY_ERROR, HORIZON_NS, NS, TASKS_PREFIX
 from .encoding import format_time, go_quote, now_ns
 from .flux_options import parse_task_options
 from .ids import IdGenerator, fmt_id
+from .schedule import format_offset, offset_seconds
 
 
 class Task:
@@ -41,7 +42,7 @@ class Task:
         self.name = options.get('name', '')
         self.every = options.get('every', '')
         self.cron = options.get('cron', '')
-        self.offset = options.get('offset', '')
+        self.offset = wire_offset(options.get('offset', ''))
 
     def to_json(self):
         """Task object, key order and omitempty as kapacitor-api.md §3.1."""
@@ -59,6 +60,15 @@ class Task:
             if value or key in ('status', 'flux'):
                 out[key] = value
         return out
+
+
+def wire_offset(text):
+    """The task's ``offset`` as the API renders it (customParseDuration: ``90m`` -> ``1h30m``, ``0s`` -> omitted); a
+    value Go's time.ParseDuration would refuse (``1d``) is kept as written."""
+    try:
+        return format_offset(offset_seconds(text))
+    except ValueError:
+        return text
 
 
 class Run:
@@ -133,6 +143,7 @@ class TaskRuns:
         self.max_lag = 0            # max(started_at - scheduled_for): bounds the 14-day scan
         self.attempts = {}          # scheduled_for -> attempts created live by retry / force run
         self.manual_runs_key = False  # kv holds <task>/manualRuns once a manual run was queued (kapacitor-api.md §6.1)
+        self.history = True         # False: completed runs are never listed (task-run-influxdb = "none", history lost)
 
     def add_completed(self, run, bulk=False):
         self.completed_by_id[run.id] = run
@@ -160,6 +171,8 @@ class TaskRuns:
         ``range(start: -14d)`` on the point time (startedAt; the stop is now), and a scheduledFor filter only when a
         window is given, with beforeTime defaulting to now then. Without a window a completed run scheduled in the
         future (a manual run for a later time) is returned; the kv part, by contrast, always stops at now."""
+        if not self.history:
+            return
         horizon = now - HORIZON_NS
         low = horizon - self.max_lag
         if after_ns is not None:
@@ -175,7 +188,7 @@ class TaskRuns:
     def find_completed(self, run_id, now):
         """FindRunByID's history part: the same ``range(start: -14d)``, no scheduledFor filter."""
         run = self.completed_by_id.get(run_id)
-        if run is None or not now - HORIZON_NS <= point_time(run) < now:
+        if run is None or not self.history or not now - HORIZON_NS <= point_time(run) < now:
             return None
         return run
 

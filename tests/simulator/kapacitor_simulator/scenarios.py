@@ -8,9 +8,11 @@ from .encoding import now_ns, parse_rfc3339
 from .flux_options import default_flux
 from .ids import IdGenerator, fmt_id, parse_id
 from .model import Run, Task, TaskRuns
+from .schedule import offset_seconds, slots
 
 _REL_TIME = re.compile(r'^([+-])(\d+(?:\.\d+)?)([smhd])$')
 _UNIT_NS = {'s': NS, 'm': 60 * NS, 'h': 3600 * NS, 'd': 86400 * NS}
+MAX_SCHEDULED_RUNS = 200000
 
 
 def parse_scenario_time(value, base_ns):
@@ -90,15 +92,25 @@ class ScenarioLoader:
         return specs
 
     def load_task(self, spec):
-        flux = spec.get('flux') or default_flux(spec.get('name', 'task'), spec.get('every'), spec.get('cron'))
+        flux = spec.get('flux') or default_flux(spec.get('name', 'task'), spec.get('every'), spec.get('cron'), spec.get('offset'))
         run_specs = list(spec.get('runs') or [])
         generated = generate_run_specs(spec.get('generate_runs'), self.base) if spec.get('generate_runs') else []
         times = [parse_scenario_time(r['scheduled_for'], self.base) for r in run_specs if r.get('scheduled_for')]
         times += [g[0] for g in generated]
-        created = (min(times) if times else self.base) - 3600 * NS
+        candidates = [time - 3600 * NS for time in times]
+        schedule = spec.get('schedule_runs')
+        if schedule:
+            # The task was created just before the first scheduled time asked for: the scheduler's first slot is the
+            # first one strictly after createdAt.
+            candidates.append(self.scenario_time(schedule, 'from') - NS)
+        created = min(candidates) if candidates else self.base - 3600 * NS
+        if spec.get('created_at'):
+            created = parse_scenario_time(spec['created_at'], self.base)
         created -= created % NS
         task_id = parse_id(spec['id']) if spec.get('id') else self.ids.derived(created)
         task = Task(task_id, flux, spec.get('owner', ADMIN_USER), created)
+        if spec.get('updated_at'):
+            task.updated_at = parse_scenario_time(spec['updated_at'], self.base)
         task.status = spec.get('status', 'active')
         task.description = spec.get('description', '')
         task.run_seconds = float(spec.get('run_seconds', 0))
@@ -111,10 +123,51 @@ class ScenarioLoader:
             self.add_run(task_runs, self.build_run(task_id, run_spec), in_kv=bool(run_spec.get('in_kv')))
         for scheduled_for, status, retried in generated:
             self.add_generated(task, task_runs, scheduled_for, status, retried)
+        restarts = []
+        if schedule:
+            restarts = self.add_scheduled(task, task_runs, schedule)
         # A run that was requested (queued, or a past retry or manual run) went through the manualRuns kv key.
         task_runs.manual_runs_key = any(run_spec.get('requested_at') for run_spec in run_specs) or any(g[2] for g in generated)
-        self.update_task_summary(task, task_runs)
+        task_runs.history = spec.get('history', True) is not False
+        self.update_task_summary(task, task_runs, restarts)
+        if spec.get('latest_completed'):
+            task.latest_completed = parse_scenario_time(spec['latest_completed'], self.base)
         self.tasks.append(task)
+
+    def scenario_time(self, spec, key, default=None):
+        """A time of a scenario block, naming the block's key when it is missing or bad."""
+        if spec.get(key) is None and default is not None:
+            return default
+        try:
+            return parse_scenario_time(spec[key], self.base)
+        except (KeyError, ValueError) as exc:
+            raise ValueError('schedule_runs %r: expected RFC3339 or a relative time such as -6h (%s)' % (key, exc)) from None
+
+    def add_scheduled(self, task, task_runs, schedule):
+        """``schedule_runs``: the runs Kapacitor's scheduler created on the task's grid (docs/simulator.md); returns the
+        restart times that ended the outages.
+
+        A slot S gets a completed run when ``from <= S <= to``, S is after ``createdAt``, its execution time
+        ``S + offset`` lies at least a second in the past, and no outage swallowed it: an outage ``[down, up]`` misses
+        every slot with ``S + offset > down`` and ``S <= up``, because the restarted scheduler jumps to ``up`` and
+        only creates slots strictly after it (no catch-up)."""
+        offset = offset_seconds(task.offset)
+        low = self.scenario_time(schedule, 'from') // NS
+        high = self.scenario_time(schedule, 'to', self.base) // NS
+        outages = [(self.scenario_time(outage, 'from'), self.scenario_time(outage, 'to')) for outage in schedule.get('outages') or []]
+        after = max(low - 1, task.created_at // NS)
+        until = min(high, self.base // NS - offset - 1)
+        try:
+            times = slots(task.every, task.cron, after, until, MAX_SCHEDULED_RUNS)
+        except ValueError as exc:
+            raise ValueError('schedule_runs of task %r: %s' % (task.name, exc)) from None
+        times = [slot for slot in times if not any((slot + offset) * NS > down and slot * NS <= up for down, up in outages)]
+        rng = random.Random(schedule.get('seed', 1))
+        failed = set(rng.sample(range(len(times)), round(len(times) * float(schedule.get('failed_ratio', 0)))))
+        shift = int(schedule.get('grid_shift_seconds', 0))
+        for index, slot in enumerate(times):
+            self.add_generated(task, task_runs, (slot + shift) * NS, 'failed' if index in failed else 'success', False, offset * NS)
+        return [up for dummy, up in outages if up <= self.base]
 
     def build_run(self, task_id, spec):
         base = self.base
@@ -155,9 +208,10 @@ class ScenarioLoader:
         else:
             task_runs.running[run.id] = run      # a scheduled (not yet started) run held in kv
 
-    def add_generated(self, task, task_runs, scheduled_for, status, retried):
+    def add_generated(self, task, task_runs, scheduled_for, status, retried, delay=0):
+        """A completed scheduler run that started just after its execution time ``scheduled_for + delay`` (offset)."""
         run = Run(0, task.id, status, scheduled_for)
-        run.started_at = scheduled_for + 10_000_000 + (scheduled_for // NS % 7) * 1_000_000
+        run.started_at = scheduled_for + delay + 10_000_000 + (scheduled_for // NS % 7) * 1_000_000
         run.finished_at = run.started_at + 180_000_000
         run.error = task.retry_error if status == 'failed' else ''
         self.assign_derived_id(run, run.started_at)
@@ -177,11 +231,14 @@ class ScenarioLoader:
         run.id = self.ids.derived(at_ns)
 
     @staticmethod
-    def update_task_summary(task, task_runs):
+    def update_task_summary(task, task_runs, restarts=()):
+        """latestCompleted moves forward only: createdAt, each restart (the startup reset sets it to now) and each
+        finished run's scheduledFor (Kapacitor's kv ``finishRun`` and ``TaskNotifyCoordinatorOfExisting``)."""
+        task.latest_completed = max([task.created_at] + list(restarts))
         if not task_runs.completed:
             return
         latest = max(task_runs.completed, key=lambda r: (r.scheduled_for, r.id))
-        task.latest_completed = max(task.created_at, latest.scheduled_for)
+        task.latest_completed = max(task.latest_completed, latest.scheduled_for)
         task.last_run_status = latest.status if latest.status == 'success' else 'failed'
         # kapacitor-api.md §3.2: lastRunError takes the second-to-last log line, usually "Completed(failed)".
         task.last_run_error = '' if latest.status == 'success' else 'Completed(failed)'
