@@ -197,9 +197,9 @@ def check_url_credentials(sim, tmp_path):
     assert 'HTTP 401: authorization failed' in output
     assert "its query may only hold Kapacitor's credentials u= and p=" in output
     assert 'must be percent-encoded' in output
-    # -vvv printed the module arguments, masked: the check below looked at them.
-    assert '"url": "http://********@%s"' % host in output
-    assert '"url": "http://%s/?u=%s&p=********"' % (host, QUERY_USER) in output
+    if '"invocation"' in output:   # -vvv prints the module arguments up to ansible-core 2.19: masked
+        assert '"url": "http://********@%s"' % host in output
+        assert '"url": "http://%s/?u=%s&p=********"' % (host, QUERY_USER) in output
     for secret in secrets:
         assert secret not in output, secret
 
