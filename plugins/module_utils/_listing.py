@@ -15,12 +15,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    HORIZON_SECONDS,
     PAGE_LIMIT,
     RUN_STATUSES,
     RunPager,
     Window,
     annotate_attempts,
+    attempt_key,
     check_id,
+    epoch_to_rfc3339,
+    group_attempts,
+    id_created_at,
+    run_error,
     scheduled_epoch,
     snake_run,
     sort_runs,
@@ -57,12 +63,17 @@ def list_all_tasks(client, status=None, name=None):
         after = page[-1]['id']
 
 
-def resolve_tasks(client, task_ids, task_names, task_status):
+def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
     """The tasks to work on, sorted by ID. ``task_status`` is ``active``, ``inactive`` or ``any``.
 
     One ID costs one GET; several IDs or names cost one pass over the task list. An unknown ID or name
-    raises InputError naming it.
+    raises InputError naming it; when ``missing`` is a list (``missing_ok``), it is appended there instead.
     """
+    def absent(what, message):
+        if missing is None:
+            raise InputError(message)
+        missing.append(what)
+
     server_status = None if task_status == 'any' else task_status
     if not task_ids and not task_names:
         return list_all_tasks(client, status=server_status)
@@ -70,25 +81,29 @@ def resolve_tasks(client, task_ids, task_names, task_status):
     if len(task_ids) == 1 and not task_names:
         task = client.get_task(task_ids[0])
         if task is None:
-            raise InputError('task %s not found on this Kapacitor' % task_ids[0])
-        found[task['id']] = task
+            absent(task_ids[0], 'task %s not found on this Kapacitor' % task_ids[0])
+        else:
+            found[task['id']] = task
     elif len(task_names) == 1 and not task_ids:
         for task in list_all_tasks(client, name=task_names[0]):
             found[task['id']] = task
         if not found:
-            raise InputError('no task named %r on this Kapacitor' % task_names[0])
+            absent(task_names[0], 'no task named %r on this Kapacitor' % task_names[0])
     else:
         every = list_all_tasks(client)
         by_id = {task['id']: task for task in every}
-        missing = [task_id for task_id in task_ids if task_id not in by_id]
-        if missing:
-            raise InputError('task %s not found on this Kapacitor' % ', '.join(missing))
+        unknown = [task_id for task_id in task_ids if task_id not in by_id]
+        if unknown and missing is None:
+            raise InputError('task %s not found on this Kapacitor' % ', '.join(unknown))
         for task_id in task_ids:
-            found[task_id] = by_id[task_id]
+            if task_id in by_id:
+                found[task_id] = by_id[task_id]
+            else:
+                missing.append(task_id)
         for name in task_names:
             named = [task for task in every if task.get('name') == name]
             if not named:
-                raise InputError('no task named %r on this Kapacitor' % name)
+                absent(name, 'no task named %r on this Kapacitor' % name)
             for task in named:
                 found[task['id']] = task
     return [found[task_id] for task_id in sorted(found)
@@ -97,11 +112,26 @@ def resolve_tasks(client, task_ids, task_names, task_status):
 
 # --------------------------------------------------------------------------- runs
 
+def get_run(client, task_id, run_id):
+    """One run of a task (API view, with its log), or None when Kapacitor answers 404 (kapacitor-api.md 4.5)."""
+    try:
+        return client.get('/tasks/%s/runs/%s' % (task_id, run_id))
+    except RequestError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 def _slim(run, task_id, keep_logs):
-    """The run without ``links``; repeated values share one string object (a listing can hold 100,000 runs)."""
+    """The run without ``links``; repeated values share one string object (a listing can hold 100,000 runs).
+
+    The log is dropped unless ``keep_logs``; the failure reason of a failed or canceled run (``error``) is taken from it
+    first (Kapacitor's listing carries every run's log, kapacitor-api.md 3.2), so it costs no request.
+    """
     slim = {key: run[key] for key in _RUN_KEYS if key in run}
     slim['taskID'] = task_id
     slim['status'] = _STATUS.get(slim.get('status'), slim.get('status'))
+    slim['error'] = run_error(run)
     if keep_logs and run.get('log'):
         slim['log'] = run['log']
     return slim
@@ -190,19 +220,15 @@ class RunFilters:
 
 
 def _list_task(client, task, window, filters):
-    """One task's kept runs (module view), its summary and the pager's warnings, each naming the task."""
+    """One task's kept runs (each as a pair: API view, module view), the number of requests and the pager's warnings, naming the task."""
     runs, pager = collect_runs(client, task['id'], window, keep_logs=filters.include_logs, enough=filters.enough,
                                strict=False)
     notes = annotate_attempts(runs)
     selected = sort_runs(run for run in runs if filters.keep(run, notes[run['id']]))[:filters.limit]
-    counts = dict.fromkeys(RUN_STATUSES, 0)
-    for run in selected:
-        counts[run['status']] = counts.get(run['status'], 0) + 1
     name = task.get('name')
-    summary = {'id': task['id'], 'name': name, 'status': task.get('status'), 'runs': len(selected), 'run_counts': counts}
-    out = [snake_run(run, name, notes[run['id']], filters.include_logs, filters.fields) for run in selected]
+    out = [(run, snake_run(run, name, notes[run['id']], filters.include_logs, filters.fields)) for run in selected]
     warnings = ['task %s (%s): %s' % (task['id'], name, warning) for warning in pager.warnings]
-    return out, summary, pager.pages, warnings
+    return out, pager.pages, warnings
 
 
 def list_runs(client, tasks, window, filters, concurrency):
@@ -213,16 +239,101 @@ def list_runs(client, tasks, window, filters, concurrency):
     every part of a window that could not be listed completely. Raises RequestError.
     """
     listed = map_concurrently(lambda task: _list_task(client, task, window, filters), tasks, concurrency)
-    result = {'runs': [], 'tasks': [], 'warnings': []}
+    runs_by_task = {task['id']: runs for task, (runs, dummy, dummy) in zip(tasks, listed)}
+    return _result(tasks, runs_by_task, sum(pages for dummy, pages, dummy in listed),
+                   [warning for dummy, dummy, warnings in listed for warning in warnings])
+
+
+def _result(tasks, runs_by_task, requests, warnings):
+    """The answer of ``list_runs`` from the kept runs of each task (pairs: API view, module view), in the order of
+    ``tasks``."""
+    result = {'runs': [], 'tasks': [], 'warnings': warnings}
     totals = dict.fromkeys(RUN_STATUSES, 0)
-    requests = 0
-    for runs, summary, pages, warnings in listed:
-        result['runs'].extend(runs)
-        result['tasks'].append(summary)
-        result['warnings'].extend(warnings)
-        requests += pages
-        for status, count in summary['run_counts'].items():
-            totals[status] = totals.get(status, 0) + count
+    for task in tasks:
+        runs = runs_by_task.get(task['id'], [])
+        counts = dict.fromkeys(RUN_STATUSES, 0)
+        for run, dummy in runs:
+            counts[run['status']] = counts.get(run['status'], 0) + 1
+            totals[run['status']] = totals.get(run['status'], 0) + 1
+        result['runs'].extend(out for dummy, out in runs)
+        result['tasks'].append({'id': task['id'], 'name': task.get('name'), 'status': task.get('status'),
+                                'runs': len(runs), 'run_counts': counts})
     result['totals'] = {'tasks': len(result['tasks']), 'runs': len(result['runs']), 'run_counts': totals,
                         'requests': requests}
+    return result
+
+
+# A run scheduled by the task is created when its scheduled time comes (later by the task's ``offset``, or when the
+# executor is late); so a run whose ID dates from T is most likely scheduled within this many seconds before T.
+ID_LOOKBACK = 3600
+
+
+def find_runs(client, tasks, run_ids, filters, concurrency, now):
+    """The runs with these IDs among the runs of ``tasks``, each with its attempt annotation, as ``list_runs`` returns
+    runs, plus ``not_found``: the IDs no task has (each also named in ``warnings``).
+
+    A snowflake ID carries its creation time (kapacitor-api.md 5.3), and a scheduled run is created at its scheduled
+    time: so first one listing per task of the scheduled times from ``ID_LOOKBACK`` seconds before the oldest ID to a
+    minute after the newest finds most runs with their attempts. An ID still missing (a retry of an older scheduled
+    time, or a task with a long ``offset``) is looked up with one GET per task, then its scheduled time is listed for
+    its attempts. Cost: about one request per task, plus one per task for each ID the first pass did not find.
+    """
+    wanted = list(dict.fromkeys(run_ids))
+    wanted_set = set(wanted)
+    found = {}       # run ID -> (task, its attempts)
+    requests = 0
+    created = [id_created_at(run_id) for run_id in wanted]
+    recent = [when for when in created if now - HORIZON_SECONDS - ID_LOOKBACK < when < now + 60]
+    if recent:
+        window = Window(int(min(recent)) - ID_LOOKBACK, int(max(recent)) + 60)
+
+        def scan(task):
+            runs, pager = collect_runs(client, task['id'], window, keep_logs=filters.include_logs, strict=False)
+            return task, runs, pager.pages
+
+        for task, runs, pages in map_concurrently(scan, tasks, concurrency):
+            requests += pages
+            groups = group_attempts(runs)
+            for run in runs:
+                if run['id'] in wanted_set and run['id'] not in found:
+                    found[run['id']] = (task, groups[attempt_key(run)])
+
+    def probe(pair):
+        task, run_id = pair
+        return task, get_run(client, task['id'], run_id)
+
+    for run_id in [run_id for run_id in wanted if run_id not in found]:
+        hits = [(task, run) for task, run in map_concurrently(probe, [(task, run_id) for task in tasks], concurrency)
+                if run is not None]
+        requests += len(tasks)
+        if hits:
+            task, run = hits[0]
+            runs, pager = collect_runs(client, task['id'], scheduled_window([scheduled_epoch(run)]),
+                                       keep_logs=filters.include_logs, strict=False)
+            requests += pager.pages
+            attempts = group_attempts(runs).get((task['id'], scheduled_epoch(run)), [])
+            if not any(attempt['id'] == run_id for attempt in attempts):  # listed no more (or not yet): as fetched
+                attempts = sorted(attempts + [_slim(run, task['id'], filters.include_logs)], key=lambda r: r['id'])
+            found[run_id] = (task, attempts)
+
+    by_task = {}
+    for run_id in wanted:
+        if run_id in found:
+            task, attempts = found[run_id]
+            run = next(attempt for attempt in attempts if attempt['id'] == run_id)
+            note = (attempts.index(run) + 1, len(attempts), attempts[-1])
+            by_task.setdefault(task['id'], []).append(
+                (run, snake_run(run, task.get('name'), note, filters.include_logs, filters.fields)))
+    runs_by_task = {task_id: sorted(pairs, key=lambda pair: (scheduled_epoch(pair[0]), pair[0]['id']), reverse=True)
+                    for task_id, pairs in by_task.items()}
+    not_found = [run_id for run_id in wanted if run_id not in found]
+    warnings = []
+    for run_id in not_found:
+        when = id_created_at(run_id)
+        reason = 'its ID dates from %s' % epoch_to_rfc3339(when)
+        if when < now - HORIZON_SECONDS:
+            reason += ', 14 days ago or more, and Kapacitor only keeps runs of the last 14 days'
+        warnings.append('run %s was not found among the runs of the %d task(s) searched (%s)' % (run_id, len(tasks), reason))
+    result = _result(tasks, runs_by_task, requests, warnings)
+    result['not_found'] = not_found
     return result

@@ -33,6 +33,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
     collect_runs,
+    get_run,
     map_concurrently,
     scheduled_window,
 )
@@ -45,9 +46,12 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     attempt_key,
     check_id,
     classify_retry_response,
+    compile_patterns,
     decide,
     epoch_to_rfc3339,
+    id_created_at,
     latest_of,
+    rfc3339_to_epoch,
     scheduled_instant,
 )
 
@@ -62,8 +66,6 @@ RECHECK_AFTER = 1.0
 # before its next run: two jobs that race through the same list otherwise reach its last free scheduled times
 # together, and a duplicate needs only their checks to fall within the few milliseconds before the other's POST.
 CONTENTION_PAUSE = 0.25
-# Snowflake run IDs: milliseconds since this instant in their top 42 bits (docs/kapacitor-api.md, "Valid IDs").
-SNOWFLAKE_EPOCH = 1491696000
 # The module's failure message stays readable (and a playbook's output small) whatever the number of runs.
 MESSAGE_LIMIT = 2000
 
@@ -88,11 +90,6 @@ def failure_message(results, limit=MESSAGE_LIMIT):
             break
         text += part
     return text
-
-
-def id_created_at(run_id):
-    """When Kapacitor generated this ID (seconds since the epoch), from its snowflake timestamp."""
-    return SNOWFLAKE_EPOCH + (int(run_id, 16) >> 22) / 1000.0
 
 
 def _describe(value):
@@ -181,6 +178,20 @@ class RetryItem:
         if 'attempt' in hints and 'attempts' in hints and hints['attempt'] > hints['attempts']:
             raise InputError('%s.attempt (%d) is more than %s.attempts (%d): expected attempt <= attempts'
                              % (where, hints['attempt'], where, hints['attempts']))
+        if entry.get('finished_at') is not None:
+            value = entry['finished_at']
+            try:
+                if isinstance(value, bool) or not isinstance(value, (str, datetime.datetime)):
+                    raise InputError(value)
+                rfc3339_to_epoch(value)
+            except InputError:
+                raise InputError('%s.finished_at is %s: expected an RFC3339 time such as 2026-05-01T10:00:00.5Z (or leave '
+                                 'it out)' % (where, _describe(value))) from None
+            hints['finished_at'] = value
+        if 'error' in entry:  # null is a value too: the listing found no failure reason in the run's log
+            if entry['error'] is not None and not isinstance(entry['error'], str):
+                raise InputError('%s.error is %s: expected a string or null' % (where, _describe(entry['error'])))
+            hints['error'] = entry['error']
         task_name = entry.get('task_name')
         if task_name is not None and not isinstance(task_name, str):
             raise InputError('%s.task_name is %s: expected a string' % (where, _describe(task_name)))
@@ -193,8 +204,12 @@ class RetryItem:
             return None
         if int(hints['attempt']) != int(hints['attempts']):
             return None  # a later attempt exists that the input does not describe: look it up
-        return {'id': self.run_id, 'taskID': self.task_id, 'status': hints['status'],
-                'scheduledFor': hints['scheduled_for']}
+        run = {'id': self.run_id, 'taskID': self.task_id, 'status': hints['status'], 'scheduledFor': hints['scheduled_for']}
+        if hints.get('finished_at') is not None:
+            run['finishedAt'] = hints['finished_at']
+        if 'error' in hints:
+            run['error'] = hints['error']
+        return run
 
 
 class Job:
@@ -220,15 +235,20 @@ class Retrier:
     """Retries runs idempotently: one decision per (task, scheduled time) from all of its attempts.
 
     Options are keywords: ``max_attempts``, ``force``, ``concurrency``, ``retry_timeout`` (seconds a retry request
-    may take), ``check_mode``, ``refresh`` (False: trust the attempt fields of the input), ``recheck_after``; and,
-    for tests, ``clock`` (monotonic seconds), ``wall`` (seconds since the epoch), ``sleep`` and ``shuffle``.
+    may take), ``check_mode``, ``refresh`` (False: trust the attempt fields of the input), ``recheck_after``,
+    ``min_age`` (seconds a failed latest attempt must have finished before it is retried, else ``deferred``),
+    ``skip_errors`` (regular expressions, strings or compiled: a latest attempt whose error matches one is
+    ``skipped``); and, for tests, ``clock`` (monotonic seconds), ``wall`` (seconds since the epoch), ``sleep`` and
+    ``shuffle``.
     """
 
     def __init__(self, client, *, max_attempts=3, force=False, concurrency=4, retry_timeout=1800.0, check_mode=False,
-                 refresh=True, recheck_after=RECHECK_AFTER, clock=time.monotonic, wall=time.time, sleep=time.sleep,
-                 shuffle=None):
+                 refresh=True, recheck_after=RECHECK_AFTER, min_age=0.0, skip_errors=(), clock=time.monotonic,
+                 wall=time.time, sleep=time.sleep, shuffle=None):
         self.client = client
         self.max_attempts = max_attempts
+        self.min_age = min_age
+        self.skip_errors = compile_patterns(skip_errors, 'skip_errors')
         self.force = force
         self.concurrency = concurrency
         self.retry_timeout = retry_timeout
@@ -269,7 +289,7 @@ class Retrier:
         bare = [item for item in items if not item.hints.get('scheduled_for')]
         if bare and len(bare) <= 3:
             for item in bare:
-                run = self._get_run(task_id, item.run_id)
+                run = get_run(self.client, task_id, item.run_id)
                 if run is not None:
                     epochs.append(scheduled_instant(run['scheduledFor']))
             bare = []
@@ -281,14 +301,6 @@ class Retrier:
             return groups
         return self._list_times(task_id, epochs) if epochs else {}
 
-    def _get_run(self, task_id, run_id):
-        try:
-            return self.client.get('/tasks/%s/runs/%s' % (task_id, run_id))
-        except RequestError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
     def _why_missing(self, item, cache):
         """The true reason why a run is not among the runs of its task, in words (for ``not_found``)."""
         task_id, run_id = item.task_id, item.run_id
@@ -297,12 +309,12 @@ class Retrier:
         if cache['task_missing']:
             return 'task %s not found: it was deleted, or task_id is wrong' % task_id
         hinted = item.hints.get('scheduled_for')
-        run = self._get_run(task_id, run_id)
+        run = get_run(self.client, task_id, run_id)
         if run is not None and hinted and scheduled_instant(run['scheduledFor']) != scheduled_instant(hinted):
             return ('run %s is scheduled for %s, not %s as %s.scheduled_for says: correct it, or leave scheduled_for '
                     'out' % (run_id, run['scheduledFor'], hinted, item.where or 'the input'))
         for other in [task for task in self._task_ids if task != task_id][:5]:
-            if self._get_run(other, run_id) is not None:
+            if get_run(self.client, other, run_id) is not None:
                 return 'run %s is a run of task %s, not of task %s: check %s' % (
                     run_id, other, task_id, '%s.task_id' % item.where if item.where else 'task_id')
         created = id_created_at(run_id)
@@ -326,7 +338,7 @@ class Retrier:
         return [job for jobs in plans for job in jobs]
 
     def _plan_task(self, task_id, items):
-        trusted = set() if self.refresh else {id(item) for item in items if item.hinted_run() is not None}
+        trusted = set() if self.refresh else {id(item) for item in items if self._trusts(item)}
         listed = [item for item in items if id(item) not in trusted]
         try:
             groups = self._attempts_by_key(task_id, listed) if listed else {}
@@ -357,7 +369,7 @@ class Retrier:
                              % item.same_as.run_id, latest=latest, count=count, scheduled_for=run['scheduledFor'])
                 continue
             decided[item.key] = item
-            decision = decide(run, latest, count, self.max_attempts, self.force)
+            decision = self._decide(run, latest, count, self.force)
             if not decision.retry:
                 self._finish(item, decision.outcome, decision.msg, latest=latest, count=count)
             elif self.check_mode:
@@ -368,6 +380,21 @@ class Retrier:
             else:
                 jobs.append(Job(item, decision, attempts, when))
         return jobs
+
+    def _trusts(self, item):
+        """With ``refresh: false``: whether the item's own fields say all that deciding it needs, so that it is not
+        listed. The policy needs the latest attempt's ``finished_at`` (``min_age``) and ``error`` (``skip_errors``);
+        an item without them is listed like any other, never guessed about."""
+        hinted = item.hinted_run()
+        if hinted is None or hinted['status'] != 'failed':
+            return hinted is not None
+        if self.min_age and 'finishedAt' not in hinted:
+            return False
+        return not self.skip_errors or 'error' in hinted
+
+    def _decide(self, requested, latest, count, force):
+        return decide(requested, latest, count, self.max_attempts, force, now=self._wall(), min_age=self.min_age,
+                      skip_errors=self.skip_errors)
 
     def _task_missing(self, item, cache):
         """Check mode: a deleted task would answer the retry with 404, so predict ``not_found``."""
@@ -435,7 +462,7 @@ class Retrier:
             return True
         latest, count = latest_of(attempts)
         requested = next((run for run in attempts if run['id'] == item.run_id), target)
-        decision = decide(requested, latest, count, self.max_attempts, force=False)
+        decision = self._decide(requested, latest, count, False)
         outcome = 'superseded' if decision.retry or decision.outcome == 'not_failed' else decision.outcome
         msg = ('another job created attempt %d (run %s, status %s) during this call, so it was not retried here'
                % (count, latest['id'], latest['status']))

@@ -13,6 +13,7 @@ Run records handled here are the API's camelCase dicts; ``snake_run`` converts t
 import calendar
 import datetime
 import functools
+import math
 import re
 import time
 
@@ -22,26 +23,31 @@ PAGE_LIMIT = 500
 HORIZON_SECONDS = 14 * 24 * 3600
 RUN_STATUSES = ('scheduled', 'started', 'success', 'failed', 'canceled')
 RUN_FIELDS = ('id', 'task_id', 'task_name', 'status', 'scheduled_for', 'started_at', 'finished_at', 'requested_at',
-              'attempt', 'attempts')
+              'attempt', 'attempts', 'error')
 COMPLETED_STATUSES = frozenset(('success', 'failed', 'canceled'))
 IN_PROGRESS_STATUSES = frozenset(('scheduled', 'started'))
 
 OUTCOMES = (
     'retried', 'retried_failed', 'timed_out', 'would_retry', 'superseded', 'not_failed',
-    'max_attempts_reached', 'already_queued', 'not_found', 'error',
+    'max_attempts_reached', 'deferred', 'skipped', 'already_queued', 'not_found', 'error',
 )
-# Outcomes that fail kapacitor_task_run_retry. ``timed_out`` is not one: the module did what it was asked, but the
-# scheduled time still needs a retry (the role counts it as remaining).
+# Outcomes that fail kapacitor_task_run_retry. ``timed_out`` and ``deferred`` are not: the module did what it was
+# asked, but the scheduled time still needs a retry (the role counts them as remaining).
 FAILING_OUTCOMES = frozenset(('error', 'not_found'))
 
 _ID_RE = re.compile(r'^[0-9a-fA-F]{16}$')
 _DURATION_RE = re.compile(r'^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
+_DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 # RFC3339 as Kapacitor writes it, and as Python writes a datetime (``str()``: ' ' separator, no offset when naive).
 _RFC3339_RE = re.compile(
     r'^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})?$')
 _TIME_EXPECTED = ('an RFC3339 time such as 2026-05-01T10:00:00Z (date, time of day with seconds, optional fraction, '
                   'and Z or an offset such as +02:00; none means UTC) or a datetime')
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
+# Snowflake IDs: milliseconds since this instant in their top 42 bits (kapacitor-api.md 5.3).
+SNOWFLAKE_EPOCH = 1491696000
+# Log lines of a run that are not its error (kapacitor-api.md 3.2): the executor's echo of the script, and its verdict.
+_NOT_ERROR_RE = re.compile(r'^(?:Started task from script:|Completed\((?:success|failed)\)$)')
 
 
 # --------------------------------------------------------------------------- IDs
@@ -60,6 +66,11 @@ def check_id(value, what):
     return text.lower()
 
 
+def id_created_at(run_id):
+    """Seconds since the epoch at which a snowflake ID was generated (kapacitor-api.md 5.3)."""
+    return SNOWFLAKE_EPOCH + (int(run_id, 16) >> 22) / 1000.0
+
+
 # --------------------------------------------------------------------------- time
 
 def utc_now():
@@ -67,22 +78,53 @@ def utc_now():
 
 
 def parse_time(value, what, now):
-    """Parse an RFC3339 time or a relative duration (``24h``, ``90m``, ``7d``, ``1h30m``) before ``now``.
+    """Parse a time as Flux users write it, before ``now``: an RFC3339 time, a date alone (midnight UTC), a
+    ``datetime`` or ``date`` (as YAML reads them unquoted), or a relative duration (``24h``, ``90m``, ``7d``,
+    ``1h30m``; with a leading ``-``, as Flux writes ``range(start: -24h)``, the same).
 
     Returns a float of seconds since the epoch. ``now`` is an int of seconds since the epoch.
     """
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return float(calendar.timegm(value.timetuple()))
+    if isinstance(value, datetime.datetime):
+        return rfc3339_to_epoch(value)
     text = str(value).strip()
     if text.lower() == 'now':
         return float(now)
-    match = _DURATION_RE.match(text)
-    if match and text:
+    duration = text[1:] if text.startswith('-') else text
+    match = _DURATION_RE.match(duration)
+    if match and duration:
         seconds = sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part)
         return float(now - seconds)
+    if _DATE_RE.match(text):
+        text += 'T00:00:00Z'
     try:
         return rfc3339_to_epoch(text)
     except InputError:
-        raise InputError('%s %r is neither an RFC3339 time (such as 2026-05-01T10:00:00Z) nor a relative duration '
-                         '(such as 24h, 90m, 7d or 1h30m, meaning that long before now)' % (what, value)) from None
+        raise InputError('%s %r is neither an RFC3339 time (such as 2026-05-01T10:00:00Z), a date (such as 2026-05-01, '
+                         'midnight UTC) nor a relative duration (such as 24h or -24h, 90m, 7d or 1h30m, meaning that '
+                         'long before now)' % (what, value)) from None
+
+
+def parse_duration(value, what):
+    """Seconds (a float, 0 or more) of a duration such as ``10m``, ``90s``, ``1h30m``, ``2d``, or a plain number of
+    seconds (a number or a string of digits). Raises InputError naming ``what`` and the value."""
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        match = _DURATION_RE.match(text)
+        if match and text:
+            return float(sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part))
+        try:
+            number = float(text)
+        except ValueError:
+            pass
+    if number is not None and math.isfinite(number) and number >= 0:
+        return number
+    raise InputError('%s %r is not a duration: expected a number of seconds (such as 600) or a duration such as 90s, '
+                     '10m, 1h or 1h30m' % (what, value))
 
 
 def rfc3339_to_epoch(value):
@@ -388,6 +430,41 @@ def annotate_attempts(runs):
     return notes
 
 
+def run_error(run):
+    """The failure reason of a failed or canceled run, from its log (kapacitor-api.md 3.2): its own lines except the
+    echo of the Flux script and the ``Completed(...)`` verdict, joined with ``; ``. None for any other status, or when
+    the log holds no such line. Lines a retry copied from another run (their ``runID`` differs) are not its own."""
+    if run.get('status') not in ('failed', 'canceled'):
+        return None
+    own = run.get('id')
+    lines = [entry.get('message') or '' for entry in (run.get('log') or [])
+             if isinstance(entry, dict) and entry.get('runID') in (None, '', own)]
+    lines = [line.strip() for line in lines if line.strip() and not _NOT_ERROR_RE.match(line.strip())]
+    return '; '.join(lines) or None
+
+
+def compile_patterns(patterns, what):
+    """Compiled regular expressions (Python ``re`` syntax) of a list of strings; InputError names the first bad one."""
+    compiled = []
+    for index, pattern in enumerate(patterns or ()):
+        if not isinstance(pattern, str) or not pattern:
+            raise InputError('%s[%d] is %r: expected a non-empty Python regular expression' % (what, index, pattern))
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise InputError('%s[%d] %r is not a valid Python regular expression: %s' % (what, index, pattern, exc)) from None
+    return compiled
+
+
+def finished_epoch(run):
+    """When a run ended, in seconds since the epoch: ``finishedAt``; for a run Kapacitor recorded no finish time for,
+    the latest time it did record: ``startedAt``, else the creation time its snowflake ID carries."""
+    for key in ('finishedAt', 'startedAt'):
+        if run.get(key):
+            return rfc3339_to_epoch(run[key])
+    return id_created_at(run['id'])
+
+
 def snake_run(run, task_name=None, note=None, include_logs=False, fields=None):
     """The module's view of an API run: snake_case keys, attempt annotations, optional log; only ``fields`` if given."""
     out = {
@@ -399,6 +476,7 @@ def snake_run(run, task_name=None, note=None, include_logs=False, fields=None):
         'started_at': run.get('startedAt'),
         'finished_at': run.get('finishedAt'),
         'requested_at': run.get('requestedAt'),
+        'error': run['error'] if 'error' in run else run_error(run),
     }
     if note is not None:
         out['attempt'], out['attempts'] = note[0], note[1]
@@ -437,11 +515,25 @@ def latest_of(attempts):
     return max(attempts, key=lambda r: r['id']), len(attempts)
 
 
-def decide(requested, latest, count, max_attempts, force=False):
+def _shorten(text, limit=300):
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def _duration_text(seconds):
+    seconds = int(round(seconds))
+    parts = [(seconds // 3600, 'h'), (seconds % 3600 // 60, 'm'), (seconds % 60, 's')]
+    return ''.join('%d%s' % (value, unit) for value, unit in parts if value) or '0s'
+
+
+def decide(requested, latest, count, max_attempts, force=False, now=None, min_age=0, skip_errors=()):
     """The decision table of design.md for one run asked about, from the attempts of its scheduled time.
 
     ``requested`` is the run asked about, ``latest`` the attempt with the highest ID among ``count``
-    attempts sharing its (task, scheduledFor); both are API runs (``id``, ``status``, ``scheduledFor``).
+    attempts sharing its (task, scheduledFor); both are API runs (``id``, ``status``, ``scheduledFor``; for the
+    policy below ``finishedAt`` and ``error``, the failure reason ``run_error`` gives).
+    The retry policy applies to a failed latest attempt, in this order: ``skip_errors`` (compiled patterns; an error
+    that matches one is ``skipped``), ``max_attempts``, then ``min_age`` (seconds; a latest attempt that finished less
+    than that before ``now``, seconds since the epoch, is ``deferred``). ``force`` overrides all of them.
     Returns a Decision whose ``target`` is the run to POST a retry for, or None.
     """
     requested_id = requested['id']
@@ -457,9 +549,21 @@ def decide(requested, latest, count, max_attempts, force=False):
     if status == 'canceled':
         return Decision('not_failed', 'the latest attempt (run %s) was canceled; use force to retry it' % latest['id'],
                         latest=latest)
+    error = latest.get('error')
+    if error:
+        for pattern in skip_errors:
+            if pattern.search(error):
+                return Decision('skipped', 'the error of attempt %d (run %s) matches skip_errors pattern %r, so it is not '
+                                'retried: %s' % (count, latest['id'], pattern.pattern, _shorten(error)), latest=latest)
     if count >= max_attempts:
         return Decision('max_attempts_reached', 'scheduled time %s failed %d attempt(s) and max_attempts is %d; giving up'
                         % (latest['scheduledFor'], count, max_attempts), latest=latest)
+    if min_age and now is not None:
+        age = now - finished_epoch(latest)
+        if age < min_age:
+            return Decision('deferred', 'attempt %d (run %s) failed %s ago, less than min_age (%s); retry it later'
+                            % (count, latest['id'], _duration_text(max(age, 0)), _duration_text(min_age)),
+                            latest=latest)
     if later:
         msg = 'attempt %d (run %s) failed; retrying it' % (count, latest['id'])
     else:

@@ -51,7 +51,8 @@ options:
       - Many runs to retry, each a dict with C(task_id) and C(run_id) (or C(id)), 16 hexadecimal characters each.
       - Optional fields, used when present and checked before anything is sent (a bad one fails the module with an
         error that names it, for example C(runs[3].attempt)) - C(scheduled_for) (an RFC3339 time or a YAML date and
-        time), C(status), C(attempt) and C(attempts) (whole numbers), C(task_name) (copied into the results).
+        time), C(status), C(attempt) and C(attempts) (whole numbers), C(finished_at) (an RFC3339 time, for
+        O(min_age)), C(error) (a string or null, for O(skip_errors)), C(task_name) (copied into the results).
       - The RV(tickstack.kapacitor.kapacitor_task_runs_info#module:runs) output of
         M(tickstack.kapacitor.kapacitor_task_runs_info) is accepted as is.
     type: list
@@ -63,10 +64,40 @@ options:
     default: 3
   force:
     description:
-      - Retry the runs asked about even when they did not fail, were superseded by a later attempt, or reached
-        O(max_attempts). A run for which another job created a new attempt during this call is still not retried.
+      - Retry the runs asked about even when they did not fail, were superseded by a later attempt, reached
+        O(max_attempts), failed less than O(min_age) ago or with an error that matches O(skip_errors). A run for which another job created a new attempt during this call is still not retried.
     type: bool
     default: false
+  min_age:
+    description:
+      - Retry a scheduled time only when its latest failed attempt finished at least this long ago; otherwise its
+        outcome is V(deferred) and nothing is sent. A later call retries it once it is old enough.
+      - A duration such as V(90s), V(10m), V(1h) or V(1h30m), or a number of seconds. V(0) (the default) retries at once.
+      - Why - with a task that runs every 15 minutes, O(max_attempts=3) and a retry job every 15 minutes, a 45-minute
+        InfluxDB outage would otherwise burn every attempt of the first failed scheduled times while InfluxDB is still
+        down. With O(min_age=30m) each attempt waits until the previous one is 30 minutes old, so three attempts
+        span an hour.
+      - Decided from the latest attempt's finish time as Kapacitor listed it. With O(refresh=false), O(runs) entries
+        without C(finished_at) are listed again rather than guessed about.
+    type: raw
+    default: 0
+  skip_errors:
+    description:
+      - Python regular expressions. A scheduled time whose latest failed attempt's error matches any of them (searched
+        anywhere in it, case-sensitive; start a pattern with C((?i)) to ignore case) is not retried; its outcome is
+        V(skipped), and its message names the pattern and the error.
+      - The error is the failure message Kapacitor writes in the run's log, without the echo of the Flux script (the
+        RV(tickstack.kapacitor.kapacitor_task_runs_info#module:runs[].error) of
+        M(tickstack.kapacitor.kapacitor_task_runs_info)). It comes with the listing the module makes anyway, so it
+        costs no request. With O(refresh=false), O(runs) entries without C(error) are listed again.
+      - A bad pattern fails the module before anything is sent, naming the pattern.
+      - Recommended, errors in the Flux script that no retry can fix (a retry runs the same script) -
+        V(could not parse Flux script), V(undefined identifier), V(type error), V(missing required argument),
+        V(expected .* but found). Do not add a pattern as broad as V(error calling function), which Flux also uses
+        for failures of an outage, such as a write to InfluxDB that was refused.
+    type: list
+    elements: str
+    default: []
   concurrency:
     description:
       - How many retries run at the same time, from 1 to 100 (Kapacitor runs at most 100 task runs at once).
@@ -181,10 +212,13 @@ results:
           module hung up and Kapacitor cancelled the run; it counts as an attempt, and the scheduled time still
           needs a retry), V(would_retry) (check mode), V(superseded) (a later attempt exists, another run of the
           same scheduled time was handled in this call, or another job created an attempt during this call),
-          V(not_failed), V(max_attempts_reached), V(already_queued) (Kapacitor's 422), V(not_found) (the message
-          says why - a deleted task, a run of another task, a wrong C(scheduled_for), a run older than Kapacitor's
-          14 days) or V(error).
-        - V(error) and V(not_found) fail the module. V(timed_out) does not, but the scheduled time has not been fixed.
+          V(not_failed), V(max_attempts_reached), V(deferred) (the latest attempt failed less than O(min_age) ago;
+          nothing was sent, a later call retries it), V(skipped) (the latest attempt's error matches a pattern of
+          O(skip_errors), which the message names; nothing was sent), V(already_queued) (Kapacitor's 422),
+          V(not_found) (the message says why - a deleted task, a run of another task, a wrong C(scheduled_for), a run
+          older than Kapacitor's 14 days) or V(error).
+        - V(error) and V(not_found) fail the module. V(timed_out) and V(deferred) do not, but the scheduled time has
+          not been fixed: it still fails.
       type: str
       sample: retried
     msg:
@@ -217,7 +251,7 @@ summary:
   returned: always
   type: dict
   sample: {"retried": 3, "retried_failed": 1, "timed_out": 0, "would_retry": 0, "superseded": 2, "not_failed": 0,
-           "max_attempts_reached": 1, "already_queued": 0, "not_found": 0, "error": 0}
+           "max_attempts_reached": 1, "deferred": 2, "skipped": 1, "already_queued": 0, "not_found": 0, "error": 0}
 duplicates_detected:
   description:
     - The scheduled times retried by this call that gained more than one new attempt while it ran (another job
@@ -267,6 +301,8 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier impor
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
     check_id,
+    compile_patterns,
+    parse_duration,
     summarize,
 )
 
@@ -303,6 +339,8 @@ def main():
             runs=dict(type='list', elements='dict'),
             max_attempts=dict(type='int', default=3),
             force=dict(type='bool', default=False),
+            min_age=dict(type='raw', default=0),
+            skip_errors=dict(type='list', elements='str', default=[]),
             concurrency=dict(type='int', default=4),
             retry_timeout=dict(type='float', default=1800.0),
             refresh=dict(type='bool', default=True),
@@ -325,12 +363,15 @@ def main():
                         % params['lock_timeout'])
     try:
         items = items_from(params)
+        min_age = parse_duration(params['min_age'], 'min_age')
+        skip_errors = compile_patterns(params['skip_errors'], 'skip_errors')
     except InputError as exc:
         module.fail_json(msg=str(exc))
 
     client = module.client(pool_size=params['concurrency'] + 2)
     options = dict(max_attempts=params['max_attempts'], force=params['force'], concurrency=params['concurrency'],
-                   retry_timeout=params['retry_timeout'], check_mode=module.check_mode, refresh=params['refresh'])
+                   retry_timeout=params['retry_timeout'], check_mode=module.check_mode, refresh=params['refresh'],
+                   min_age=min_age, skip_errors=skip_errors)
     lock = None
     if params['lock'] and not module.check_mode:
         lock = ServerLock(client.base_url, params['lock_timeout'])

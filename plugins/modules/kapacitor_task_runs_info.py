@@ -15,6 +15,9 @@ description:
     runs by ID. When Kapacitor's answers leave part of the window out of reach (more completed runs in one second
     than a page holds, or a page's worth of queued and running runs), the module warns, naming the task and the
     time range.
+  - Returns the failure reason RV(runs[].error) of every failed run, taken from the log that Kapacitor's listing
+    carries anyway (no O(include_logs) needed, no extra request).
+  - Finds runs by ID alone with O(run_id) (alerts often carry only the run ID), across every task or the tasks selected.
   - Annotates each run with its attempt number among the runs that share its task and scheduled time (a retry
     creates a new run with the same scheduled time).
   - Read-only; never reports C(changed).
@@ -45,9 +48,21 @@ options:
   task_status:
     description:
       - Only tasks with this status. V(any) includes active and inactive tasks.
+      - The default is V(any) because this module also answers questions about tasks that were switched off (what
+        did they run, why did they fail). The role P(tickstack.kapacitor.retry_failed_runs#role) defaults to
+        V(active), because retrying a run of a task someone deactivated would run what they stopped.
     type: str
     choices: [active, inactive, any]
     default: any
+  missing_ok:
+    description:
+      - With V(true), a O(task_id) or O(task_name) that this server does not have is not an error; it is returned in
+        RV(missing_tasks) and the other tasks are listed. Useful for a fleet where not every server has every task.
+      - With V(false), such a task fails the module, naming it.
+      - When none of the tasks asked for exists, nothing is listed (never every task).
+    type: bool
+    default: false
+    version_added: 0.2.0
   status:
     description:
       - Only runs with one of these statuses.
@@ -70,6 +85,17 @@ options:
       - If not set, Kapacitor's own clock decides "now", and queued or running runs scheduled in the future are not
         returned.
     type: str
+  run_id:
+    description:
+      - Find these runs by ID (16 hexadecimal characters each), each with its attempt annotation, in the tasks
+        selected by O(task_id), O(task_name) and O(task_status) (by default every task). Replaces the window and
+        the filters on runs (O(after_time), O(before_time), O(after), O(status), O(limit), O(latest_attempt_only)).
+      - An ID's snowflake timestamp says when the run was created, so the module first lists each task's runs
+        scheduled in the hour before that (one request per task, usually); a run it did not find that way (a retry
+        of an older scheduled time) is looked up with one request per task.
+      - An ID found on no task is listed in RV(not_found), with a warning saying when that ID was created.
+    type: list
+    elements: str
   after:
     description:
       - A run ID; only runs created after that run (with a higher ID; Kapacitor's IDs grow with time).
@@ -97,7 +123,8 @@ options:
         Ansible, which holds the whole result in memory several times.
     type: list
     elements: str
-    choices: [id, task_id, task_name, status, scheduled_for, started_at, finished_at, requested_at, attempt, attempts]
+    choices: [id, task_id, task_name, status, scheduled_for, started_at, finished_at, requested_at, attempt, attempts,
+              error]
   concurrency:
     description:
       - How many tasks are listed at the same time (1 to 100).
@@ -133,6 +160,19 @@ EXAMPLES = r"""
     latest_attempt_only: true
     include_logs: true
   register: latest
+
+- name: Find the run an alert names, on whichever task it belongs to, with its failure reason
+  tickstack.kapacitor.kapacitor_task_runs_info:
+    url: http://127.0.0.1:9092
+    run_id: 0d5f1a2b3c4d5e6f
+  register: alerted
+
+- name: Say what failed
+  ansible.builtin.debug:
+    msg: "{{ item.task_name }} {{ item.scheduled_for }} (attempt {{ item.attempt }} of {{ item.attempts }}): {{ item.error }}"
+  loop: "{{ alerted.runs }}"
+  loop_control:
+    label: "{{ item.id }}"
 
 - name: Set the connection once for every module of the collection
   module_defaults:
@@ -194,6 +234,13 @@ runs:
       description: How many attempts that task and scheduled time has.
       type: int
       sample: 2
+    error:
+      description:
+        - The failure reason of a V(failed) or V(canceled) run, from its log - the lines Kapacitor wrote after
+          C(Completed(failed)), joined with C(; ), without the echo of the Flux script. Null for other runs, and when
+          the log holds no reason.
+      type: str
+      sample: 'runtime error @4:6-4:40: to: failed to write data: Post "http://influxdb:8086/api/v2/write": connection refused'
     log:
       description: The run's log events (V(time), V(message), V(run_id)), only with O(include_logs=true).
       type: list
@@ -239,6 +286,19 @@ totals:
       description: List requests made to Kapacitor for the runs.
       type: int
   sample: {"tasks": 2, "runs": 99, "run_counts": {"failed": 4, "success": 95}, "requests": 2}
+missing_tasks:
+  description: The task IDs and names asked for that this server does not have (only with O(missing_ok=true)).
+  returned: success
+  type: list
+  elements: str
+  sample: [cpu_rollup]
+  version_added: 0.2.0
+not_found:
+  description: The IDs of O(run_id) that no task searched has.
+  returned: when O(run_id) is set
+  type: list
+  elements: str
+  sample: []
 window:
   description: The window on the runs' scheduled times, as sent to Kapacitor (null bounds are open).
   returned: success
@@ -247,7 +307,7 @@ window:
 """
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, KapacitorError
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import RunFilters, list_runs, resolve_tasks
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import RunFilters, find_runs, list_runs, resolve_tasks
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     RUN_FIELDS,
@@ -268,12 +328,16 @@ def main():
             after_time=dict(type='str'),
             before_time=dict(type='str'),
             after=dict(type='str'),
+            run_id=dict(type='list', elements='str'),
             limit=dict(type='int'),
             latest_attempt_only=dict(type='bool', default=False),
             include_logs=dict(type='bool', default=False),
             fields=dict(type='list', elements='str', choices=list(RUN_FIELDS)),
             concurrency=dict(type='int', default=4),
+            missing_ok=dict(type='bool', default=False),
         ),
+        mutually_exclusive=[('run_id', other) for other in ('after_time', 'before_time', 'after', 'status', 'limit',
+                                                            'latest_attempt_only')],
         supports_check_mode=True,
     )
     params = module.params
@@ -284,6 +348,7 @@ def main():
     module.check_option(all(name.strip() for name in task_names), 'task_name must not contain empty names')
     try:
         task_ids = [check_id(value, 'task_id') for value in params['task_id'] or []]
+        run_ids = [check_id(value, 'run_id') for value in params['run_id'] or []]
         window, warnings = resolve_window(params['after_time'], params['before_time'], utc_now())
         filters = RunFilters(statuses=params['status'], after_id=params['after'], limit=params['limit'],
                              latest_attempt_only=params['latest_attempt_only'], include_logs=params['include_logs'],
@@ -293,13 +358,17 @@ def main():
 
     client = module.client(pool_size=concurrency)
     try:
-        tasks = resolve_tasks(client, task_ids, task_names, params['task_status'])
-        listing = list_runs(client, tasks, window, filters, concurrency)
+        missing = [] if params['missing_ok'] else None
+        tasks = resolve_tasks(client, task_ids, task_names, params['task_status'], missing=missing)
+        if run_ids:
+            listing = find_runs(client, tasks, run_ids, filters, concurrency, utc_now())
+        else:
+            listing = list_runs(client, tasks, window, filters, concurrency)
     except KapacitorError as exc:
         module.fail_from(exc)
     for warning in warnings + listing.pop('warnings'):
         module.warn(warning)
-    module.exit_json(changed=False, window=window.as_dict(), **listing)
+    module.exit_json(changed=False, window=window.as_dict(), missing_tasks=missing or [], **listing)
 
 
 if __name__ == '__main__':

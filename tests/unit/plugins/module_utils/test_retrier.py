@@ -22,12 +22,11 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import LockTimeout, ServerLock, lock_path
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import (
-    SNOWFLAKE_EPOCH,
     Retrier,
     RetryItem,
     failure_message,
 )
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import epoch_to_rfc3339, rfc3339_to_epoch
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import SNOWFLAKE_EPOCH, epoch_to_rfc3339, rfc3339_to_epoch
 
 NOW = 1790000000  # 2026-09-21T14:13:20Z
 TASK, OTHER = '0a1b2c3d4e5f6789', '0a1b2c3d4e5f6790'

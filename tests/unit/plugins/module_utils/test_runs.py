@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+
 import pytest
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError
@@ -66,6 +68,7 @@ def test_check_id_rejects_with_the_value_named(value, expected):
 
 @pytest.mark.parametrize('text, seconds', [
     ('24h', 86400), ('90m', 5400), ('7d', 7 * 86400), ('1h30m', 5400), ('2w', 14 * 86400), ('45s', 45), ('now', 0),
+    ('-24h', 86400), (' -90m ', 5400),   # Flux's range(start: -24h): the same as 24h
 ])
 def test_relative_durations_count_back_from_now(text, seconds):
     assert parse_time(text, 'after_time', NOW) == NOW - seconds
@@ -77,13 +80,16 @@ def test_relative_durations_count_back_from_now(text, seconds):
     ('2026-05-01T08:30:00-01:30', 1777629600.0),
     ('2026-05-01T10:00:00.5Z', 1777629600.5),
     ('2026-05-01T10:00:00.123456789Z', 1777629600.123456789),
+    ('2026-05-01', 1777593600.0),   # a date alone is midnight UTC
+    (datetime.date(2026, 5, 1), 1777593600.0),   # YAML reads an unquoted date as a date
+    (datetime.datetime(2026, 5, 1, 10, 0), 1777629600.0),
 ])
 def test_rfc3339_parsing(text, expected):
     assert parse_time(text, 'before_time', NOW) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize('text', ['yesterday', '24', 'h24', '2026-13-01T00:00:00Z', '2026-05-01 10:00', '-24h', '24x',
-                                  '2026-02-30T00:00:00Z', ''])
+@pytest.mark.parametrize('text', ['yesterday', '24', 'h24', '2026-13-01T00:00:00Z', '2026-05-01 10:00', '--24h', '-', '24x',
+                                  '2026-02-30T00:00:00Z', '', '2026-02-30', '+24h'])
 def test_unparsable_times_name_the_option_and_the_formats(text):
     with pytest.raises(InputError) as info:
         parse_time(text, 'after_time', NOW)
@@ -158,7 +164,7 @@ def test_snake_run_has_snake_case_keys_and_optional_logs():
     assert out['task_name'] == 'cpu' and out['started_at'] == 'x' and out['finished_at'] is None
     assert out['attempt'] == 1 and out['attempts'] == 2
     assert sorted(out) == sorted(['id', 'task_id', 'task_name', 'status', 'scheduled_for', 'started_at', 'finished_at',
-                                  'requested_at', 'attempt', 'attempts', 'log'])
+                                  'requested_at', 'attempt', 'attempts', 'error', 'log'])
     assert out['log'] == [{'time': 't', 'message': 'm', 'run_id': 'r'}]
     assert 'log' not in snake_run(api)
 
