@@ -10,6 +10,7 @@ Modules, in dependency order:
 * ``encoding``     Go-compatible JSON, error bodies, times and Go's parse error texts
 * ``ids``          16-hex IDs and the snowflake generator
 * ``flux_options`` the ``option task = {...}`` block
+* ``schedule``     the scheduler's ``every``/``cron`` grid and the API's ``offset`` form
 * ``model``        tasks, runs (kv store and completed history), counters, injected faults
 * ``scenarios``    scenario files and generators
 * ``auth``         Basic, JWT and query-string credentials; read-only users
