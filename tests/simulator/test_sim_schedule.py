@@ -323,3 +323,12 @@ def test_manual_run_of_an_inactive_task_runs(make_sim):
     dummy, client = load(make_sim, every='1h', status='inactive')
     assert force(client, {'scheduledFor': '2024-05-01T10:00:00Z'}).status_code == 201
     assert [run['status'] for dummy, run in scheduled(client)] == ['success']
+
+
+def test_a_chunked_manual_run_body_is_read_whatever_its_size(make_sim):
+    """Go sees ContentLength -1 for a chunked body, and -1 passes the ``!= 0 && < 1000`` test."""
+    dummy, client = load(make_sim, every='1h')
+    body = '{"scheduledFor": "2024-05-01T10:00:00Z", "pad": "%s"}' % ('x' * 1000)
+    response = force(client, data=(chunk.encode() for chunk in (body[:500], body[500:])))
+    assert response.status_code == 201 and response.json()['scheduledFor'] == '2024-05-01T10:00:00Z', response.text
+    assert response.request.headers.get('Transfer-Encoding') == 'chunked'

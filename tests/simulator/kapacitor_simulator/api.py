@@ -271,10 +271,11 @@ class TaskAPI:
         return Response(200)
 
     def force_run(self, req):
-        """POST /runs (kapacitor-api.md §4.7): optional {"scheduledFor"} read only when 0 != Content-Length < 1000."""
+        """POST /runs (kapacitor-api.md §4.7): optional {"scheduledFor"} read only when 0 != Content-Length < 1000
+        (a chunked body has the length -1, so it is always read)."""
         task_id = self.decode_id(req.params['id'])
         scheduled_for = None
-        if 0 < len(req.body) < 1000:
+        if req.content_length != 0 and req.content_length < 1000:
             value = self.decode_force_run_body(req.body)
             if value:
                 try:
@@ -443,5 +444,6 @@ class TaskAPI:
         return body
 
 
-# One request to a handler: method, path parameters, flat query, body, user, and a probe for a client that went away.
-Request = namedtuple('Request', 'method params query body user client_gone')
+# One request to a handler: method, path parameters, flat query, body, user, a probe for a client that went away, and
+# Go's http.Request.ContentLength (-1 for a chunked body).
+Request = namedtuple('Request', 'method params query body user client_gone content_length')

@@ -160,7 +160,8 @@ class Handler(BaseHTTPRequestHandler):
                 return kapacitor_error(exc.status, exc.message)
             handler = getattr(sim.api, HANDLERS[(matched[0], method)])
             flat_query = {key: values[0] for key, values in query.items()}
-            request = Request(method, matched[2], flat_query, body, user, self.client_gone)
+            chunked = self.headers.get('Transfer-Encoding', '').lower() == 'chunked'
+            request = Request(method, matched[2], flat_query, body, user, self.client_gone, -1 if chunked else len(body))
             try:
                 return handler(request)
             except APIError as exc:
