@@ -9,6 +9,7 @@ and reports failures."""
 
 import math
 import os
+import ssl
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.errors import AnsibleFallbackNotFound
@@ -137,6 +138,28 @@ class KapacitorModule(AnsibleModule):
             if value is not None:
                 self.check_option(value.strip() != '', '%s is empty: expected the path of a PEM file' % option)
                 self.check_option(os.path.isfile(value), '%s %s does not exist or is not a file' % (option, value))
+        self._check_pem_files()
+
+    def _check_pem_files(self):
+        """Load ca_path and client_cert/client_key as the TLS connection would, so that a file of the wrong kind
+        fails here, named, rather than as an OpenSSL error on the first request."""
+        params = self.params
+        context = ssl.create_default_context()
+        if params['ca_path']:
+            try:
+                context.load_verify_locations(cafile=params['ca_path'])
+            except (ssl.SSLError, ValueError) as exc:
+                self.fail_json(msg='ca_path %s holds no PEM certificate that can be loaded (%s): expected the CA '
+                                   "certificate(s) that signed Kapacitor's certificate" % (params['ca_path'], exc))
+        if params['client_cert']:
+            try:
+                # A callable password: an encrypted key fails here instead of prompting on a terminal.
+                context.load_cert_chain(params['client_cert'], params['client_key'], password=lambda: b'')
+            except (ssl.SSLError, ValueError) as exc:
+                self.fail_json(msg='client_cert %s%s is not a PEM client certificate with its unencrypted private key '
+                                   '(%s): expected the certificate, and its key in client_key or in the same file'
+                                   % (params['client_cert'], ' with client_key %s' % params['client_key']
+                                      if params['client_key'] else '', exc))
 
     def client(self, pool_size=4):
         """The client for this module run, once every connection option has been checked."""

@@ -238,6 +238,12 @@ CASES = [
          {'KAPACITOR_CA_PATH': '/nonexistent/kapacitor-ca.pem'}),
     Case('client-cert-missing', INFO, {'url': '{url}', 'client_cert': '/nonexistent/client.pem'},
          ['client_cert /nonexistent/client.pem does not exist or is not a file']),
+    Case('ca-path-not-pem', INFO, {'url': '{url}', 'ca_path': '{junk}'},
+         ['ca_path {junk} holds no PEM certificate that can be loaded', 'expected the CA certificate(s)']),
+    Case('client-cert-not-pem', INFO, {'url': '{url}', 'client_cert': '{junk}'},
+         ['client_cert {junk} is not a PEM client certificate with its unencrypted private key']),
+    Case('client-key-is-the-certificate', INFO, {'url': '{url}', 'client_cert': '{pki[client_cert]}', 'client_key': '{pki[ca]}'},
+         ['client_cert {pki[client_cert]} with client_key {pki[ca]} is not a PEM client certificate']),
     Case('token-with-inner-space', INFO, {'url': '{url}', 'token': 'Tok-part-one Tok-part-two'},
          ['token holds spaces, line breaks or non-ASCII characters', 'expected a JSON Web Token']),
     Case('username-with-colon', INFO, {'url': '{url}', 'username': 'ops:admin', 'password': 'Colon-pw-2Ke'},
@@ -263,13 +269,15 @@ def filled(value, fields):
 
 
 @pytest.fixture(scope='module')
-def bad_input_results():
+def bad_input_results(pki, tmp_path_factory):
     """Every case run once, concurrently, against one simulator that must see no request at all."""
+    junk = tmp_path_factory.mktemp('junk') / 'junk.pem'
+    junk.write_text('not a certificate\n')
     sim = start_simulator()
     try:
         sim.load(SCENARIO)
         sim.reset_stats()
-        fields = {'url': sim.url, 'host': sim.url.split('://', 1)[1]}
+        fields = {'url': sim.url, 'host': sim.url.split('://', 1)[1], 'junk': str(junk), 'pki': pki}
 
         def run(case):
             return run_module(case.module, filled(case.args, fields), env=case.env)
