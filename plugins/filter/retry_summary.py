@@ -16,7 +16,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import difflib
 import re
+
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
@@ -25,6 +28,8 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import F
 
 PREFIX = 'retry_failed_runs_'
 URL_UNSET = 'KAPACITOR_URL or http://localhost:9092'
+# Facts the role sets itself under its prefix: not settings, never reported as unknown.
+ROLE_FACTS = frozenset((PREFIX + 'result',))
 
 # The role's figures and the retry module's outcome each one counts.
 FIGURE_OUTCOMES = (
@@ -34,13 +39,23 @@ FIGURE_OUTCOMES = (
     ('timed_out', 'timed_out'),
     ('superseded', 'superseded'),
     ('given_up', 'max_attempts_reached'),
+    ('skipped', 'skipped'),
+    ('deferred', 'deferred'),
     ('already_queued', 'already_queued'),
 )
 # A new attempt was made (or asked for) and did not succeed: Kapacitor's run failed, or the client gave up on it
 # and Kapacitor canceled it; or the run could not be handled at all.
 FAILED_AGAIN_OUTCOMES = frozenset(('retried_failed', 'timed_out')) | FAILING_OUTCOMES
 # Scheduled times whose latest attempt is still failed once the call is over.
-REMAINING_OUTCOMES = FAILED_AGAIN_OUTCOMES | frozenset(('would_retry', 'max_attempts_reached'))
+REMAINING_OUTCOMES = FAILED_AGAIN_OUTCOMES | frozenset(('would_retry', 'max_attempts_reached', 'skipped', 'deferred'))
+# The columns of the per-task tables: (column, the outcomes it counts); ``found`` counts the listed runs.
+TASK_COLUMNS = (
+    ('retried', ('retried', 'would_retry')),
+    ('failed_again', tuple(sorted(FAILED_AGAIN_OUTCOMES))),
+    ('given_up', ('max_attempts_reached',)),
+    ('skipped', ('skipped',)),
+    ('deferred', ('deferred',)),
+)
 
 # (setting, type, the values it admits, what is expected)
 NUMBERS = (
@@ -51,9 +66,18 @@ NUMBERS = (
     ('log_lines', int, lambda n: n >= 0, 'a whole number, 0 or more'),
     ('summary_runs', int, lambda n: n >= 0, 'a whole number, 0 or more'),
 )
+# Settings added later, with the value they take when the role did not pass them.
+OPTIONAL_NUMBERS = (
+    ('batch_rounds', int, lambda n: n >= 1, 'a whole number, 1 or more', 20),
+    ('table_rows', int, lambda n: n >= 1, 'a whole number, 1 or more', 20),
+)
 TIMES = ('since', 'after_time', 'before_time')
+_DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 SCRIPT_ECHO = re.compile('Started task from script')
+# Log lines that say nothing about why a run failed: the script echo and the executor's verdict.
+NOT_AN_ERROR = re.compile(r'^(?:Started task from script|Completed\((?:success|failed|canceled)\)$)')
 LOG_LINE_LENGTH = 200
+ERROR_LENGTH = 100
 
 
 def _number(name, value, kind, admits, expected):
@@ -72,7 +96,8 @@ def _time(name, value):
     """A time setting as the modules take it: None when unset, else a string.
 
     YAML turns an unquoted ``2026-11-28T10:00:00Z`` into a datetime; it is written back as RFC3339, in UTC
-    (a datetime without a time zone is UTC, as YAML defines it).
+    (a datetime without a time zone is UTC, as YAML defines it). A date alone, typed or unquoted, is midnight UTC.
+    Durations (``24h``, ``-24h``: both mean that long before now) are left to the modules.
     """
     if value is None:
         return None
@@ -81,32 +106,78 @@ def _time(name, value):
             value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
         return value.isoformat() + 'Z'
     if isinstance(value, datetime.date):
-        raise AnsibleFilterError('%s%s is the date %s without a time of day: write a time such as %sT00:00:00Z'
-                                 % (PREFIX, name, value.isoformat(), value.isoformat()))
+        return value.isoformat() + 'T00:00:00Z'
     if not isinstance(value, str):
-        raise AnsibleFilterError('%s%s must be an RFC3339 time (such as 2026-11-28T10:00:00Z) or a duration '
-                                 '(such as 24h), got %r' % (PREFIX, name, value))
-    return value.strip() or None
+        raise AnsibleFilterError('%s%s must be an RFC3339 time (such as 2026-11-28T10:00:00Z), a date (such as '
+                                 '2026-11-28) or a duration (such as 24h), got %r' % (PREFIX, name, value))
+    value = value.strip()
+    if _DATE_RE.match(value):
+        return value + 'T00:00:00Z'
+    return value or None
 
 
-def retry_settings(settings):
+def _check_names(variables, known):
+    """Refuse a variable with the role's prefix that its argument spec does not know: a typo would widen the run."""
+    known = set(known or ()) | ROLE_FACTS
+    unknown = sorted(name for name in variables or () if name.startswith(PREFIX) and name not in known)
+    if unknown:
+        hints = []
+        # Compared without the prefix that every name shares, so that only the part that differs counts.
+        suffixes = sorted(name[len(PREFIX):] for name in known - ROLE_FACTS if name.startswith(PREFIX))
+        for name in unknown:
+            close = difflib.get_close_matches(name[len(PREFIX):], suffixes, n=1, cutoff=0.6)
+            hints.append('%s (did you mean %s%s?)' % (name, PREFIX, close[0]) if close else name)
+        raise AnsibleFilterError('unknown role variable(s) %s: the role tickstack.kapacitor.retry_failed_runs has no '
+                                 'such variable (ansible-doc -t role tickstack.kapacitor.retry_failed_runs lists them)'
+                                 % ', '.join(hints))
+
+
+def retry_settings(settings, variables=None, known=None):
     """Check the role's settings and return them in the types the modules take.
 
     ``settings`` maps names without the ``retry_failed_runs_`` prefix to the values of the role variables.
-    The window's lower bound is ``after_time`` if set, else ``since``.
+    The window's lower bound is ``after_time`` if set, else ``since``. ``variables`` are the names of the
+    variables set with the role's prefix and ``known`` those of its argument spec: any other fails.
     """
     if not isinstance(settings, dict):
         raise AnsibleFilterError('retry_settings expects a dict of the role settings, got %r' % (settings,))
+    _check_names(variables, known)
     result = {}
     for name, kind, admits, expected in NUMBERS:
         result[name] = _number(name, settings.get(name), kind, admits, expected)
+    for name, kind, admits, expected, default in OPTIONAL_NUMBERS:
+        value = settings.get(name)
+        result[name] = default if value is None else _number(name, value, kind, admits, expected)
     times = dict((name, _time(name, settings.get(name))) for name in TIMES)
     if not any(times.values()):
         raise AnsibleFilterError('a window is needed: set %ssince (such as 24h), or %safter_time and/or %sbefore_time'
                                  % (PREFIX, PREFIX, PREFIX))
     result['after_time'] = times['after_time'] or times['since']
     result['before_time'] = times['before_time']
+    # Retry policy options passed to the retry module only when set.
+    min_age = settings.get('min_age')
+    result['min_age'] = None if min_age in (None, '') else str(min_age).strip()
+    skip_errors = settings.get('skip_errors') or []
+    if not isinstance(skip_errors, list) or not all(isinstance(item, str) for item in skip_errors):
+        raise AnsibleFilterError('%sskip_errors must be a list of regular expressions, got %r' % (PREFIX, skip_errors))
+    result['skip_errors'] = skip_errors
     return result
+
+
+def retry_batches(runs, settings):
+    """The listed runs in batches of ``concurrency`` × ``batch_rounds``, one retry module call each.
+
+    Each batch is ``{'label': 'batch 2/5: runs 161-320 of 700', 'runs': [...]}``; Ansible prints the label as each
+    batch ends, so an operator sees progress at least once per batch.
+    """
+    if not isinstance(runs, list):
+        raise AnsibleFilterError('retry_batches expects the list of runs of kapacitor_task_runs_info, got %r' % (runs,))
+    size = settings['concurrency'] * settings.get('batch_rounds', 20)
+    count = (len(runs) + size - 1) // size
+    return [{'label': 'batch %d/%d: runs %d-%d of %d' % (index + 1, count, start + 1, min(start + size, len(runs)),
+                                                         len(runs)),
+             'runs': runs[start:start + size]}
+            for index, start in enumerate(range(0, len(runs), size))]
 
 
 def _field(mapping, key, default=None):
@@ -114,25 +185,79 @@ def _field(mapping, key, default=None):
     return default if value is None else value
 
 
+def _retry_results(retry):
+    """The retry module's results, from one call or a loop of batches; and the messages of the batches that failed."""
+    entries = _field(retry, 'results', [])
+    if not isinstance(entries, list):
+        raise AnsibleFilterError('retry_summary expects registered module results with lists of runs and results')
+    if not any(isinstance(entry, dict) and 'ansible_loop_var' in entry for entry in entries):
+        return entries, []
+    results, failures = [], []
+    for index, entry in enumerate(entries):
+        batch = _field(entry, 'results', [])
+        if not isinstance(batch, list):
+            raise AnsibleFilterError('retry_summary expects registered module results with lists of runs and results')
+        results.extend(batch)
+        if entry.get('failed'):
+            label = _field(_field(entry, entry.get('ansible_loop_var'), {}), 'label', 'batch %d' % (index + 1))
+            failures.append('%s: %s' % (label, _field(entry, 'msg', 'failed')))
+    return results, failures
+
+
+def run_error(result, row=None):
+    """Why a run failed, in one line. For a new attempt that failed, its own log lines (the retry result's) without
+    the echo of the Flux script and the verdict, else the result's message; for a run not retried, the listing's
+    ``error`` (the original failure)."""
+    if result.get('outcome') in FAILED_AGAIN_OUTCOMES:
+        lines = [str(line).strip() for line in result.get('log') or []]
+        return '; '.join(line for line in lines if line and not NOT_AN_ERROR.match(line)) or result.get('msg') or ''
+    return (row or {}).get('error') or result.get('error') or ''
+
+
+def _task_counts(rows, runs):
+    """Per task name: how many runs were found and how many ended in each column; and the first error of each."""
+    tasks = {}
+
+    def entry(name):
+        return tasks.setdefault(name or '-', dict([('found', 0)] + [(column, 0) for column, _o in TASK_COLUMNS],
+                                                   error=''))
+    for row in rows:
+        entry(row.get('task_name') or row.get('task_id'))['found'] += 1
+    for run in runs:
+        counts = entry(run.get('task_name') or run.get('task_id'))
+        for column, outcomes in TASK_COLUMNS:
+            if run['outcome'] in outcomes:
+                counts[column] += 1
+        if run['outcome'] in FAILED_AGAIN_OUTCOMES and not counts['error']:
+            counts['error'] = run.get('error') or run.get('msg') or ''
+    return tasks
+
+
 def retry_summary(found, retry, settings, host, url=None, check_mode=False, error=''):
     """What happened on one Kapacitor server, as the role reports it.
 
-    ``found`` is the registered result of kapacitor_task_runs_info and ``retry`` that of kapacitor_task_run_retry
-    (either may be empty or skipped); ``settings`` comes from ``retry_settings``. Results are joined to the
-    listing by run ID.
+    ``found`` is the registered result of kapacitor_task_runs_info and ``retry`` that of kapacitor_task_run_retry,
+    one call or a loop over batches (either may be empty or skipped); ``settings`` comes from ``retry_settings``.
+    Results are joined to the listing by run ID.
     """
     rows = _field(found, 'runs', [])
-    results = _field(retry, 'results', [])
-    if not isinstance(rows, list) or not isinstance(results, list):
+    if not isinstance(rows, list):
         raise AnsibleFilterError('retry_summary expects registered module results with lists of runs and results')
+    results, batch_failures = _retry_results(retry)
     listed = dict((row.get('run_id', row.get('id')), row) for row in rows)
     runs = []
     for result in results:
         run = dict(result)
-        run['task_name'] = result.get('task_name') or listed.get(result.get('run_id'), {}).get('task_name')
+        row = listed.get(result.get('run_id'), {})
+        run['task_name'] = result.get('task_name') or row.get('task_name')
+        if run['outcome'] in FAILED_AGAIN_OUTCOMES or run['outcome'] in ('would_retry', 'max_attempts_reached',
+                                                                         'skipped', 'deferred'):
+            run['error'] = run_error(result, row)
         runs.append(run)
     counts = summarize(runs)
     error = (error or '').strip()
+    if batch_failures:
+        error = 'Retry them, ' + '; '.join(batch_failures)
     figures = {'tasks_scanned': int(_field(_field(found, 'totals', {}), 'tasks', 0)), 'failed_found': len(rows)}
     for figure, outcome in FIGURE_OUTCOMES:
         figures[figure] = counts.get(outcome, 0)
@@ -146,45 +271,91 @@ def retry_summary(found, retry, settings, host, url=None, check_mode=False, erro
         'host': host,
         'url': redact_url(effective_url) if effective_url else URL_UNSET,
         'check_mode': bool(check_mode),
+        'dry_run': bool(check_mode),
         'max_attempts': settings['max_attempts'],
         'window': window,
         'error': error,
         'figures': figures,
+        'missing_tasks': list(_field(found, 'missing_tasks', [])),
+        'tasks': _task_counts(rows, runs),
         'failed_again': [run for run in runs if run['outcome'] in FAILED_AGAIN_OUTCOMES],
         'would_retry': [run for run in runs if run['outcome'] == 'would_retry'],
         'runs': runs,
+        'report': None,
     }
 
 
 def _truncate(text, length=LOG_LINE_LENGTH, end='...', leeway=5):
     """Jinja's ``truncate`` filter with its defaults, as the role's summary always used it."""
+    text = ' '.join(str(text).split())
     if len(text) <= length + leeway:
         return text
     return text[:length - len(end)].rsplit(' ', 1)[0] + end
 
 
-def retry_summary_lines(summary, summary_runs=10, log_lines=3):
+def _more(count, what, reports):
+    where = ('see the JSON report%s: %s' % ('s' if len(reports) > 1 else '', ', '.join(reports)) if reports
+             else 'set retry_failed_runs_report_path for a JSON report of every run')
+    return '... and %d more %s (%s)' % (count, what, where)
+
+
+def _table(header, rows):
+    """Rows of cells as lines of left-aligned columns (the last column is not padded)."""
+    widths = [max(len(str(row[index])) for row in [header] + rows) for index in range(len(header) - 1)]
+    return [' '.join([str(cell).ljust(width) for cell, width in zip(row, widths)] + [str(row[-1])]).rstrip()
+            for row in [header] + rows]
+
+
+def _task_rows(summary, host=None):
+    """Table rows of one server's tasks, the most failing first."""
+    rows = []
+    for name, counts in sorted((summary.get('tasks') or {}).items(),
+                               key=lambda item: (-item[1]['failed_again'], -item[1]['given_up'], item[0])):
+        cells = [name, counts['found']] + [counts[column] for column, _o in TASK_COLUMNS]
+        cells.append(_truncate(counts['error'], ERROR_LENGTH) if counts['error'] else '')
+        rows.append(([host] if host is not None else []) + cells)
+    return rows
+
+
+def _header(check_mode, host=False):
+    columns = ['task', 'found', 'would_retry' if check_mode else 'retried', 'failed_again', 'given_up', 'skipped',
+               'deferred', 'error']
+    return (['host'] if host else []) + columns
+
+
+def retry_summary_lines(summary, summary_runs=10, log_lines=3, table_rows=20):
     """The lines the role prints for one server, from a ``retry_summary`` result."""
     figures = summary['figures']
     window = summary['window'] or {}
+    reports = [summary['report']] if summary.get('report') else []
     lines = ['%s (%s)%s: %s task(s) scanned, %s failed scheduled time(s) found (scheduled after %s, before %s)'
              % (summary['host'], summary['url'], ' [check mode: nothing retried]' if summary['check_mode'] else '',
                 figures['tasks_scanned'], figures['failed_found'], window.get('after_time') or '-',
                 window.get('before_time') or 'now')]
     if summary['check_mode']:
-        lines.append('would retry: %s, superseded: %s, given up (max_attempts %s reached): %s, errors: %s'
-                     % (figures['would_retry'], figures['superseded'], summary['max_attempts'], figures['given_up'],
+        lines.append('would retry %s, would give up %s (max_attempts %s reached), would skip %s, would defer %s, '
+                     'superseded: %s, errors: %s'
+                     % (figures['would_retry'], figures['given_up'], summary['max_attempts'],
+                        figures.get('skipped', 0), figures.get('deferred', 0), figures['superseded'],
                         figures['errors']))
     else:
         lines.append('retried: %s, retried but failed again: %s, superseded: %s, given up (max_attempts %s reached): '
-                     '%s, already queued: %s, errors: %s'
+                     '%s, skipped: %s, deferred: %s, already queued: %s, errors: %s'
                      % (figures['retried'], figures['retried_failed'], figures['superseded'], summary['max_attempts'],
-                        figures['given_up'], figures['already_queued'], figures['errors']))
+                        figures['given_up'], figures.get('skipped', 0), figures.get('deferred', 0),
+                        figures['already_queued'], figures['errors']))
     if figures.get('timed_out'):
         lines.append('timed out (retry_timeout reached; Kapacitor canceled the new run): %s' % figures['timed_out'])
     lines.append('still failing afterwards: %s' % figures['remaining'])
+    if summary.get('missing_tasks'):
+        lines.append('not on this server (missing_ok): %s' % ', '.join(summary['missing_tasks']))
     if summary['error']:
         lines.append('ERROR: %s' % summary['error'])
+    task_rows = _task_rows(summary)
+    if task_rows:
+        lines.extend(_table(_header(summary['check_mode']), task_rows[:int(table_rows)]))
+        if len(task_rows) > int(table_rows):
+            lines.append(_more(len(task_rows) - int(table_rows), 'task(s)', reports))
     listed = summary['would_retry'] + summary['failed_again']
     for run in listed[:int(summary_runs)]:
         lines.append('%s %s %s run %s (attempts before: %s): %s'
@@ -194,8 +365,56 @@ def retry_summary_lines(summary, summary_runs=10, log_lines=3):
         log = [line for line in run.get('log') or [] if not SCRIPT_ECHO.match(str(line))]
         lines.extend('    | ' + _truncate(str(line)) for line in log[:int(log_lines)])
     if len(listed) > int(summary_runs):
-        lines.append('... and %s more (see retry_failed_runs_report_path)' % (len(listed) - int(summary_runs)))
+        lines.append(_more(len(listed) - int(summary_runs), 'run(s)', reports))
+    if reports:
+        lines.append('%sreport: %s' % ('dry-run ' if summary['check_mode'] else '', reports[0]))
     return lines
+
+
+def retry_fleet_lines(hosts, hostvars, table_rows=20):
+    """One table over every host of the play: per host and task name, what was found and what became of it.
+
+    ``hosts`` is ``ansible_play_hosts_all`` and ``hostvars`` Ansible's ``hostvars``; a host without a
+    ``retry_failed_runs_result`` fact (it failed before its summary) gets a line that says so.
+    """
+    summaries, absent = [], []
+    for host in hosts or []:
+        variables = hostvars[host] if host in hostvars else {}
+        summary = variables.get(PREFIX + 'result') if hasattr(variables, 'get') else None
+        if isinstance(summary, Mapping) and 'figures' in summary:
+            summaries.append(summary)
+        else:
+            absent.append(host)
+    check_mode = any(summary['check_mode'] for summary in summaries)
+    totals = dict((key, sum(summary['figures'].get(key, 0) for summary in summaries))
+                  for key in ('failed_found', 'retried', 'would_retry', 'given_up', 'skipped', 'deferred', 'remaining'))
+    failed_hosts = [summary['host'] for summary in summaries if summary['error']]
+    lines = ['%d host(s)%s, %d with errors%s: found %d, %s %d, failed again %d, given up %d, skipped %d, deferred %d; '
+             'still failing %d'
+             % (len(summaries) + len(absent), ' [check mode]' if check_mode else '', len(failed_hosts),
+                (', %d without a summary (%s)' % (len(absent), ', '.join(absent))) if absent else '',
+                totals['failed_found'], 'would retry' if check_mode else 'retried',
+                totals['would_retry'] if check_mode else totals['retried'],
+                sum(len(summary['failed_again']) for summary in summaries),
+                totals['given_up'], totals['skipped'], totals['deferred'], totals['remaining'])]
+    rows = []
+    for summary in summaries:
+        if summary['error']:
+            rows.append([summary['host'], '-', '-', '-', '-', '-', '-', '-', 'ERROR: ' + _truncate(summary['error'],
+                                                                                                     ERROR_LENGTH)])
+        rows.extend(_task_rows(summary, host=summary['host']))
+    # The rows that need attention first: errors, then failed again, given up; then the rest, by host.
+    rows.sort(key=lambda row: (not str(row[-1]).startswith('ERROR'), -_int(row[4]), -_int(row[5]), row[0], row[1]))
+    reports = [summary['report'] for summary in summaries if summary.get('report')]
+    if rows:
+        lines.extend(_table(_header(check_mode, host=True), rows[:int(table_rows)]))
+    if len(rows) > int(table_rows):
+        lines.append(_more(len(rows) - int(table_rows), 'row(s)', reports[:3] + (['...'] if len(reports) > 3 else [])))
+    return lines
+
+
+def _int(value):
+    return value if isinstance(value, int) else 0
 
 
 class FilterModule:
@@ -206,4 +425,6 @@ class FilterModule:
             'retry_settings': retry_settings,
             'retry_summary': retry_summary,
             'retry_summary_lines': retry_summary_lines,
+            'retry_batches': retry_batches,
+            'retry_fleet_lines': retry_fleet_lines,
         }

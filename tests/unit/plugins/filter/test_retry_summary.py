@@ -17,6 +17,8 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tickstack.kapacitor.plugins.filter.retry_summary import (
     FilterModule,
+    retry_batches,
+    retry_fleet_lines,
     retry_settings,
     retry_summary,
     retry_summary_lines,
@@ -64,7 +66,8 @@ def summary(found_value, results, **kwargs):
 
 
 def test_the_filters_are_registered_under_their_documented_names():
-    assert sorted(FilterModule().filters()) == ['retry_settings', 'retry_summary', 'retry_summary_lines']
+    assert sorted(FilterModule().filters()) == ['retry_batches', 'retry_fleet_lines', 'retry_settings', 'retry_summary',
+                                               'retry_summary_lines']
 
 
 # --------------------------------------------------------------------------- retry_settings
@@ -72,7 +75,8 @@ def test_the_filters_are_registered_under_their_documented_names():
 def test_settings_come_back_in_the_modules_types():
     assert retry_settings(dict(SETTINGS, max_attempts='2', concurrency='8', retry_timeout='90.5')) == {
         'max_attempts': 2, 'concurrency': 8, 'retry_timeout': 90.5, 'log_lines': 3, 'summary_runs': 10,
-        'after_time': '24h', 'before_time': None}
+        'batch_rounds': 20, 'table_rows': 20, 'after_time': '24h', 'before_time': None, 'min_age': None,
+        'skip_errors': []}
 
 
 @pytest.mark.parametrize('after, since, before, expected', [
@@ -85,6 +89,9 @@ def test_settings_come_back_in_the_modules_types():
     (datetime.datetime(2026, 11, 28, 11, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=1, minutes=30))),
      None, None, ('2026-11-28T10:00:00Z', None)),
     (datetime.datetime(2026, 11, 28, 10, 0, 0, 250000), None, None, ('2026-11-28T10:00:00.250000Z', None)),
+    # A date alone, typed or unquoted (YAML: a date), is midnight UTC; -24h is left to the module (24h before now).
+    ('2026-11-28', None, datetime.date(2026, 11, 29), ('2026-11-28T00:00:00Z', '2026-11-29T00:00:00Z')),
+    ('-24h', None, None, ('-24h', None)),
 ])
 def test_the_window_accepts_strings_yaml_datetimes_and_null(after, since, before, expected):
     result = settings(after_time=after, since=since, before_time=before)
@@ -102,11 +109,12 @@ def test_the_window_accepts_strings_yaml_datetimes_and_null(after, since, before
     ({'log_lines': -1}, 'retry_failed_runs_log_lines must be a whole number, 0 or more, got -1'),
     ({'summary_runs': [3]}, 'retry_failed_runs_summary_runs must be a whole number, 0 or more, got [3]'),
     ({'since': '', 'after_time': None, 'before_time': '  '}, 'a window is needed: set retry_failed_runs_since'),
-    ({'after_time': datetime.date(2026, 11, 28)},
-     'retry_failed_runs_after_time is the date 2026-11-28 without a time of day: write a time such as '
-     '2026-11-28T00:00:00Z'),
     ({'before_time': 1700000000}, 'retry_failed_runs_before_time must be an RFC3339 time (such as '
-                                  '2026-11-28T10:00:00Z) or a duration (such as 24h), got 1700000000'),
+                                  '2026-11-28T10:00:00Z), a date (such as 2026-11-28) or a duration (such as 24h), '
+                                  'got 1700000000'),
+    ({'batch_rounds': 0}, 'retry_failed_runs_batch_rounds must be a whole number, 1 or more, got 0'),
+    ({'table_rows': 'many'}, "retry_failed_runs_table_rows must be a whole number, 1 or more, got 'many'"),
+    ({'skip_errors': 'compile error'}, "retry_failed_runs_skip_errors must be a list of regular expressions"),
     ({'since': ['24h']}, "retry_failed_runs_since must be an RFC3339 time"),
 ])
 def test_bad_settings_are_named_with_their_value_and_what_was_expected(changes, message):
@@ -145,7 +153,7 @@ def test_figures_count_every_outcome_of_the_retry_module():
                            [result(run_id, outcome) for run_id, outcome in zip(ids, outcomes)])
     assert result_value['figures'] == {
         'tasks_scanned': 2, 'failed_found': 17, 'retried': 4, 'would_retry': 0, 'retried_failed': 3,
-        'timed_out': 2, 'superseded': 1, 'given_up': 2, 'already_queued': 1, 'errors': 3,
+        'timed_out': 2, 'superseded': 1, 'given_up': 2, 'skipped': 0, 'deferred': 0, 'already_queued': 1, 'errors': 3,
         # still failing: failed again (3), timed out (2), given up (2), errors and not found (3)
         'remaining': 10}
     assert [run['outcome'] for run in result_value['failed_again']] == (
@@ -170,7 +178,8 @@ def test_a_server_that_failed_before_any_result_counts_one_error_and_keeps_the_r
     assert result_value['window'] == {'after_time': '6h', 'before_time': None}
     assert result_value['figures'] == {
         'tasks_scanned': 0, 'failed_found': 0, 'retried': 0, 'would_retry': 0, 'retried_failed': 0, 'timed_out': 0,
-        'superseded': 0, 'given_up': 0, 'already_queued': 0, 'errors': 1, 'remaining': 0}
+        'superseded': 0, 'given_up': 0, 'skipped': 0, 'deferred': 0, 'already_queued': 0, 'errors': 1,
+        'remaining': 0}
     assert result_value['runs'] == []
 
 
@@ -204,8 +213,8 @@ def test_the_url_the_listing_reports_wins_over_the_role_variable():
 
 def test_the_summary_has_every_key_the_role_reported_before():
     result_value = summary(found(), [])
-    assert set(result_value) == {'host', 'url', 'check_mode', 'max_attempts', 'window', 'error', 'figures',
-                                 'failed_again', 'would_retry', 'runs'}
+    assert set(result_value) == {'host', 'url', 'check_mode', 'dry_run', 'max_attempts', 'window', 'error', 'figures',
+                                 'failed_again', 'would_retry', 'runs', 'tasks', 'missing_tasks', 'report'}
     assert result_value['host'] == 'kap1' and result_value['max_attempts'] == 3
 
 
@@ -232,8 +241,11 @@ def test_lines_of_a_real_run():
         'kap1 (http://127.0.0.1:9092): 2 task(s) scanned, 2 failed scheduled time(s) found (scheduled after '
         '2026-11-28T10:00:00Z, before now)',
         'retried: 1, retried but failed again: 1, superseded: 0, given up (max_attempts 3 reached): 0, '
-        'already queued: 0, errors: 0',
+        'skipped: 0, deferred: 0, already queued: 0, errors: 0',
         'still failing afterwards: 1',
+        'task       found retried failed_again given_up skipped deferred error',
+        'cpu_rollup 2     1       1            0        0       0        error calling function "to": 401 unauthorized; '
+        'a fourth line',
         'retried_failed cpu_rollup 2026-11-29T10:00:00Z run 2000000000000002 (attempts before: 2): '
         'run 2000000000000002 failed; retrying it',
         '    | Completed(failed)',
@@ -249,11 +261,12 @@ def test_lines_in_check_mode_with_an_error_and_a_bounded_window():
     assert lines[:4] == [
         'kap1 (http://127.0.0.1:9092) [check mode: nothing retried]: 2 task(s) scanned, 1 failed scheduled time(s) '
         'found (scheduled after -, before 2026-11-29T11:00:00Z)',
-        'would retry: 1, superseded: 0, given up (max_attempts 3 reached): 0, errors: 1',
+        'would retry 1, would give up 0 (max_attempts 3 reached), would skip 0, would defer 0, superseded: 0, '
+        'errors: 1',
         'still failing afterwards: 1',
         'ERROR: Retry them: boom',
     ]
-    assert lines[4].startswith('would_retry cpu_rollup 2026-11-29T10:00:00Z run 1000000000000001')
+    assert lines[6].startswith('would_retry cpu_rollup 2026-11-29T10:00:00Z run 1000000000000001')
 
 
 def test_timed_out_runs_get_a_line_of_their_own_and_are_listed():
@@ -269,13 +282,172 @@ def test_the_list_of_runs_and_their_logs_is_bounded():
     lines = lines_of(results, summary_runs=2, log_lines=2)
     listed = [line for line in lines if line.startswith('retried_failed ')]
     assert len(listed) == 2
-    assert lines[-1] == '... and 2 more (see retry_failed_runs_report_path)'
+    assert lines[-1] == '... and 2 more run(s) (set retry_failed_runs_report_path for a JSON report of every run)'
     # Long log lines are cut at a word as Jinja's truncate cuts them: at most 200 characters with the "...".
     long_lines = [line for line in lines if line.startswith('    | two')]
     assert len(long_lines) == 2 and long_lines[0] == '    | ' + ('two ' * 49).rstrip() + '...'
-    assert lines_of(results, summary_runs=0)[-1] == '... and 4 more (see retry_failed_runs_report_path)'
+    assert lines_of(results, summary_runs=0)[-1] == ('... and 4 more run(s) (set retry_failed_runs_report_path for a '
+                                                     'JSON report of every run)')
 
 
 def test_no_timed_out_line_and_no_ellipsis_when_there_is_nothing_to_say():
     lines = lines_of([result('1000000000000001', 'retried')])
-    assert len(lines) == 3 and not any('timed out' in line or '... and' in line for line in lines)
+    assert len(lines) == 5 and not any('timed out' in line or '... and' in line for line in lines)
+
+
+# --------------------------------------------------------------------------- unknown variables
+
+KNOWN = ['retry_failed_runs_task_names', 'retry_failed_runs_task_ids', 'retry_failed_runs_since']
+
+
+def test_a_misspelt_variable_is_refused_with_the_name_it_resembles():
+    with pytest.raises(AnsibleFilterError) as caught:
+        retry_settings(dict(SETTINGS), ['retry_failed_runs_since', 'retry_failed_runs_task_name'], KNOWN)
+    assert 'unknown role variable(s) retry_failed_runs_task_name (did you mean retry_failed_runs_task_names?)' in str(
+        caught.value)
+
+
+def test_an_unknown_variable_without_a_close_name_is_still_refused():
+    with pytest.raises(AnsibleFilterError, match=r'unknown role variable\(s\) retry_failed_runs_zzz: '):
+        retry_settings(dict(SETTINGS), ['retry_failed_runs_zzz'], KNOWN)
+
+
+def test_known_variables_other_prefixes_and_the_roles_own_result_fact_pass():
+    names = KNOWN + ['retry_failed_runs_result', '__retry_failed_runs_settings', 'kapacitor_url']
+    assert retry_settings(dict(SETTINGS), names, KNOWN)['max_attempts'] == 3
+
+
+# --------------------------------------------------------------------------- retry_batches
+
+def test_batches_hold_concurrency_times_rounds_runs_each_and_say_where_they_are():
+    runs = [{'id': '%016x' % index} for index in range(1, 12)]
+    batches = retry_batches(runs, settings(concurrency=2, batch_rounds=2))
+    assert [batch['label'] for batch in batches] == ['batch 1/3: runs 1-4 of 11', 'batch 2/3: runs 5-8 of 11',
+                                                     'batch 3/3: runs 9-11 of 11']
+    assert [run for batch in batches for run in batch['runs']] == runs
+    assert retry_batches([], settings()) == []
+    # The defaults: concurrency 4 x 20 rounds, so 80 runs are one call.
+    assert len(retry_batches(runs * 8, settings())) == 2
+
+
+def loop_of(*batches, **failures):
+    """A loop's registered result: one entry per batch, as Ansible registers it."""
+    entries = []
+    for index, results in enumerate(batches):
+        entry = {'results': results, 'ansible_loop_var': '__retry_failed_runs_batch', 'changed': True,
+                 '__retry_failed_runs_batch': {'label': 'batch %d/%d' % (index + 1, len(batches))}}
+        if index in failures.get('failed', ()):
+            entry.update(failed=True, msg='1 of 1 run(s) could not be retried: boom')
+        entries.append(entry)
+    return {'results': entries, 'changed': True, 'msg': 'All items completed'}
+
+
+def test_the_figures_of_a_loop_of_batches_are_summed():
+    rows = [row('%016x' % index) for index in range(1, 6)]
+    retry = loop_of([result('%016x' % 1, 'retried'), result('%016x' % 2, 'retried_failed')],
+                    [result('%016x' % 3, 'retried'), result('%016x' % 4, 'max_attempts_reached'),
+                     result('%016x' % 5, 'retried')])
+    value = retry_summary(found(*rows), retry, settings(), host='kap1')
+    assert value['figures']['retried'] == 3 and value['figures']['retried_failed'] == 1
+    assert value['figures']['given_up'] == 1 and value['figures']['remaining'] == 2
+    assert [run['run_id'] for run in value['runs']] == ['%016x' % index for index in range(1, 6)]
+    assert value['error'] == ''
+
+
+def test_a_failed_batch_names_itself_and_its_message():
+    retry = loop_of([result('%016x' % 1, 'retried')], [result('%016x' % 2, 'error')], failed=[1])
+    value = retry_summary(found(row('%016x' % 1), row('%016x' % 2)), retry, settings(), host='kap1',
+                          error='Retry them: One or more items failed')
+    assert value['error'] == 'Retry them, batch 2/2: 1 of 1 run(s) could not be retried: boom'
+    assert value['figures']['errors'] == 1 and value['figures']['retried'] == 1
+
+
+# --------------------------------------------------------------------------- per task, errors, skipped, deferred
+
+def test_counts_per_task_name_and_the_error_without_the_script_echo():
+    echo = 'Started task from script: "option task = {name: \\"disk\\"}\\nfrom(bucket: ...)"'
+    rows = [row('%016x' % 1), row('%016x' % 2), row('%016x' % 3, TASK_B, 'disk'), row('%016x' % 4, TASK_B, 'disk'),
+            row('%016x' % 5, TASK_B, 'disk'), row('%016x' % 6, TASK_B, 'disk')]
+    results = [result('%016x' % 1, 'retried'), result('%016x' % 2, 'skipped', error='compilation failed'),
+               result('%016x' % 3, 'retried_failed', TASK_B, log=[echo, 'Completed(failed)', 'disk is full']),
+               result('%016x' % 4, 'deferred', TASK_B), result('%016x' % 5, 'max_attempts_reached', TASK_B),
+               result('%016x' % 6, 'timed_out', TASK_B)]
+    value = summary(found(*rows), results)
+    assert value['tasks'] == {
+        'cpu_rollup': {'found': 2, 'retried': 1, 'failed_again': 0, 'given_up': 0, 'skipped': 1, 'deferred': 0,
+                       'error': ''},
+        'disk': {'found': 4, 'retried': 0, 'failed_again': 2, 'given_up': 1, 'skipped': 0, 'deferred': 1,
+                 'error': 'disk is full'}}
+    assert value['figures']['skipped'] == 1 and value['figures']['deferred'] == 1
+    # skipped and deferred scheduled times are still failing afterwards
+    assert value['figures']['remaining'] == 5
+    assert [run['error'] for run in value['runs'] if 'error' in run] == [
+        'compilation failed', 'disk is full', '', '', '']
+
+
+def test_the_listings_error_is_used_when_the_retry_result_has_none():
+    listed = dict(row('%016x' % 1), error='connection refused')
+    value = summary(found(listed), [result('%016x' % 1, 'would_retry')], check_mode=True)
+    assert value['runs'][0]['error'] == 'connection refused' and value['dry_run'] is True
+
+
+def test_missing_tasks_are_reported():
+    value = summary(found(missing_tasks=['gone']), [])
+    assert value['missing_tasks'] == ['gone']
+    assert 'not on this server (missing_ok): gone' in retry_summary_lines(value)
+
+
+def test_the_tables_are_capped_and_point_at_the_report_only_when_it_was_written():
+    rows = [row('%016x' % index, task_name='task%03d' % index) for index in range(1, 31)]
+    results = [result('%016x' % index, 'retried_failed') for index in range(1, 31)]
+    value = summary(found(*rows), results)
+    lines = retry_summary_lines(value, table_rows=5, summary_runs=3)
+    assert '... and 25 more task(s) (set retry_failed_runs_report_path for a JSON report of every run)' in lines
+    assert not any('report:' in line for line in lines)
+    value['report'] = '/var/tmp/kap1.json'
+    lines = retry_summary_lines(value, table_rows=5, summary_runs=3)
+    assert '... and 27 more run(s) (see the JSON report: /var/tmp/kap1.json)' in lines
+    assert lines[-1] == 'report: /var/tmp/kap1.json'
+    value['check_mode'] = True
+    assert retry_summary_lines(value)[-1] == 'dry-run report: /var/tmp/kap1.json'
+
+
+# --------------------------------------------------------------------------- retry_fleet_lines
+
+def host_summary(host, outcomes, error='', task_names=('cpu_rollup',)):
+    ids = ['%016x' % (index + 1) for index in range(len(outcomes))]
+    rows = [row(run_id, task_name=task_names[index % len(task_names)]) for index, run_id in enumerate(ids)]
+    return summary(found(*rows), [result(run_id, outcome, log=['boom on ' + host])
+                                  for run_id, outcome in zip(ids, outcomes)], host=host, error=error)
+
+
+def test_the_fleet_table_shows_every_host_the_failing_rows_first_and_hosts_without_a_summary():
+    hostvars = {
+        'kap1': {'retry_failed_runs_result': host_summary('kap1', ['retried', 'retried'])},
+        'kap2': {'retry_failed_runs_result': host_summary('kap2', ['retried', 'retried_failed', 'max_attempts_reached'])},
+        'kap3': {'retry_failed_runs_result': host_summary('kap3', [], error='List them: connection refused')},
+        'kap4': {'kapacitor_url': 'http://kap4:9092'},
+    }
+    lines = retry_fleet_lines(['kap1', 'kap2', 'kap3', 'kap4'], hostvars)
+    assert lines == [
+        '4 host(s), 1 with errors, 1 without a summary (kap4): found 5, retried 3, failed again 1, given up 1, '
+        'skipped 0, deferred 0; still failing 2',
+        'host task       found retried failed_again given_up skipped deferred error',
+        'kap3 -          -     -       -            -        -       -        ERROR: List them: connection refused',
+        'kap2 cpu_rollup 3     1       1            1        0       0        boom on kap2',
+        'kap1 cpu_rollup 2     2       0            0        0       0',
+    ]
+
+
+def test_the_fleet_table_of_ten_hosts_with_500_results_each_stays_short():
+    names = tuple('task%02d' % index for index in range(50))
+    hostvars = dict(('kap%02d' % index, {'retry_failed_runs_result': host_summary(
+        'kap%02d' % index, ['retried_failed'] * 500, task_names=names)}) for index in range(10))
+    for index, variables in enumerate(hostvars.values()):
+        variables['retry_failed_runs_result']['report'] = '/var/tmp/kap%02d.json' % index
+    lines = retry_fleet_lines(sorted(hostvars), hostvars, table_rows=20)
+    assert len(lines) == 1 + 1 + 20 + 1
+    assert lines[0].startswith('10 host(s), 0 with errors: found 5000, retried 0, failed again 5000')
+    assert lines[-1] == ('... and 480 more row(s) (see the JSON reports: /var/tmp/kap00.json, /var/tmp/kap01.json, '
+                         '/var/tmp/kap02.json, ...)')
+    assert max(len(line) for line in lines) < 200
