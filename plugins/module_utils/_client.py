@@ -372,7 +372,7 @@ class KapacitorClient:
         self._failures = 0          # connection-level failures since the last HTTP answer
         self._first_failure = None  # the first of them
         self._pinging = False
-        self.unreachable = None     # the ServerUnreachable reason once the breaker is open
+        self._unreachable = None    # (message, hint) of ServerUnreachable once the breaker is open
 
     # ------------------------------------------------------------------ transport
 
@@ -381,7 +381,7 @@ class KapacitorClient:
 
     def _send(self, method, path, params, timeout):
         url = self._url(path)
-        if self.unreachable is not None:
+        if self._unreachable is not None:
             raise self._unreachable_error(method, url)
         try:
             response = self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
@@ -406,7 +406,7 @@ class KapacitorClient:
 
     def _count_failure(self, failure):
         with self._lock:
-            if self.unreachable is not None:
+            if self._unreachable is not None:
                 return
             self._failures += 1
             if self._first_failure is None:
@@ -422,12 +422,12 @@ class KapacitorClient:
             self._pinging = False
             if alive:
                 self._answered, self._failures, self._first_failure = True, 0, None
-            elif self.unreachable is None:
+            elif self._unreachable is None:
                 if self._answered:
                     message = 'Kapacitor at %s became unreachable during the call: %s' % (self.base_url, first.text)
                 else:
                     message = 'Kapacitor at %s is unreachable: %s' % (self.base_url, first.text)
-                self.unreachable = (message, first.hint)
+                self._unreachable = (message, first.hint)
 
     def _ping(self):
         """True when Kapacitor gives any HTTP answer to a ping (its ping needs no credentials)."""
@@ -439,8 +439,13 @@ class KapacitorClient:
             return False
         return True
 
+    @property
+    def unreachable(self):
+        """None while the server may be reachable; once the breaker is open, the shared ServerUnreachable text."""
+        return None if self._unreachable is None else str(self._unreachable_error(None, None))
+
     def _unreachable_error(self, method, url):
-        message, hint = self.unreachable
+        message, hint = self._unreachable
         return ServerUnreachable(message, method=method, url=url, hint=hint)
 
     def _error(self, method, response):
@@ -457,7 +462,7 @@ class KapacitorClient:
             try:
                 response = self._send('GET', path, params, self.timeout)
             except RequestError as exc:
-                if self.unreachable is not None and not isinstance(exc, ServerUnreachable):
+                if self._unreachable is not None and not isinstance(exc, ServerUnreachable):
                     raise self._unreachable_error('GET', exc.url) from exc
                 if attempt > SAFE_RETRIES or not exc.transient:
                     raise

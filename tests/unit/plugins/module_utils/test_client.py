@@ -189,6 +189,7 @@ class RawServer:
         self.port = self.sock.getsockname()[1]
         self.url = 'http://127.0.0.1:%d' % self.port
         self.connections = []
+        self.pings = []
         self.behaviour = behaviour
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -204,6 +205,8 @@ class RawServer:
     def _one(self, conn):
         try:
             request = conn.recv(65536)
+            if request.startswith(b'GET /kapacitor/v1/ping '):
+                self.pings.append(request)
             self.behaviour(conn, request)
         except OSError:
             pass
@@ -327,6 +330,18 @@ def test_a_post_that_was_never_sent_is_not_ambiguous():
     assert not isinstance(info.value, AmbiguousRequest) and info.value.sent is False
 
 
+def test_no_route_to_the_host_is_never_sent():
+    inner = urllib3.exceptions.NewConnectionError(None, 'Failed to establish a new connection: [Errno 113] No route to host')
+    failure = classify(requests.exceptions.ConnectionError(wrapped(inner)), 'http://kap:9092')
+    assert (failure.kind, failure.sent, failure.transient, failure.connection_lost) == ('unreachable', False, False, True)
+    assert 'no route to the host' in failure.hint
+
+
+def test_a_request_that_requests_refused_to_build_is_never_sent_and_not_a_connection_failure():
+    failure = classify(requests.exceptions.InvalidURL('Invalid URL'), 'http://kap:9092')
+    assert (failure.kind, failure.sent, failure.transient, failure.connection_lost) == ('invalid', False, False, False)
+
+
 def test_a_connect_timeout_is_never_sent():
     inner = urllib3.exceptions.ConnectTimeoutError(None, 'Connection to kap timed out. (connect timeout=1)')
     failure = classify(requests.exceptions.ConnectTimeout(wrapped(inner)), 'http://kap:9092')
@@ -402,6 +417,7 @@ def test_a_server_that_answered_then_vanished_gets_a_fitting_hint_and_then_the_b
                               '[Errno 111] Connection refused. Kapacitor answered earlier in this call, then stopped: '
                               'check that Kapacitor is still running' % server.url)
     assert post.value.sent is False and post.value.method == 'POST'
+    assert client.unreachable == str(post.value)
     assert sleeps == []
 
 
@@ -414,6 +430,7 @@ def test_a_server_that_never_answered_keeps_its_hint_and_backoff_stops_when_the_
     # Two resets backed off, the third opened the breaker (its ping was reset too): no more sleeps, not 5 of them.
     assert len(sleeps) == _client.BREAKER_THRESHOLD - 1
     assert len(server.connections) == _client.BREAKER_THRESHOLD + 1
+    assert len(server.pings) == 1
     assert str(info.value).startswith('Kapacitor at %s is unreachable: Connection aborted' % server.url)
     assert 'use https://' in info.value.hint and 'answered earlier' not in info.value.hint
     with pytest.raises(ServerUnreachable):
