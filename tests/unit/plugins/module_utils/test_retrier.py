@@ -413,6 +413,9 @@ GOOD = {'task_id': TASK, 'run_id': '0d5f1a2b3c4d5e6f'}
     (dict(GOOD, attempt=3, attempts=2), 'runs[0].attempt', 'attempt <= attempts'),
     (dict(GOOD, status='broken'), 'runs[0].status', 'one of'),
     (dict(GOOD, task_name=['x']), 'runs[0].task_name', 'a string'),
+    (dict(GOOD, finished_at='yesterday'), 'runs[0].finished_at', 'RFC3339'),
+    (dict(GOOD, finished_at=1790000000), 'runs[0].finished_at', 'a number'),
+    (dict(GOOD, error=['boom']), 'runs[0].error', 'a string or null'),
     ('0d5f1a2b3c4d5e6f', 'runs[0]', 'a dict'),
 ])
 def test_a_bad_runs_entry_names_the_field_and_what_was_expected(entry, field, expected):
@@ -434,6 +437,128 @@ def test_a_runs_info_entry_is_taken_as_is():
     item = RetryItem.from_entry(entry, 0)
     assert (item.run_id, item.task_name) == ('0d5f1a2b3c4d5e6f', 'cpu')
     assert item.hinted_run()['status'] == 'failed'
+
+
+# ------------------------------------------------------------------ the retry policy: min_age and skip_errors
+
+OUTAGE = 'runtime error @4:6-4:40: to: failed to write data: Post "http://influxdb:8086/api/v2/write": connection refused'
+PARSE = 'could not parse Flux script: error @3:1-3:4: invalid expression'
+
+
+def failed_at(server, finished, error=OUTAGE, scheduled=SCHEDULED):
+    """A failed run that finished ``finished`` seconds before NOW, with the executor's log lines."""
+    run = server.add(TASK, 'failed', scheduled, created=NOW - finished - 1,
+                     log=['Started task from script: "option task = {name: \\"t\\"}"', 'Completed(failed)', error])
+    run['finishedAt'] = epoch_to_rfc3339(NOW - finished)
+    return run
+
+
+def test_a_failure_younger_than_min_age_is_deferred_and_nothing_is_sent():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    run = failed_at(server, 5 * 60)
+    result = retrier(server, clock, min_age=600).run([RetryItem(TASK, run['id'], task_name='cpu')])[0]
+    assert result['outcome'] == 'deferred' and server.posts == []
+    assert result['task_name'] == 'cpu' and result['status_after'] == 'failed' and result['attempts_after'] == 1
+    assert 'failed 5m ago, less than min_age (10m)' in result['msg']
+
+
+def test_a_failure_older_than_min_age_is_retried():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['ok'])
+    run = failed_at(server, 11 * 60)
+    result = retrier(server, clock, min_age=600).run([RetryItem(TASK, run['id'])])[0]
+    assert result['outcome'] == 'retried' and server.posts == [run['id']]
+
+
+def test_min_age_counts_from_the_latest_attempt_not_the_run_asked_about():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    first = failed_at(server, 3600)
+    failed_at(server, 60)  # attempt 2, a minute ago
+    result = retrier(server, clock, min_age=600).run([RetryItem(TASK, first['id'])])[0]
+    assert result['outcome'] == 'deferred' and server.posts == [] and result['attempts'] == 2
+
+
+def test_an_error_matching_skip_errors_is_skipped_naming_the_pattern_and_the_error():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    run = failed_at(server, 3600, error=PARSE)
+    result = retrier(server, clock, skip_errors=['undefined identifier', 'could not parse Flux']).run(
+        [RetryItem(TASK, run['id'], task_name='cpu')])[0]
+    assert result['outcome'] == 'skipped' and server.posts == [] and result['task_name'] == 'cpu'
+    assert "pattern 'could not parse Flux'" in result['msg'] and 'invalid expression' in result['msg']
+    assert 'Started task from script' not in result['msg']
+
+
+def test_an_error_matching_no_pattern_is_retried_and_the_script_echo_never_matches():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['ok'])
+    run = failed_at(server, 3600)
+    # "option task" is in the echo of the script, and "Completed" in the verdict: neither is the error.
+    result = retrier(server, clock, skip_errors=['option task', 'Completed']).run([RetryItem(TASK, run['id'])])[0]
+    assert result['outcome'] == 'retried' and server.posts == [run['id']]
+
+
+def test_skip_errors_wins_over_max_attempts_and_min_age_and_force_over_all():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['ok'])
+    run = failed_at(server, 10, error=PARSE)
+    policy = dict(skip_errors=['could not parse'], min_age=600, max_attempts=1)
+    assert retrier(server, clock, **policy).run([RetryItem(TASK, run['id'])])[0]['outcome'] == 'skipped'
+    forced = retrier(server, clock, force=True, **policy).run([RetryItem(TASK, run['id'])])[0]
+    assert forced['outcome'] == 'retried' and server.posts == [run['id']]
+
+
+def test_check_mode_reports_deferred_and_skipped_as_a_real_call_would():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    young = failed_at(server, 60, scheduled=SCHEDULED)
+    parse = failed_at(server, 3600, error=PARSE, scheduled=SCHEDULED - 900)
+    old = failed_at(server, 3600, scheduled=SCHEDULED - 1800)
+    results = retrier(server, clock, check_mode=True, min_age=600, skip_errors=['parse']).run(
+        [RetryItem(TASK, run['id']) for run in (young, parse, old)])
+    assert [entry['outcome'] for entry in results] == ['deferred', 'skipped', 'would_retry'] and server.posts == []
+
+
+def runs_info_entry(run, **fields):
+    entry = {'task_id': TASK, 'id': run['id'], 'status': run['status'], 'scheduled_for': run['scheduledFor'],
+             'attempt': 1, 'attempts': 1}
+    entry.update(fields)
+    return RetryItem.from_entry(entry, 0)
+
+
+def test_refresh_false_decides_the_policy_from_finished_at_and_error_without_a_listing():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    young = failed_at(server, 60)
+    parse = failed_at(server, 3600, error=PARSE, scheduled=SCHEDULED - 900)
+    items = [runs_info_entry(young, finished_at=young['finishedAt'], error=OUTAGE),
+             runs_info_entry(parse, finished_at=parse['finishedAt'], error=PARSE)]
+    results = retrier(server, clock, refresh=False, min_age=600, skip_errors=['parse']).run(items)
+    assert [entry['outcome'] for entry in results] == ['deferred', 'skipped']
+    assert server.lists == 0 and server.posts == []
+
+
+@pytest.mark.parametrize('missing', ['finished_at', 'error'])
+def test_refresh_false_lists_an_entry_that_lacks_what_the_policy_needs_rather_than_guessing(missing):
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    run = failed_at(server, 60, error=PARSE)
+    fields = {'finished_at': run['finishedAt'], 'error': PARSE}
+    del fields[missing]
+    # The entry says the run is old and its error harmless where it knows; the listing says otherwise.
+    fields = {name: ('2026-01-01T00:00:00Z' if name == 'finished_at' else OUTAGE) for name in fields}
+    policy = {'finished_at': dict(min_age=600), 'error': dict(skip_errors=['parse'])}[missing]
+    result = retrier(server, clock, refresh=False, **policy).run([runs_info_entry(run, **fields)])[0]
+    assert result['outcome'] == {'finished_at': 'deferred', 'error': 'skipped'}[missing]
+    assert server.lists == 1 and server.posts == []
+
+
+def test_a_bad_skip_errors_pattern_is_refused_naming_it():
+    with pytest.raises(InputError) as info:
+        Retrier(FakeKapacitor(FakeClock()), skip_errors=['fine', 'could not (parse'])
+    assert "skip_errors[1] 'could not (parse' is not a valid Python regular expression" in str(info.value)
 
 
 # ------------------------------------------------------------------ the lock
