@@ -447,6 +447,9 @@ def compile_patterns(patterns, what):
     """Compiled regular expressions (Python ``re`` syntax) of a list of strings; InputError names the first bad one."""
     compiled = []
     for index, pattern in enumerate(patterns or ()):
+        if isinstance(pattern, re.Pattern):   # already compiled (the module compiles, then hands them to the Retrier)
+            compiled.append(pattern)
+            continue
         if not isinstance(pattern, str) or not pattern:
             raise InputError('%s[%d] is %r: expected a non-empty Python regular expression' % (what, index, pattern))
         try:
