@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -12,17 +11,20 @@ Contenders, each on a fresh simulator loaded with the same scenario:
 3. uri:   tests/benchmark/uri_loop.yml, a straightforward ansible.builtin.uri loop; run on a reduced
           copy of the scenario (fewer tasks, same tasks) and extrapolated, because it takes minutes.
 
-Plus a listing-only run of kapacitor_task_runs_info over every task of a large scenario.
+Plus (issue #16): a fleet (our playbook once over an inventory of 10 hosts, each its own simulator with the default
+scenario, forks 10); a listing-only run of kapacitor_task_runs_info over every task of a large scenario (100,000
+runs), with every key and with ``fields``, against a bare ``requests`` script fetching the same pages; and the
+role's summary filters over 500 results.
 
     make bench                                  # the normal way (venv, collection path, ANSIBLE_HOME)
-    python tests/benchmark/bench.py [--output FILE] [--uri-tasks N] [--skip-large] [--quick] [--sample-memory] [--keep]
+    python tests/benchmark/bench.py [--output FILE] [--uri-tasks N] [--skip-large] [--skip-fleet]
+                                    [--fleet-servers N] [--overlap-trials N] [--quick] [--keep]
 
 Prints a table, the ratios against our playbook, the lower bounds and PASS/MISS per target, and
 writes everything to a JSON file (default: bench-results.json at the collection root).
-Needs only what .ci/requirements.txt installs (ansible-core, requests); psutil only for --sample-memory.
+Needs only what .ci/requirements.txt installs (ansible-core, requests); memory per process is read from /proc.
 """
 
-from __future__ import print_function
 
 import argparse
 import calendar
@@ -51,7 +53,7 @@ API = '/kapacitor/v1/api/v2'
 CONCURRENCY = 8
 LATENCY_MS = 2
 PAGE = 500  # Kapacitor's largest page, for tasks and for runs
-SAMPLE_MEMORY = ['0']  # '1' with --sample-memory
+FLEET_SERVERS = 10
 
 # Default scenario: 50 tasks x 200 runs (1 per minute), 4 % failed, a third of the failures already
 # retried once with success, a retried run executes 0.2 s.
@@ -62,45 +64,82 @@ LARGE = {'tasks': 2000, 'name_prefix': 'big', 'runs_per_task': 50, 'every': '1m'
          'retried_ratio': 0.0, 'run_seconds': 0.2, 'seed': 2}
 
 # Runs a command, then writes its wall time, exit code and peak memory to a JSON file. A fresh process per
-# contender, so that RUSAGE_CHILDREN covers this contender's processes only (not the simulator's):
+# contender, so that RUSAGE_CHILDREN covers this contender's processes only (not the simulators'):
 # ru_maxrss of children is the largest peak RSS of any single descendant (ansible-playbook, its forked
-# workers, the module processes). With --sample-memory and psutil installed it also samples the summed
-# PSS of the whole process tree every 0.1 s (off by default: on 2 cores the sampling slows Ansible down).
-WRAPPER = r'''
-import json, resource, subprocess, sys, time
-out, log, sample, cmd = sys.argv[1], sys.argv[2], sys.argv[3] == '1', sys.argv[4:]
-psutil = None
-if sample:
+# workers, the module processes). On Linux it also reads /proc every 0.2 s (a few files per process, cheap
+# enough not to slow Ansible down): the peak RSS (VmHWM) of the main ansible-playbook process, of its largest
+# forked worker and of its largest module process, and the peak of the RSS summed over the whole tree.
+WRAPPER = r"""
+import json, os, resource, subprocess, sys, time
+out, log, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+
+def status_kb(pid, field):
     try:
-        import psutil
-    except ImportError:
+        with open('/proc/%d/status' % pid) as handle:
+            for line in handle:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
         pass
+    return 0
+
+
+def descendants(root):
+    children = {}
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                with open('/proc/%s/stat' % name) as handle:
+                    ppid = int(handle.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def kind(pid, root, cmdlines):
+    if pid == root:
+        return 'main'
+    if pid not in cmdlines:
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+                cmdlines[pid] = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+        except OSError:
+            return None
+    line = cmdlines[pid]
+    if 'AnsiballZ' in line and not line.startswith('/bin/sh'):
+        return 'module'
+    return 'worker' if 'ansible-playbook' in line else 'other'
+
+
 start_wall, start = time.time(), time.monotonic()
+peaks, tree_peak, cmdlines = {}, 0, {}
 with open(log, 'wb') as handle:
     proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT)
-    peak_sum = None
-    if psutil is not None:
-        peak_sum, parent = 0, psutil.Process(proc.pid)
-        while proc.poll() is None:
-            total = 0
-            try:
-                for p in [parent] + parent.children(recursive=True):
-                    try:
-                        total += p.memory_full_info().pss
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                pass
-            peak_sum = max(peak_sum, total)
-            time.sleep(0.1)
+    while os.path.isdir('/proc') and proc.poll() is None:
+        total = 0
+        for pid in descendants(proc.pid):
+            what = kind(pid, proc.pid, cmdlines)
+            if what is None:
+                continue
+            total += status_kb(pid, 'VmRSS:')
+            peaks[what] = max(peaks.get(what, 0), status_kb(pid, 'VmHWM:'))
+        tree_peak = max(tree_peak, total)
+        time.sleep(0.2)
     rc = proc.wait()
 wall = time.monotonic() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(out, 'w') as handle:
     json.dump({'rc': rc, 'wall': wall, 'start_wall': start_wall, 'end_wall': start_wall + wall,
                'maxrss_kb': usage.ru_maxrss, 'cpu_user': usage.ru_utime, 'cpu_sys': usage.ru_stime,
-               'peak_sum_pss_kb': None if peak_sum is None else peak_sum // 1024}, handle)
-'''
+               'peaks_kb': peaks, 'tree_peak_kb': tree_peak}, handle)
+"""
 
 
 # =====================================================================================================================
@@ -179,9 +218,93 @@ def cli_retry_failed(url, task_limit=100, run_limit=100):
         print("Retry for task %s's run %s queued as run %s." % (run['taskID'], run['id'], new.get('id')))
 
 
+def bare_listing(url, concurrency=CONCURRENCY):
+    """The floor of a listing: fetch and decode the pages kapacitor_task_runs_info fetches, with plain requests.
+
+    Every task in pages of 500 (``after`` cursor), then each task's runs of the last 24 hours in pages of 500
+    (``beforeTime`` moved back past the oldest run of a full page), ``concurrency`` tasks at a time, one
+    keep-alive session per thread. Nothing is checked, grouped or kept beyond the decoded pages.
+    """
+    import threading  # pylint: disable=import-outside-toplevel
+    from concurrent.futures import ThreadPoolExecutor  # pylint: disable=import-outside-toplevel
+    local, base = threading.local(), url + API
+    after_time = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() - 86400))
+
+    def get(path, params):
+        if not hasattr(local, 'session'):
+            local.session = requests.Session()
+        response = local.session.get(base + path, params=params, timeout=600)
+        response.raise_for_status()
+        return response.json()
+
+    tasks, after = [], None
+    while True:
+        page = get('/tasks', dict({'limit': PAGE}, **({'after': after} if after else {})))['tasks']
+        tasks.extend(page)
+        if len(page) < PAGE:
+            break
+        after = page[-1]['id']
+
+    def runs_of(task):
+        runs, params = [], {'limit': PAGE, 'afterTime': after_time}
+        while True:
+            page = get('/tasks/%s/runs' % task['id'], params)['runs']
+            runs.extend(page)
+            if len(page) < PAGE:
+                return runs
+            params = dict(params, beforeTime=min(run['scheduledFor'] for run in page))
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        listed = sum(len(runs) for runs in pool.map(runs_of, tasks))
+    print('%d tasks, %d runs' % (len(tasks), listed))
+
+
 # =====================================================================================================================
 # Measuring
 # =====================================================================================================================
+
+# A callback (written into the work directory, enabled for every ansible-playbook of the benchmark) that writes the
+# wall time of each task to $BENCH_TASK_TIMES: from the task's start to its last host's result.
+TASK_TIMES_CALLBACK = """
+import json, os, time
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'bench_task_times'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tasks, self.current = [], None
+
+    def _close(self):
+        if self.current is not None:
+            end = self.current.pop('end') or time.monotonic()
+            self.current['seconds'] = round(end - self.current.pop('start'), 3)
+            self.tasks.append(self.current)
+        self.current = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._close()
+        self.current = {'task': task.get_name(), 'start': time.monotonic(), 'end': None, 'hosts': 0}
+
+    def _done(self, result, *args, **kwargs):
+        if self.current is not None:
+            self.current['end'] = time.monotonic()
+            self.current['hosts'] += 1
+
+    v2_runner_on_ok = v2_runner_on_failed = v2_runner_on_skipped = v2_runner_on_unreachable = _done
+
+    def v2_playbook_on_stats(self, stats):
+        self._close()
+        if os.environ.get('BENCH_TASK_TIMES'):
+            with open(os.environ['BENCH_TASK_TIMES'], 'w') as handle:
+                json.dump(self.tasks, handle)
+"""
+
 
 def ansible_env(workdir):
     """The environment for ansible-playbook: the one `make bench` sets, or a self-made equivalent."""
@@ -191,10 +314,15 @@ def ansible_env(workdir):
         os.makedirs(link)
         os.symlink(ROOT, os.path.join(link, 'kapacitor'))
         env['ANSIBLE_COLLECTIONS_PATH'] = os.path.join(workdir, 'collections')
+    callbacks = os.path.join(workdir, 'callback_plugins')
+    os.makedirs(callbacks, exist_ok=True)
+    with open(os.path.join(callbacks, 'bench_task_times.py'), 'w') as handle:
+        handle.write(TASK_TIMES_CALLBACK)
     env.setdefault('ANSIBLE_PYTHON_INTERPRETER', sys.executable)
     env.setdefault('ANSIBLE_HOME', os.path.join(workdir, 'ansible-home'))
     env.update({'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
-                'ANSIBLE_NOCOLOR': '1', 'PYTHONDONTWRITEBYTECODE': '1'})
+                'ANSIBLE_NOCOLOR': '1', 'PYTHONDONTWRITEBYTECODE': '1', 'ANSIBLE_CALLBACK_PLUGINS': callbacks,
+                'ANSIBLE_CALLBACKS_ENABLED': 'bench_task_times'})
     env['PATH'] = os.path.dirname(sys.executable) + os.pathsep + env.get('PATH', '')
     return env
 
@@ -212,32 +340,74 @@ def parse_time(text):
 
 def needing_retry(attempts):
     """{(task_id, scheduledFor)} whose latest attempt (highest ID) is failed."""
-    return set((task_id, when) for task_id, by_time in attempts.items()
-               for when, runs in by_time.items() if runs and runs[-1]['status'] == 'failed')
+    return {(task_id, when) for task_id, by_time in attempts.items()
+               for when, runs in by_time.items() if runs and runs[-1]['status'] == 'failed'}
 
 
-def measure(name, sim, cmd, env, workdir, attempts=True):
-    """Run one contender in a fresh wrapper process and collect everything the simulator saw."""
-    before = sim.get('/_sim/attempts') if attempts else None
-    sim.post('/_sim/stats/reset', {})
+def wrapped(name, cmd, env, workdir):
+    """Run ``cmd`` in a fresh WRAPPER process; its wall time, exit code, CPU and peak memory (MB) per kind of process."""
     out, log = os.path.join(workdir, '%s.json' % name), os.path.join(workdir, '%s.log' % name)
-    subprocess.check_call([sys.executable, '-c', WRAPPER, out, log, SAMPLE_MEMORY[0]] + cmd, env=env)
+    times = os.path.join(workdir, '%s-task-times.json' % name)
+    subprocess.check_call([sys.executable, '-c', WRAPPER, out, log] + cmd, env=dict(env, BENCH_TASK_TIMES=times))
     with open(out) as handle:
         proc = json.load(handle)
-    stats = sim.get('/_sim/stats')
+    proc['task_times'] = None
+    if os.path.exists(times):
+        with open(times) as handle:
+            proc['task_times'] = json.load(handle)
+    mb = {kind: round(kb / 1024.0, 1) for kind, kb in proc['peaks_kb'].items()}
+    proc.update(peak_rss_mb=round(proc['maxrss_kb'] / 1024.0, 1), tree_rss_mb=round(proc['tree_peak_kb'] / 1024.0, 1),
+                main_rss_mb=mb.get('main'), worker_rss_mb=mb.get('worker'), module_rss_mb=mb.get('module'))
+    return proc
+
+
+MEMORY_KEYS = ('peak_rss_mb', 'main_rss_mb', 'worker_rss_mb', 'module_rss_mb', 'tree_rss_mb')
+
+
+def measure(name, sims, cmd, env, workdir, attempts=True):
+    """Run one contender in a fresh wrapper process and collect everything its simulator(s) saw.
+
+    ``sims`` is one BenchSimulator or a list (a fleet): requests are summed over them, duplicates and misses are
+    counted per simulator (``per_server``) and summed.
+    """
+    fleet = isinstance(sims, list)
+    sims = sims if fleet else [sims]
+    befores = [sim.get('/_sim/attempts') if attempts else None for sim in sims]
+    for sim in sims:
+        sim.post('/_sim/stats/reset', {})
+    proc = wrapped(name, cmd, env, workdir)
+    requests_by_route, total, per_server = {}, 0, []
+    for sim, before in zip(sims, befores):
+        stats = sim.get('/_sim/stats')
+        for route, count in stats['requests'].items():
+            requests_by_route[route] = requests_by_route.get(route, 0) + count
+        total += stats['requests_total']
+        server = {'list_requests': sum(n for route, n in stats['requests'].items() if route.startswith('GET ')),
+                  'retries_issued': stats['requests'].get('POST /api/v2/tasks/:id/runs/:rid/retry', 0),
+                  'peak_concurrent_retries': stats['peak_concurrent_retries']}
+        if attempts:
+            server.update(retry_quality(before, sim.get('/_sim/attempts')))
+            server.update(retry_phase(before, sim.get('/_sim/state'), proc))
+        per_server.append(server)
     result = {
         'name': name, 'exit_code': proc['rc'], 'wall_s': round(proc['wall'], 3),
-        'requests': dict(sorted(stats['requests'].items())), 'requests_total': stats['requests_total'],
-        'list_requests': sum(n for route, n in stats['requests'].items() if route.startswith('GET ')),
-        'retries_issued': stats['requests'].get('POST /api/v2/tasks/:id/runs/:rid/retry', 0),
-        'peak_concurrent_retries': stats['peak_concurrent_retries'],
-        'peak_rss_mb': round(proc['maxrss_kb'] / 1024.0, 1),
-        'peak_sum_pss_mb': None if proc['peak_sum_pss_kb'] is None else round(proc['peak_sum_pss_kb'] / 1024.0, 1),
-        'cpu_s': round(proc['cpu_user'] + proc['cpu_sys'], 2),
+        'requests': dict(sorted(requests_by_route.items())), 'requests_total': total,
+        'cpu_s': round(proc['cpu_user'] + proc['cpu_sys'], 2), 'task_times': proc['task_times'],
     }
+    result.update((key, proc[key]) for key in MEMORY_KEYS)
+    for key in ('list_requests', 'retries_issued', 'unique_to_retry', 'new_attempts', 'duplicate_retries', 'missed'):
+        if key in per_server[0]:
+            result[key] = sum(server[key] for server in per_server)
+    result['peak_concurrent_retries'] = max(server['peak_concurrent_retries'] for server in per_server)
     if attempts:
-        result.update(retry_quality(before, sim.get('/_sim/attempts')))
-        result.update(retry_phase(before, sim.get('/_sim/state'), proc))
+        phases = [server for server in per_server if server['retry_phase_s'] is not None]
+        result.update({'retry_phase_s': None, 'before_retries_s': None, 'after_retries_s': None})
+        if phases:  # over the fleet: first retry anywhere -> last retried run finished anywhere
+            result['before_retries_s'] = min(server['before_retries_s'] for server in phases)
+            result['after_retries_s'] = min(server['after_retries_s'] for server in phases)
+            result['retry_phase_s'] = round(proc['wall'] - result['before_retries_s'] - result['after_retries_s'], 3)
+    if fleet:
+        result['per_server'] = per_server
     return result
 
 
@@ -248,7 +418,7 @@ def retry_quality(before, after):
     failure already existed, or the scheduled time was retried twice. A scheduled time is missed when its
     latest attempt was failed before and it got no new attempt.
     """
-    old = set(run['id'] for by_time in before.values() for runs in by_time.values() for run in runs)
+    old = {run['id'] for by_time in before.values() for runs in by_time.values() for run in runs}
     duplicates = new = 0
     retried = set()
     for task_id, by_time in after.items():
@@ -267,7 +437,7 @@ def retry_quality(before, after):
 
 def retry_phase(before, state, proc):
     """The retry phase seen from the simulator: first retry requested -> last retried run finished."""
-    old = set(run['id'] for by_time in before.values() for runs in by_time.values() for run in runs)
+    old = {run['id'] for by_time in before.values() for runs in by_time.values() for run in runs}
     new = [run for run in state['runs'] if run['id'] not in old and run['requested_at']]
     if not new:
         return {'retry_phase_s': None, 'before_retries_s': None, 'after_retries_s': None}
@@ -305,9 +475,55 @@ def run_on_fresh_simulator(name, workdir, env, generate, command, attempts=True)
     return result
 
 
+def ours_command(url=None, inventory=None, forks=None):
+    command = [ansible_playbook(), OUR_PLAYBOOK, '-e', 'retry_failed_runs_concurrency=%d' % CONCURRENCY]
+    if url:
+        command += ['-e', 'kapacitor_url=' + url]
+    if inventory:
+        command += ['-i', inventory, '--forks', str(forks)]
+    return command
+
+
 def run_ours(workdir, env, generate):
-    return run_on_fresh_simulator('ours', workdir, env, generate, lambda url: [
-        ansible_playbook(), OUR_PLAYBOOK, '-e', 'kapacitor_url=' + url, '-e', 'retry_failed_runs_concurrency=%d' % CONCURRENCY])
+    """Our playbook on one server; first (read-only, same simulator) the role's listing task alone, so that the
+    list requests of the listing phase can be told from those of the retry module (pre-POST checks)."""
+    sim = BenchSimulator(generate, workdir, 'ours')
+    try:
+        facts = scenario_facts(sim)
+        facts['simulator_load_s'] = round(sim.load_seconds, 1)
+        playbook = listing_playbook(workdir, 'ours_listing', ROLE_LISTING)
+        listing = measure('ours_listing', sim, [ansible_playbook(), playbook, '-e', 'kapacitor_url=' + sim.url],
+                          env, workdir, attempts=False)
+        result = measure('ours', sim, ours_command(sim.url), env, workdir)
+    finally:
+        sim.stop()
+    result['scenario'] = facts
+    result['listing_phase'] = {key: listing[key] for key in ('wall_s', 'list_requests', 'exit_code')}
+    return result
+
+
+def run_fleet(workdir, env, generate, servers):
+    """Our playbook once over an inventory of ``servers`` hosts (group ``kapacitor``), each its own simulator loaded
+    with ``generate``, with as many forks as hosts; the API calls run on the controller (the role's delegate_to)."""
+    sims = []
+    try:
+        for index in range(servers):
+            sims.append(BenchSimulator(generate, workdir, 'fleet-%02d' % index))
+        facts = scenario_facts(sims[0])
+        facts['servers'] = servers
+        facts['simulator_load_s'] = round(sum(sim.load_seconds for sim in sims), 1)
+        inventory = os.path.join(workdir, 'fleet-inventory.json')
+        with open(inventory, 'w') as handle:
+            json.dump({'kapacitor': {'hosts': {
+                'kapacitor%02d' % index: {'kapacitor_url': sim.url, 'ansible_connection': 'local',
+                                          'ansible_python_interpreter': env['ANSIBLE_PYTHON_INTERPRETER']}
+                for index, sim in enumerate(sims)}}}, handle, indent=2)
+        result = measure('fleet', sims, ours_command(inventory=inventory, forks=servers), env, workdir)
+    finally:
+        for sim in sims:
+            sim.stop()
+    result['scenario'] = facts
+    return result
 
 
 def run_cli(workdir, env, generate):
@@ -325,14 +541,13 @@ def run_noop(workdir, env):
     playbook = os.path.join(workdir, 'noop.yml')
     with open(playbook, 'w') as handle:
         handle.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ansible.builtin.meta: noop\n')
-    out, log = os.path.join(workdir, 'noop.json'), os.path.join(workdir, 'noop.log')
-    subprocess.check_call([sys.executable, '-c', WRAPPER, out, log, SAMPLE_MEMORY[0], ansible_playbook(), playbook],
-                          env=env)
-    with open(out) as handle:
-        proc = json.load(handle)
-    return {'name': 'noop', 'exit_code': proc['rc'], 'wall_s': round(proc['wall'], 3),
-            'peak_rss_mb': round(proc['maxrss_kb'] / 1024.0, 1)}
+    proc = wrapped('noop', [ansible_playbook(), playbook], env, workdir)
+    return dict({key: proc[key] for key in MEMORY_KEYS}, name='noop', exit_code=proc['rc'], wall_s=round(proc['wall'], 3))
 
+
+# The role's listing task (tasks/main.yml) with the role's defaults and the benchmark's concurrency.
+ROLE_LISTING = {'task_status': 'active', 'status': ['failed'], 'latest_attempt_only': True, 'after_time': '24h',
+                'concurrency': CONCURRENCY}
 
 # The large listing is measured twice: with every key of every run, and with the four keys an operator
 # scanning 100,000 runs needs (the `fields` option), because Ansible holds a module's whole result in
@@ -340,30 +555,96 @@ def run_noop(workdir, env):
 LEAN_FIELDS = ['id', 'task_id', 'status', 'scheduled_for']
 
 
-def run_large_listing(workdir, env, generate, fields=None):
-    """kapacitor_task_runs_info over every task of the large scenario, registered like the role does."""
-    name = 'list_all_lean' if fields else 'list_all'
-    playbook, totals = os.path.join(workdir, name + '.yml'), os.path.join(workdir, name + '_totals.json')
+def listing_playbook(workdir, name, options):
+    """A playbook that calls kapacitor_task_runs_info with ``options``, registers the result as the role does and
+    writes its totals to ``<name>_totals.json``."""
+    playbook = os.path.join(workdir, name + '.yml')
     with open(playbook, 'w') as handle:
-        handle.write('''- hosts: localhost
+        handle.write("""- hosts: localhost
   gather_facts: false
   tasks:
-    - name: List every run of every task
-      tickstack.kapacitor.kapacitor_task_runs_info:
-        url: "{{ kapacitor_url }}"
-        after_time: 24h
-        concurrency: %d%s
+    - name: List the runs
+      tickstack.kapacitor.kapacitor_task_runs_info: %s
       register: listing
     - name: Keep the totals
       ansible.builtin.copy:
         content: "{{ listing.totals | to_json }}"
         dest: %s
         mode: "0644"
-''' % (CONCURRENCY, '\n        fields: %s' % json.dumps(fields) if fields else '', totals))
+""" % (json.dumps(dict(options, url='{{ kapacitor_url }}'), sort_keys=True),
+         os.path.join(workdir, name + '_totals.json')))
+    return playbook
+
+
+def run_large_listing(workdir, env, generate, fields=None):
+    """kapacitor_task_runs_info over every task of the large scenario, registered like the role does."""
+    name = 'list_all_lean' if fields else 'list_all'
+    options = {'after_time': '24h', 'concurrency': CONCURRENCY}
+    if fields:
+        options['fields'] = fields
+    playbook = listing_playbook(workdir, name, options)
     result = run_on_fresh_simulator(name, workdir, env, generate, lambda url: [
         ansible_playbook(), playbook, '-e', 'kapacitor_url=' + url], attempts=False)
+    totals = os.path.join(workdir, name + '_totals.json')
     result['listed'] = json.load(open(totals)) if os.path.exists(totals) else None
     return result
+
+
+def run_bare_listing(workdir, env, generate):
+    """bare_listing() in its own Python process, on the large scenario: the floor the listing task is held to."""
+    return run_on_fresh_simulator('bare_listing', workdir, env, generate, lambda url: [
+        sys.executable, os.path.abspath(__file__), '--bare-listing', url], attempts=False)
+
+
+# The role's per-host summary (filter plugins retry_summary and retry_summary_lines, as tasks/main.yml calls them)
+# over SUMMARY_RESULTS results in batches as the role registers them; run in a fresh Python with the collection
+# importable. Prints the best of 5 of each, in seconds, as JSON.
+SUMMARY_RESULTS = 500
+SUMMARY_MICRO = r"""
+import json, sys, time
+from ansible_collections.tickstack.kapacitor.plugins.filter.retry_summary import (
+    retry_settings, retry_summary, retry_summary_lines)
+count = int(sys.argv[1])
+settings = retry_settings({'max_attempts': 3, 'concurrency': 8, 'retry_timeout': 1800, 'batch_rounds': 20,
+                           'log_lines': 3, 'summary_runs': 10, 'table_rows': 20, 'since': '24h', 'after_time': '',
+                           'before_time': '', 'min_age': '', 'skip_errors': []})
+rows, results = [], []
+for index in range(count):
+    run_id, task_id = '%016x' % (0x0b00000000000000 + index), '%016x' % (0x0a00000000000000 + index // 8)
+    when = '2026-11-29T%02d:%02d:00Z' % (index // 60 % 24, index % 60)
+    rows.append({'id': run_id, 'task_id': task_id, 'task_name': 'task%03d' % (index // 8), 'status': 'failed',
+                 'scheduled_for': when, 'started_at': when, 'finished_at': when, 'requested_at': None,
+                 'attempt': 1, 'attempts': 1, 'error': 'failed to execute query: timeout'})
+    outcome = 'retried_failed' if index % 10 == 0 else 'retried'
+    results.append({'task_id': task_id, 'run_id': run_id, 'scheduled_for': when, 'outcome': outcome, 'msg': '',
+                    'attempts': 1, 'attempts_after': 2, 'latest_attempt_id': run_id, 'status_before': 'failed',
+                    'new_run_id': '%016x' % (0x0c00000000000000 + index),
+                    'status_after': 'failed' if outcome == 'retried_failed' else 'success',
+                    'log': ['Started task from script: option task = {}', 'failed to execute query: timeout',
+                            'Completed(failed)'] if outcome == 'retried_failed' else []})
+size = settings['concurrency'] * settings['batch_rounds']
+batches = [{'results': results[start:start + size], 'changed': True, 'ansible_loop_var': 'batch',
+            'batch': {'label': 'batch %d' % (start // size + 1)}} for start in range(0, count, size)]
+found = {'runs': rows, 'totals': {'tasks': count // 8, 'runs': count}, 'window': {'after_time': None, 'before_time': None}}
+best = {}
+for dummy in range(5):
+    started = time.perf_counter()
+    summary = retry_summary(found, {'results': batches}, settings, host='kapacitor00', url='http://127.0.0.1:9092')
+    middle = time.perf_counter()
+    lines = retry_summary_lines(summary, summary_runs=10, log_lines=3, table_rows=20)
+    ended = time.perf_counter()
+    for key, value in (('retry_summary_s', middle - started), ('retry_summary_lines_s', ended - middle)):
+        best[key] = min(best.get(key, value), value)
+assert summary['figures']['retried'] + summary['figures']['retried_failed'] == count, summary['figures']
+print(json.dumps(dict(best, results=count, lines=len(lines))))
+"""
+
+
+def run_summary_micro(env):
+    """The role's summary filters over SUMMARY_RESULTS results, timed in a fresh Python process."""
+    output = subprocess.check_output([sys.executable, '-c', SUMMARY_MICRO, str(SUMMARY_RESULTS)],
+                                     env=dict(env, PYTHONPATH=env['ANSIBLE_COLLECTIONS_PATH']))
+    return dict(json.loads(output.decode().strip().splitlines()[-1]), name='summary_micro', exit_code=0)
 
 
 # Two copies of the playbook started OVERLAP_GAP apart (an AWX schedule plus a manual launch): on one controller
@@ -431,14 +712,18 @@ def report(results, args):
         'uri_wall_over_ours': round(uri_wall / ours['wall_s'], 2),
         'uri_wall_extrapolated_s': round(uri_wall, 1), 'uri_scale': scale,
         'ours_list_over_lower_bound': round(ours['list_requests'] / float(facts['list_lower_bound']), 3),
+        'listing_phase_over_lower_bound': round(ours['listing_phase']['list_requests'] / float(facts['list_lower_bound']), 3),
         'ours_retry_phase_over_lower_bound': round(ours['retry_phase_s'] / lower_retry, 3),
         'cli_requests_over_ours': round(cli['requests_total'] / float(ours['requests_total']), 2),
     }
     bounds = {'list_requests': facts['list_lower_bound'], 'retry_phase_s': lower_retry,
               'U': ours['unique_to_retry'], 'D_s': DEFAULT['run_seconds'], 'C': CONCURRENCY}
     targets = [
-        ('list requests <= 1.05 x lower bound (%d)' % facts['list_lower_bound'],
-         ours['list_requests'] <= 1.05 * facts['list_lower_bound'], '%d' % ours['list_requests']),
+        ('listing phase: list requests <= 1.05 x lower bound (%d)' % facts['list_lower_bound'],
+         ours['listing_phase']['list_requests'] <= 1.05 * facts['list_lower_bound'],
+         '%d (+ %d GET by the retry module: %d in all)' % (ours['listing_phase']['list_requests'],
+                                                           ours['list_requests'] - ours['listing_phase']['list_requests'],
+                                                           ours['list_requests'])),
         ('retry phase <= 1.3 x U*D/C (%.2f s)' % lower_retry,
          ours['retry_phase_s'] <= 1.3 * lower_retry, '%.2f s (%.2fx)' % (ours['retry_phase_s'], ratios['ours_retry_phase_over_lower_bound'])),
         ('end to end >= 3x faster than the CLI algorithm', ratios['cli_wall_over_ours'] >= 3, '%.1fx' % ratios['cli_wall_over_ours']),
@@ -462,9 +747,40 @@ def report(results, args):
         targets.append(('large: every run listed (%d), exit 0' % large['scenario']['runs'],
                         complete and large['exit_code'] == 0,
                         '%s runs' % (large['listed'] or {}).get('runs')))
-        targets.append(('large: peak memory < 200 MB (largest process; fields: %s)' % ', '.join(LEAN_FIELDS),
-                        large['peak_rss_mb'] < 200, '%.0f MB (every key: %s MB)'
-                        % (large['peak_rss_mb'], '%.0f' % wide['peak_rss_mb'] if wide else 'not run')))
+    if wide is not None:
+        targets.append(('large, every key: peak RSS <= 150 MB (largest process)', wide['peak_rss_mb'] <= 150,
+                        '%.0f MB (worker %s, main %s, module %s; fields %s: %s MB)'
+                        % (wide['peak_rss_mb'], fmt(wide['worker_rss_mb'], '%.0f'), fmt(wide['main_rss_mb'], '%.0f'),
+                           fmt(wide['module_rss_mb'], '%.0f'), ', '.join(LEAN_FIELDS),
+                           fmt(large and large['peak_rss_mb'], '%.0f'))))
+        bare = results.get('bare_listing')
+        if bare is not None:
+            targets.append(('large, every key: wall <= 2x a bare requests listing', wide['wall_s'] <= 2 * bare['wall_s'],
+                            '%.1fx (%.2f s / %.2f s; listing task alone %s s)'
+                            % (wide['wall_s'] / bare['wall_s'], wide['wall_s'], bare['wall_s'],
+                               fmt(task_seconds(wide, 'List the runs')))))
+    fleet = results.get('fleet')
+    if fleet is not None:
+        servers = fleet['scenario']['servers']
+        per_server = fleet['per_server']
+        targets.append(('fleet of %d: end to end <= 2x one server' % servers, fleet['wall_s'] <= 2 * ours['wall_s'],
+                        '%.2fx (%.2f s / %.2f s)' % (fleet['wall_s'] / ours['wall_s'], fleet['wall_s'], ours['wall_s'])))
+        targets.append(("fleet: list requests = %d x one server's (%d)" % (servers, ours['list_requests']),
+                        fleet['list_requests'] == servers * ours['list_requests'],
+                        '%d (listing phase: %d x lower bound %d)' % (fleet['list_requests'], servers,
+                                                                     facts['list_lower_bound'])))
+        targets.append(('fleet: 0 duplicated, 0 missed on every server',
+                        all(server['duplicate_retries'] == 0 and server['missed'] == 0 for server in per_server)
+                        and fleet['exit_code'] == 0,
+                        'duplicates %s, missed %s' % ('/'.join('%d' % server['duplicate_retries'] for server in per_server),
+                                                      '/'.join('%d' % server['missed'] for server in per_server))))
+    micro = results.get('summary_micro')
+    if micro is not None:
+        targets.append(('summary over %d results <= 0.2 s (filters)' % micro['results'],
+                        micro['retry_summary_s'] + micro['retry_summary_lines_s'] <= 0.2,
+                        '%.4f s (retry_summary %.4f, retry_summary_lines %.4f)'
+                        % (micro['retry_summary_s'] + micro['retry_summary_lines_s'], micro['retry_summary_s'],
+                           micro['retry_summary_lines_s'])))
 
     columns = [('ours', ours), ('cli algorithm', cli), ('uri loop', uri)]
     rows = [
@@ -474,7 +790,7 @@ def report(results, args):
         ('  retry phase, sim side (s)', lambda r: fmt(r['retry_phase_s'])),
         ('  last retry -> exit (s)', lambda r: fmt(r['after_retries_s'])),
     ]
-    routes = sorted(set(route for dummy, r in columns for route in r['requests']))
+    routes = sorted({route for dummy, r in columns for route in r['requests']})
     rows += [('requests ' + route, route_cell(route)) for route in routes]
     rows += [
         ('requests total', lambda r: '%d' % r['requests_total']),
@@ -484,12 +800,11 @@ def report(results, args):
         ('missed failed scheduled times', lambda r: '%d' % r['missed']),
         ('peak concurrent retries', lambda r: '%d' % r['peak_concurrent_retries']),
         ('peak RSS, largest process (MB)', lambda r: '%.1f' % r['peak_rss_mb']),
-        ('peak PSS, sum of tree (MB, psutil)', lambda r: fmt(r['peak_sum_pss_mb'], '%.1f')),
+        ('  main / worker / module (MB)', lambda r: memory_cell(r)),
+        ('peak RSS, sum of the tree (MB)', lambda r: fmt(r['tree_rss_mb'], '%.1f')),
         ('CPU user+sys (s)', lambda r: '%.2f' % r['cpu_s']),
         ('exit code', lambda r: '%d' % r['exit_code']),
     ]
-    if SAMPLE_MEMORY[0] != '1':
-        rows = [row for row in rows if 'PSS' not in row[0]]
     print('\nDefault scenario: %d tasks x %d runs, %g %% failed, 1/3 of failures already retried, run %.1f s, '
           'latency %d ms, concurrency %d' % (DEFAULT['tasks'], DEFAULT['runs_per_task'], DEFAULT['failed_ratio'] * 100,
                                              DEFAULT['run_seconds'], LATENCY_MS, CONCURRENCY))
@@ -506,20 +821,53 @@ def report(results, args):
     print('Lower bounds: list requests ceil(T/500) + sum ceil(R_i/500) = %d; retry phase U*D/C = %d*%.1f/%d = %.2f s'
           % (bounds['list_requests'], bounds['U'], bounds['D_s'], bounds['C'], lower_retry))
     print('Ratios: cli/ours wall %.2fx, uri/ours wall %.2fx (uri %s %.1f s), cli/ours requests %.2fx, '
-          'ours list requests/lower bound %.3f, ours retry phase/lower bound %.3f' % (
+          'ours list requests/lower bound %.3f (listing phase alone %.3f), ours retry phase/lower bound %.3f' % (
               ratios['cli_wall_over_ours'], ratios['uri_wall_over_ours'],
               'extrapolated to' if scale != 1 else 'measured', uri_wall, ratios['cli_requests_over_ours'],
-              ratios['ours_list_over_lower_bound'], ratios['ours_retry_phase_over_lower_bound']))
-    for large, label in ((wide, 'every key of each run'), (large, 'fields: ' + ', '.join(LEAN_FIELDS))):
-        if large is None:
+              ratios['ours_list_over_lower_bound'], ratios['listing_phase_over_lower_bound'],
+              ratios['ours_retry_phase_over_lower_bound']))
+    bare = results.get('bare_listing')
+    if bare is not None:
+        print('\nLarge scenario, bare requests listing (same pages, concurrency %d, decoded, nothing kept): wall %.2f s, '
+              'list requests %d, peak RSS %.1f MB' % (CONCURRENCY, bare['wall_s'], bare['list_requests'], bare['peak_rss_mb']))
+    for listing, label in ((wide, 'every key of each run'), (large, 'fields: ' + ', '.join(LEAN_FIELDS))):
+        if listing is None:
             continue
         print('\nLarge scenario (listing only, kapacitor_task_runs_info over every task, concurrency %d, %s): %d tasks, %d runs'
-              % (CONCURRENCY, label, large['scenario']['tasks'], large['scenario']['runs']))
-        print('  wall %.2f s, list requests %d (lower bound %d), runs listed %s, peak RSS largest process %.1f MB%s, exit %d'
-              % (large['wall_s'], large['list_requests'], large['scenario']['list_lower_bound'],
-                 (large['listed'] or {}).get('runs'), large['peak_rss_mb'],
-                 '' if large['peak_sum_pss_mb'] is None else ', PSS sum of tree %.1f MB' % large['peak_sum_pss_mb'],
-                 large['exit_code']))
+              % (CONCURRENCY, label, listing['scenario']['tasks'], listing['scenario']['runs']))
+        print('  wall %.2f s (listing task %s s), list requests %d (lower bound %d), runs listed %s, exit %d'
+              % (listing['wall_s'], fmt(task_seconds(listing, 'List the runs')), listing['list_requests'],
+                 listing['scenario']['list_lower_bound'], (listing['listed'] or {}).get('runs'), listing['exit_code']))
+        print('  peak RSS: largest process %.1f MB; main / worker / module %s MB; sum of the tree %s MB'
+              % (listing['peak_rss_mb'], memory_cell(listing), fmt(listing['tree_rss_mb'], '%.1f')))
+    if fleet is not None:
+        print('\nFleet: %d servers, each the default scenario, one play, forks %d; against one server in this run'
+              % (fleet['scenario']['servers'], fleet['scenario']['servers']))
+        for label, cell in [('wall time, end to end (s)', lambda r: '%.2f' % r['wall_s']),
+                            ('  start -> first retry (s)', lambda r: fmt(r['before_retries_s'])),
+                            ('  first retry -> last retried run ends (s)', lambda r: fmt(r['retry_phase_s'])),
+                            ('  last retry -> exit (s)', lambda r: fmt(r['after_retries_s'])),
+                            ('list requests', lambda r: '%d' % r['list_requests']),
+                            ('retries issued', lambda r: '%d' % r['retries_issued']),
+                            ('duplicate retries / missed', lambda r: '%d / %d' % (r['duplicate_retries'], r['missed'])),
+                            ('peak RSS, largest process (MB)', lambda r: '%.1f' % r['peak_rss_mb']),
+                            ('  main / worker / module (MB)', memory_cell),
+                            ('peak RSS, sum of the tree (MB)', lambda r: fmt(r['tree_rss_mb'], '%.1f')),
+                            ('CPU user+sys (s)', lambda r: '%.2f' % r['cpu_s'])]:
+            print('  %-44s %14s %14s' % (label, cell(ours), cell(fleet)))
+        listing = ours['listing_phase']['list_requests']
+        print('  list requests of one server: listing phase %d (lower bound %d), retry module %d (pre-POST checks of '
+              'each scheduled time and the per-task duplicate check)' % (listing, facts['list_lower_bound'],
+                                                                         ours['list_requests'] - listing))
+        print('  where the time goes (task wall times, one server -> fleet):')
+        for name, seconds in task_rows(ours, fleet):
+            print('    %-70s %s' % (name[:70], seconds))
+    if micro is not None:
+        print('\nSummary filters over %d results (best of 5): retry_summary %.4f s, retry_summary_lines %.4f s; role tasks '
+              'in the one-server run (%d results): %s' % (micro['results'], micro['retry_summary_s'],
+                                                         micro['retry_summary_lines_s'], ours['unique_to_retry'],
+                                                         ', '.join('%s %s s' % (short, fmt(task_seconds(ours, short)))
+                                                                   for short in SUMMARY_TASKS)))
     for controllers, figures in sorted(overlap.items()):
         print('\nOverlapping jobs (two playbook runs %.1f s apart, %d controller%s, %d failed scheduled times, run %.1f s), '
               '%d trial(s): duplicates %d, missed %d, retries issued %d, list requests %d, wall %.1f s per trial'
@@ -563,6 +911,36 @@ def overlap_figures(results):
     return figures
 
 
+SUMMARY_TASKS = ('Sum up what happened on this server', 'Show the summary', 'Show one table over every host')
+
+
+def task_seconds(result, prefix):
+    """The wall time of the first task whose name (without the role prefix) starts with ``prefix``."""
+    for entry in result.get('task_times') or []:
+        if entry['task'].split(' : ')[-1].startswith(prefix):
+            return entry['seconds']
+    return None
+
+
+def task_rows(*results):
+    """The tasks that took 0.2 s or more in any of ``results``: name, then 'seconds -> seconds'."""
+    names = []
+    for result in results:
+        for entry in result.get('task_times') or []:
+            if entry['seconds'] >= 0.2 and entry['task'] not in names:
+                names.append(entry['task'])
+    rows = []
+    for name in names:
+        cells = [fmt(next((entry['seconds'] for entry in result.get('task_times') or [] if entry['task'] == name), None))
+                 for result in results]
+        rows.append((name.split(' : ')[-1], ' -> '.join(cells)))
+    return rows
+
+
+def memory_cell(result):
+    return ' / '.join(fmt(result.get(key), '%.0f') for key in ('main_rss_mb', 'worker_rss_mb', 'module_rss_mb'))
+
+
 def route_cell(route):
     return lambda r: '%d' % r['requests'].get(route, 0)
 
@@ -575,23 +953,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--output', default=os.path.join(ROOT, 'bench-results.json'), help='JSON results file')
     parser.add_argument('--uri-tasks', type=int, default=10,
-                        help='tasks in the uri loop\'s reduced scenario (default 10 of 50; 50 = no extrapolation, ~5 min)')
+                        help="tasks in the uri loop's reduced scenario (default 10 of 50; 50 = no extrapolation, ~5 min)")
     parser.add_argument('--skip-large', action='store_true', help='skip the 100,000-run listing scenario')
     parser.add_argument('--overlap-trials', type=int, default=3,
                         help='runs of the two-overlapping-jobs scenario, on one controller and on two (default 3 each)')
     parser.add_argument('--quick', action='store_true', help='smoke test: 10 tasks, uri loop on 2, no large scenario')
-    parser.add_argument('--sample-memory', action='store_true',
-                        help='also sample the summed PSS of each contender\'s process tree (needs psutil; perturbs timings)')
+    parser.add_argument('--fleet-servers', type=int, default=FLEET_SERVERS,
+                        help='servers in the fleet step: that many simulators, one play (default %(default)s)')
+    parser.add_argument('--skip-fleet', action='store_true', help='skip the fleet step')
     parser.add_argument('--keep', action='store_true', help='keep the work directory (logs of every contender)')
     parser.add_argument('--cli-client', metavar='URL', help=argparse.SUPPRESS)
+    parser.add_argument('--bare-listing', metavar='URL', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cli_client:
         cli_retry_failed(args.cli_client)
         return 0
-    if args.sample_memory:
-        SAMPLE_MEMORY[0] = '1'
+    if args.bare_listing:
+        bare_listing(args.bare_listing)
+        return 0
     if args.quick:
         DEFAULT['tasks'], args.uri_tasks, args.skip_large, args.overlap_trials = 10, 2, True, 1
+        args.fleet_servers = min(args.fleet_servers, 3)
 
     workdir = tempfile.mkdtemp(prefix='kapacitor-bench-')
     env = ansible_env(workdir)
@@ -604,7 +986,11 @@ def main():
         for trial in range(args.overlap_trials):
             steps.append(('overlap_1c_%d' % trial, lambda trial=trial: run_overlap(workdir, env, 1, trial)))
             steps.append(('overlap_2c_%d' % trial, lambda trial=trial: run_overlap(workdir, env, 2, trial)))
+        if not args.skip_fleet and args.fleet_servers > 0:
+            steps.append(('fleet', lambda: run_fleet(workdir, env, DEFAULT, args.fleet_servers)))
+        steps.append(('summary_micro', lambda: run_summary_micro(env)))
         if not args.skip_large:
+            steps.append(('bare_listing', lambda: run_bare_listing(workdir, env, LARGE)))
             steps.append(('large_listing', lambda: run_large_listing(workdir, env, LARGE)))
             steps.append(('large_listing_lean', lambda: run_large_listing(workdir, env, LARGE, LEAN_FIELDS)))
         for name, step in steps:
