@@ -574,8 +574,8 @@ def decide(requested, latest, count, max_attempts, force=False, now=None, min_ag
     return Decision('retried', msg, target=latest, latest=latest)
 
 
-def classify_retry_response(status, message):
-    """Classify the answer to a retry POST.
+def classify_retry_response(status, message, verb='failed to retry run:'):
+    """Classify the answer to a retry POST (or, with ``verb='failed to force run:'``, to a manual run's POST).
 
     Returns one of ``retried`` (200: the new run succeeded), ``retried_failed`` (a new run was created and
     failed: 500 ``could not execute task run`` / ``unexpected error from queryd``, or 400 for Flux errors),
@@ -587,9 +587,9 @@ def classify_retry_response(status, message):
         return 'retried'
     if status == 422 and 'already queued' in message:
         return 'already_queued'
-    if status == 404 and message.startswith('failed to retry run:'):
+    if status == 404 and message.startswith(verb):
         return 'not_found'
-    if status in (400, 500) and message.startswith('failed to retry run:'):
+    if status in (400, 500) and message.startswith(verb):
         executed = ('could not execute task run', 'unexpected error from queryd',
                     'could not parse Flux script', 'error exhausting result iterator')
         if any(marker in message for marker in executed):
