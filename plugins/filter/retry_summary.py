@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -7,18 +6,13 @@
 
 What the role used to compute in Jinja lives here, where it is unit-tested. Outcomes are counted by the
 core's ``summarize`` and credentials are removed from URLs by the client's ``redact_url``; neither is
-written a second time. Documentation: ``retry_settings.yml``, ``retry_summary.yml`` and
-``retry_summary_lines.yml`` beside this file.
+written a second time. Documentation: ``retry_settings.yml``, ``retry_batches.yml``, ``retry_summary.yml``,
+``retry_summary_lines.yml`` and ``retry_fleet_lines.yml`` beside this file.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 import difflib
 import re
-
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
@@ -148,7 +142,7 @@ def retry_settings(settings, variables=None, known=None):
     for name, kind, admits, expected, default in OPTIONAL_NUMBERS:
         value = settings.get(name)
         result[name] = default if value is None else _number(name, value, kind, admits, expected)
-    times = dict((name, _time(name, settings.get(name))) for name in TIMES)
+    times = {name: _time(name, settings.get(name)) for name in TIMES}
     if not any(times.values()):
         raise AnsibleFilterError('a window is needed: set %ssince (such as 24h), or %safter_time and/or %sbefore_time'
                                  % (PREFIX, PREFIX, PREFIX))
@@ -244,7 +238,7 @@ def retry_summary(found, retry, settings, host, url=None, check_mode=False, erro
     if not isinstance(rows, list):
         raise AnsibleFilterError('retry_summary expects registered module results with lists of runs and results')
     results, batch_failures = _retry_results(retry)
-    listed = dict((row.get('run_id', row.get('id')), row) for row in rows)
+    listed = {row.get('run_id', row.get('id')): row for row in rows}
     runs = []
     for result in results:
         run = dict(result)
@@ -386,8 +380,8 @@ def retry_fleet_lines(hosts, hostvars, table_rows=20):
         else:
             absent.append(host)
     check_mode = any(summary['check_mode'] for summary in summaries)
-    totals = dict((key, sum(summary['figures'].get(key, 0) for summary in summaries))
-                  for key in ('failed_found', 'retried', 'would_retry', 'given_up', 'skipped', 'deferred', 'remaining'))
+    totals = {key: sum(summary['figures'].get(key, 0) for summary in summaries)
+              for key in ('failed_found', 'retried', 'would_retry', 'given_up', 'skipped', 'deferred', 'remaining')}
     failed_hosts = [summary['host'] for summary in summaries if summary['error']]
     lines = ['%d host(s)%s, %d with errors%s: found %d, %s %d, failed again %d, given up %d, skipped %d, deferred %d; '
              'still failing %d'

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -9,10 +8,6 @@ Progress in batches, the table over every host, check mode with its dry-run repo
 time values as Flux users type them, and task names absent on some servers. What was retried is read from the
 simulator's record (/_sim/attempts, /_sim/stats), never taken from the role's word.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 import re
@@ -70,12 +65,12 @@ def test_one_table_over_every_host_says_what_is_broken_where(sim, tmp_path):
             {'name': 'rollup', 'runs': failed('-2h')},
             {'name': 'downsample', 'retry_outcomes': ['fail'], 'retry_error': 'bucket "rollups" not found',
              'runs': failed('-2h', '-1h')}]})
-        before = dict((host, control.attempts()) for host, control in sims.items())
+        before = {host: control.attempts() for host, control in sims.items()}
         played = run_playbook(PLAYBOOK, {}, inventory=inventory_of(tmp_path, sims))
         assert played.returncode == 0, played.stdout
         # Out of band: kap2's downsample runs were retried once each and failed again.
         fresh = created(other, before['kap2'])
-        names = dict((task['id'], task['name']) for task in other.state()['tasks'])
+        names = {task['id']: task['name'] for task in other.state()['tasks']}
         statuses = sorted((names[task_id], runs[0]['status']) for (task_id, _time), runs in fresh.items())
         assert statuses == [('downsample', 'failed'), ('downsample', 'failed'), ('rollup', 'success')]
 
@@ -178,18 +173,18 @@ def test_task_names_absent_on_some_hosts_with_missing_ok(sim, tmp_path):
         names = {'retry_failed_runs_task_names': ['alpha', 'beta']}
 
         # Without missing_ok, kap2 (no beta) fails, naming the task; kap1 is handled.
-        before = dict((host, control.attempts()) for host, control in sims.items())
+        before = {host: control.attempts() for host, control in sims.items()}
         played = run_playbook(PLAYBOOK, names, inventory=inventory)
         assert played.returncode != 0
         assert "no task named 'beta' on this Kapacitor" in played.stdout
         assert len(created(sim, before['kap1'])) == 2 and not created(other, before['kap2'])
 
         # With it, kap2 retries alpha (never gamma) and says beta is missing.
-        before = dict((host, control.attempts()) for host, control in sims.items())
+        before = {host: control.attempts() for host, control in sims.items()}
         played = run_playbook(PLAYBOOK, dict(names, retry_failed_runs_missing_ok=True), inventory=inventory)
         assert played.returncode == 0, played.stdout
         fresh = created(other, before['kap2'])
-        task_names = dict((task['id'], task['name']) for task in other.state()['tasks'])
+        task_names = {task['id']: task['name'] for task in other.state()['tasks']}
         assert [task_names[task_id] for task_id, _time in fresh] == ['alpha']
         assert 'not on this server (missing_ok): beta' in played.stdout
     finally:
@@ -210,7 +205,7 @@ def test_skip_errors_and_min_age_leave_runs_alone_and_are_counted(sim, tmp_path)
                           env={'ANSIBLE_SHOW_CUSTOM_STATS': 'true'})
     assert played.returncode == 0, played.stdout
     # Out of band: only the outage run of two hours ago was retried; the script error and the fresh failure were not.
-    names = dict((task['id'], task['name']) for task in sim.state()['tasks'])
+    names = {task['id']: task['name'] for task in sim.state()['tasks']}
     fresh = created(sim, before)
     assert [names[task_id] for task_id, _time in fresh] == ['outage']
     assert sim.requests_to(RETRY_ROUTE) == 1

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -9,10 +8,6 @@ The window variables as YAML gives them (unquoted timestamps, null), bad setting
 the summary's task names and URL, and the set_stats figures summed over hosts. What was retried is read from
 the simulator's record (/_sim/attempts, /_sim/state, /_sim/stats), never taken from the role's word.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 import json
@@ -110,9 +105,9 @@ def test_the_summary_names_each_run_by_its_own_task_and_never_shows_the_password
     url = sim.url.replace('://', '://ops:Pw%2FSec%23ret@')
     played = run_playbook(PLAYBOOK, {'kapacitor_url': url, 'retry_failed_runs_report_path': str(report)})
     assert played.returncode == 0, played.stdout
-    names = dict((task['id'], task['name']) for task in sim.state()['tasks'])
-    task_of_run = dict((run['id'], task_id) for task_id, times in sim.attempts().items()
-                       for runs in times.values() for run in runs)
+    names = {task['id']: task['name'] for task in sim.state()['tasks']}
+    task_of_run = {run['id']: task_id for task_id, times in sim.attempts().items()
+                   for runs in times.values() for run in runs}
 
     # Every run the summary lists is named after the task the simulator ran it for.
     listed = re.findall(r'"retried_failed (\w+) \S+ run ([0-9a-f]{16}) ', played.stdout)
@@ -141,7 +136,7 @@ def test_the_figures_of_several_hosts_are_summed_as_numbers(sim, tmp_path):
         sims = {'kap1': sim, 'kap2': other}
         sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-3h', '-2h', '-1h')}]})
         other.load({'tasks': [{'name': 'rollup', 'retry_outcomes': ['fail'], 'runs': failed('-2h', '-1h')}]})
-        before = dict((host, control.attempts()) for host, control in sims.items())
+        before = {host: control.attempts() for host, control in sims.items()}
         inventory = tmp_path / 'inventory.yml'
         inventory.write_text('kapacitor:\n  hosts:\n' + ''.join(
             '    %s:\n      kapacitor_url: "%s"\n' % (host, control.url) for host, control in sorted(sims.items())))
@@ -167,7 +162,7 @@ def test_a_retry_that_outlives_retry_timeout_is_reported_as_timed_out_and_still_
     played = run_playbook(PLAYBOOK, {'kapacitor_url': sim.url, 'retry_failed_runs_retry_timeout': 2,
                                      'retry_failed_runs_report_path': str(report)},
                           env={'ANSIBLE_SHOW_CUSTOM_STATS': 'true'})
-    names = dict((task['id'], task['name']) for task in sim.state()['tasks'])
+    names = {task['id']: task['name'] for task in sim.state()['tasks']}
     created = new_attempts(before, sim.attempts())
     # Out of band: one new attempt each; the slow one did not succeed (the client gave up, Kapacitor canceled it).
     assert sorted(names[task_id] for task_id, _time in created) == ['quick', 'slow']

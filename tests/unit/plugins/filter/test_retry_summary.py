@@ -1,18 +1,12 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Unit tests of the retry_failed_runs role's filters: settings, the per-server summary and its lines."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 
 import pytest
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tickstack.kapacitor.plugins.filter.retry_summary import (
@@ -114,8 +108,8 @@ def test_the_window_accepts_strings_yaml_datetimes_and_null(after, since, before
                                   'got 1700000000'),
     ({'batch_rounds': 0}, 'retry_failed_runs_batch_rounds must be a whole number, 1 or more, got 0'),
     ({'table_rows': 'many'}, "retry_failed_runs_table_rows must be a whole number, 1 or more, got 'many'"),
-    ({'skip_errors': 'compile error'}, "retry_failed_runs_skip_errors must be a list of regular expressions"),
-    ({'since': ['24h']}, "retry_failed_runs_since must be an RFC3339 time"),
+    ({'skip_errors': 'compile error'}, 'retry_failed_runs_skip_errors must be a list of regular expressions'),
+    ({'since': ['24h']}, 'retry_failed_runs_since must be an RFC3339 time'),
 ])
 def test_bad_settings_are_named_with_their_value_and_what_was_expected(changes, message):
     with pytest.raises(AnsibleFilterError) as caught:
@@ -441,8 +435,8 @@ def test_the_fleet_table_shows_every_host_the_failing_rows_first_and_hosts_witho
 
 def test_the_fleet_table_of_ten_hosts_with_500_results_each_stays_short():
     names = tuple('task%02d' % index for index in range(50))
-    hostvars = dict(('kap%02d' % index, {'retry_failed_runs_result': host_summary(
-        'kap%02d' % index, ['retried_failed'] * 500, task_names=names)}) for index in range(10))
+    hostvars = {'kap%02d' % index: {'retry_failed_runs_result': host_summary(
+        'kap%02d' % index, ['retried_failed'] * 500, task_names=names)} for index in range(10)}
     for index, variables in enumerate(hostvars.values()):
         variables['retry_failed_runs_result']['report'] = '/var/tmp/kap%02d.json' % index
     lines = retry_fleet_lines(sorted(hostvars), hostvars, table_rows=20)
