@@ -601,7 +601,7 @@ def classify_retry_response(status, message, verb='failed to retry run:'):
 
 
 def summarize(results):
-    summary = dict((outcome, 0) for outcome in OUTCOMES)
+    summary = dict.fromkeys(OUTCOMES, 0)
     for result in results:
         summary[result['outcome']] = summary.get(result['outcome'], 0) + 1
     return summary

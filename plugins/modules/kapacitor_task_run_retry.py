@@ -65,7 +65,8 @@ options:
   force:
     description:
       - Retry the runs asked about even when they did not fail, were superseded by a later attempt, reached
-        O(max_attempts), failed less than O(min_age) ago or with an error that matches O(skip_errors). A run for which another job created a new attempt during this call is still not retried.
+        O(max_attempts), failed less than O(min_age) ago or with an error that matches O(skip_errors). A run for
+        which another job created a new attempt during this call is still not retried.
     type: bool
     default: false
   min_age:
@@ -171,13 +172,22 @@ EXAMPLES = r"""
     runs: "{{ failed.runs }}"
     concurrency: 8
     max_attempts: 3
+    # Leave a failure alone until it is 10 minutes old: an outage that is still on would burn the attempt.
+    min_age: 10m
+    # Errors in the Flux script itself: a retry runs the same script, so it cannot fix them.
+    skip_errors:
+      - could not parse Flux script
+      - undefined identifier
+      - type error
     # Wait at most ten minutes for another job on this host that is retrying runs of the same server.
     lock_timeout: 600
   register: retried
 
-- name: Report what happened
+- name: Report what happened, and the scheduled times left for a later run
   ansible.builtin.debug:
-    msg: "{{ retried.summary }}"
+    msg:
+      - "{{ retried.summary }}"
+      - "{{ retried.results | selectattr('outcome', 'in', ['deferred', 'skipped']) | map(attribute='msg') | list }}"
 
 - name: Fail loudly if an overlapping job on another host retried a scheduled time as well
   ansible.builtin.assert:
@@ -218,7 +228,7 @@ results:
           V(not_found) (the message says why - a deleted task, a run of another task, a wrong C(scheduled_for), a run
           older than Kapacitor's 14 days) or V(error).
         - V(error) and V(not_found) fail the module. V(timed_out) and V(deferred) do not, but the scheduled time has
-          not been fixed: it still fails.
+          not been fixed - it still fails.
       type: str
       sample: retried
     msg:
