@@ -69,3 +69,17 @@ def test_run_retry_examples_run(sim):
                 assert runs == old
     single = [runs for runs in after['0a1b2c3d4e5f6789'].values() if runs[0]['id'] == '0d5f1a2b3c4d5e6f']
     assert len(single) == 1 and len(single[0]) == 2 and single[0][1]['status'] == 'success'
+
+
+def test_run_backfill_examples_run(sim):
+    # cpu_rollup every 10 minutes, with the scheduler down from 5 to 4 hours ago; the task was created 10 hours ago.
+    sim.load({'tasks': [{'id': '0a1b2c3d4e5f6789', 'name': 'cpu_rollup', 'every': '10m',
+                         'schedule_runs': {'from': '-10h', 'outages': [{'from': '-5h', 'to': '-4h'}]}}]})
+    before = sim.state()['runs']
+    result = run_examples('kapacitor_task_run_backfill', sim.url)
+    assert result.returncode == 0, result.stdout
+    created = [run for run in sim.state()['runs'] if run['manual']]
+    # The check-mode example created nothing; the second example filled the outage's six scheduled times, once each.
+    assert len(sim.state()['runs']) == len(before) + len(created) and len(created) == 6
+    assert len({run['scheduled_for'] for run in created}) == 6
+    assert sim.requests_to('POST /api/v2/tasks/:id/runs') == 6
