@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: kapacitor_task_run_backfill
 short_description: Create the runs Kapacitor Flux tasks missed during an outage
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - After an outage, or while a task was inactive, Kapacitor 1.6+ skips every scheduled time it missed - on restart
     its scheduler starts again from now - so those times have no run at all, and no retry can reach them.
