@@ -1,0 +1,284 @@
+# Copyright (c) 2026, tickstack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the backfill orchestration: the Flux scan, the window clamp, the refusals and the missing times, and
+the POST rules, with a scripted fake client (no HTTP) and a fake clock."""
+
+import pytest
+
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._backfill import (
+    HISTORY_MARGIN,
+    Backfill,
+    clamp_window,
+    side_effects,
+    uses_last_success,
+)
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import AmbiguousRequest
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    HORIZON_SECONDS,
+    SNOWFLAKE_EPOCH,
+    epoch_to_rfc3339,
+    rfc3339_to_epoch,
+)
+
+NOW = 1790000000 - 1790000000 % 3600   # 2026-09-21T14:00:00Z, on every grid used below
+TASK = '0a1b2c3d4e5f6789'
+
+
+def snowflake(seconds, sequence):
+    return '%016x' % ((int((seconds - SNOWFLAKE_EPOCH) * 1000) << 22) + sequence)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakeKapacitor:
+    """Runs per task, listed by scheduled time as Kapacitor does; each manual run POST takes the next step of
+    ``script``. ``posts`` holds the scheduled times posted, ``lists`` counts listings."""
+
+    def __init__(self, script=()):
+        self.runs = {}
+        self.script = list(script)
+        self.posts = []
+        self.lists = 0
+        self.serial = 0
+
+    def add(self, epoch, status='success', manual=False, task_id=TASK):
+        self.serial += 1
+        run = {'id': snowflake(NOW + self.serial, self.serial), 'taskID': task_id, 'status': status,
+               'scheduledFor': epoch_to_rfc3339(epoch)}
+        if manual:
+            run['requestedAt'] = epoch_to_rfc3339(NOW)
+        self.runs.setdefault(task_id, []).append(run)
+        return run
+
+    def list_runs_page(self, task_id, params):
+        self.lists += 1
+        after = rfc3339_to_epoch(params['afterTime']) if 'afterTime' in params else None
+        before = rfc3339_to_epoch(params['beforeTime']) if 'beforeTime' in params else None
+        return [dict(run) for run in self.runs.get(task_id, [])
+                if (after is None or rfc3339_to_epoch(run['scheduledFor']) > after)
+                and (before is None or rfc3339_to_epoch(run['scheduledFor']) < before)][:params['limit']]
+
+    def force_run(self, task_id, scheduled_for, timeout):
+        self.posts.append(scheduled_for)
+        step = self.script.pop(0) if self.script else 'ok'
+        epoch = rfc3339_to_epoch(scheduled_for)
+        if step == 'ok':
+            run = self.add(epoch, 'success', manual=True, task_id=task_id)
+            return 201, dict(run, status='scheduled'), None
+        if step == 'now':   # the body was ignored: a run for another time
+            run = self.add(NOW, 'success', manual=True, task_id=task_id)
+            return 201, dict(run, status='scheduled'), None
+        if step == 'fail':
+            self.add(epoch, 'failed', manual=True, task_id=task_id)
+            return 500, None, 'failed to force run: could not execute task run: boom'
+        if step == 'lost':      # sent, acted on, answer lost
+            self.add(epoch, 'success', manual=True, task_id=task_id)
+            raise AmbiguousRequest('connection reset', method='POST')
+        if step == 'reset':     # never acted on
+            raise AmbiguousRequest('connection reset', method='POST')
+        if step == 'race':      # another job created it just before this request
+            self.add(epoch, 'success', manual=True, task_id=task_id)
+            return 422, None, 'failed to force run: run already queued'
+        raise AssertionError(step)
+
+
+def task(every='10m', created=NOW - 6 * 3600, **extra):
+    data = {'id': TASK, 'name': 'rollup', 'status': 'active', 'every': every, 'flux': 'from(bucket: "b")',
+            'createdAt': epoch_to_rfc3339(created)}
+    data.update(extra)
+    return data
+
+
+def backfill(client, **options):
+    clock = FakeClock()
+    options.setdefault('after', NOW - 3 * 3600)
+    options.setdefault('before', None)
+    return Backfill(client, now=NOW, grace=300, clock=clock, sleep=clock.sleep, **options)
+
+
+def seed_with_gap(client, period=600, start=NOW - 6 * 3600, gap=(NOW - 2 * 3600, NOW - 3600)):
+    """Scheduler runs every ``period`` from ``start`` to now, none in ``gap`` (exclusive, inclusive)."""
+    slot = start - start % period + period
+    missing = []
+    while slot < NOW - 60:
+        if gap[0] < slot <= gap[1]:
+            missing.append(slot)
+        else:
+            client.add(slot)
+        slot += period
+    return missing
+
+
+# --------------------------------------------------------------------------- the Flux scan
+
+@pytest.mark.parametrize('flux, found', [
+    ('import "slack"\nx', ['imports "slack"']),
+    ('import s "contrib/sranka/telegram"\n', ['imports "contrib/sranka/telegram"']),
+    ('import "influxdata/influxdb/monitor"\n', ['imports "influxdata/influxdb/monitor"']),
+    ('import "sql"\nsql.from(driverName: "x")', []),
+    ('import "sql"\ndata |> sql.to(driverName: "x")', ['calls sql.to() of "sql"']),
+    ('import db "sql"\ndata |> db.to(table: "t")', ['calls db.to() of "sql"']),
+    ('import "experimental/http"\nhttp.get(url: "u")', []),
+    ('from(bucket: "http")\n|> to(bucket: "slack")', []),
+])
+def test_side_effects_are_named_by_import_path(flux, found):
+    assert side_effects(flux) == found
+
+
+def test_tasks_last_success_is_found_under_any_import_name():
+    assert uses_last_success('import "influxdata/influxdb/tasks"\nrange(start: tasks.lastSuccess(orTime: -1h))')
+    assert uses_last_success('import t "influxdata/influxdb/tasks"\nrange(start: t.lastSuccess(orTime: -1h))')
+    assert not uses_last_success('range(start: tasks.lastSuccess(orTime: -1h))')   # no import: no such function
+
+
+# --------------------------------------------------------------------------- the window
+
+def test_the_window_is_clamped_by_each_bound_in_turn():
+    horizon = NOW - HORIZON_SECONDS + HISTORY_MARGIN
+    base = task(created=NOW - 20 * 86400)
+    assert clamp_window(base, 0, None, None, NOW, 300) == (horizon, NOW - 300, 'history_horizon', 'grace')
+    assert clamp_window(base, 0, NOW - 3600, NOW - 1800, NOW, 300) == (NOW - 3600, NOW - 1800, 'after_time', 'before_time')
+    created = task(created=NOW - 7200)
+    assert clamp_window(created, 0, NOW - 86400, None, NOW, 300)[::2] == (NOW - 7200, 'created_at')
+    updated = task(created=NOW - 86400, updatedAt=epoch_to_rfc3339(NOW - 600))
+    assert clamp_window(updated, 0, NOW - 7200, None, NOW, 300)[::2] == (NOW - 600, 'updated_at')
+    assert clamp_window(updated, 0, NOW - 7200, None, NOW, 300, ignore_updated_at=True)[::2] == (NOW - 7200, 'after_time')
+    # A positive offset ends the window earlier; a negative one starts it later (runs start before their time).
+    assert clamp_window(base, 600, None, None, NOW, 300)[1] == NOW - 900
+    assert clamp_window(base, -600, None, None, NOW, 300)[0] == horizon + 600
+
+
+# --------------------------------------------------------------------------- planning and filling
+
+def test_the_missing_times_are_created_oldest_first_each_checked_just_before():
+    client = FakeKapacitor()
+    missing = seed_with_gap(client)
+    results, totals = backfill(client).run([task()])
+    entry = results[0]
+    assert client.posts == [epoch_to_rfc3339(slot) for slot in missing]
+    assert entry['outcome'] == 'backfilled' and [run['scheduled_for'] for run in entry['created']] == client.posts
+    assert entry['missing'] == client.posts and entry['expected'] == entry['present'] + len(missing)
+    # One listing of the window, then one check before each POST.
+    assert client.lists == 1 + len(missing)
+    assert totals['created'] == len(missing) and totals['backfilled'] == 1
+
+
+def test_check_mode_posts_nothing_and_lists_the_missing_times():
+    client = FakeKapacitor()
+    missing = seed_with_gap(client)
+    results, dummy = backfill(client, check_mode=True).run([task()])
+    assert client.posts == [] and results[0]['outcome'] == 'would_backfill'
+    assert results[0]['missing'] == [epoch_to_rfc3339(slot) for slot in missing]
+
+
+def test_a_failed_run_stops_the_task_and_continue_on_error_goes_on():
+    client = FakeKapacitor(script=['fail'])
+    missing = seed_with_gap(client)
+    entry = backfill(client).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['outcome'] == 'failed'
+    assert entry['created'][0]['status'] == 'failed'
+    assert [item['scheduled_for'] for item in entry['not_created']] == [epoch_to_rfc3339(s) for s in missing[1:]]
+    client = FakeKapacitor(script=['fail'])
+    missing = seed_with_gap(client)
+    entry = backfill(client, continue_on_error=True).run([task()])[0][0]
+    assert len(client.posts) == len(missing) and entry['outcome'] == 'failed' and entry['not_created'] == []
+
+
+def test_an_uncertain_post_is_resolved_by_listing_and_only_resent_when_nothing_appeared():
+    client = FakeKapacitor(script=['lost', 'reset', 'ok'])
+    missing = seed_with_gap(client)[:2]
+    entry = backfill(client, before=missing[-1] + 1).run([task()])[0][0]
+    # The first POST was acted on: not sent again. The second was not: sent again once.
+    assert client.posts == [epoch_to_rfc3339(missing[0]), epoch_to_rfc3339(missing[1]), epoch_to_rfc3339(missing[1])]
+    assert entry['outcome'] == 'backfilled' and len(entry['created']) == 2
+    assert sum(1 for run in client.runs[TASK] if run.get('requestedAt')) == 2
+
+
+def test_a_post_that_never_gets_an_answer_gives_up_after_four_sends():
+    client = FakeKapacitor(script=['reset'] * 10)
+    missing = seed_with_gap(client)
+    entry = backfill(client).run([task()])[0][0]
+    assert client.posts == [epoch_to_rfc3339(missing[0])] * 4
+    assert entry['outcome'] == 'error' and 'sent 4 times' in entry['reason']
+    assert len(entry['not_created']) == len(missing)
+
+
+def test_a_time_another_job_filled_is_not_posted_again():
+    client = FakeKapacitor(script=['race'])
+    missing = seed_with_gap(client)
+    entry = backfill(client).run([task()])[0][0]
+    assert entry['not_created'][0]['scheduled_for'] == epoch_to_rfc3339(missing[0])
+    assert 'another job' in entry['not_created'][0]['reason'] and len(entry['created']) == len(missing) - 1
+
+
+def test_a_run_for_another_time_than_asked_stops_the_task():
+    client = FakeKapacitor(script=['now'])
+    seed_with_gap(client)
+    entry = backfill(client).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['outcome'] == 'error' and 'instead of' in entry['reason']
+
+
+@pytest.mark.parametrize('changes, words', [
+    ({'status': 'inactive'}, 'inactive'),
+    ({'every': '1mo'}, 'calendar units'),
+    ({'flux': 'import "pagerduty"\n'}, 'allow_side_effects'),
+    ({'flux': 'import "influxdata/influxdb/tasks"\ntasks.lastSuccess(orTime: -1h)'}, 'tasks.lastSuccess'),
+])
+def test_tasks_that_must_not_be_backfilled_are_skipped_or_refused_without_a_request(changes, words):
+    client = FakeKapacitor()
+    seed_with_gap(client)
+    entry = backfill(client).run([task(**changes)])[0][0]
+    assert entry['outcome'] in ('skipped', 'refused') and words in entry['reason']
+    assert client.posts == [] and client.lists == 0
+
+
+def test_the_limits_refuse_and_never_truncate():
+    client = FakeKapacitor()
+    missing = seed_with_gap(client)
+    entry = backfill(client, max_runs_per_task=len(missing) - 1).run([task()])[0][0]
+    assert entry['outcome'] == 'refused' and client.posts == [] and len(entry['missing']) == len(missing)
+    other = dict(task(), id='0a1b2c3d4e5f6790')
+    for slot in missing:
+        client.add(slot - 3 * 86400, task_id=other['id'])   # another task, with no run in the window at all
+    results, totals = backfill(client, max_runs_total=len(missing), skip_history_check=True).run([task(), other])
+    assert [entry['outcome'] for entry in results] == ['refused', 'refused'] and client.posts == []
+    assert 'max_runs_total' in results[0]['reason'] and totals['refused'] == 2
+
+
+def test_scheduler_runs_off_the_grid_refuse_the_task():
+    client = FakeKapacitor()
+    seed_with_gap(client)
+    client.add(NOW - 2 * 3600 + 30)             # a scheduler run 30 s off the 10-minute grid
+    client.add(NOW - 2 * 3600 + 90, manual=True)  # a manual run off the grid is fine
+    entry = backfill(client).run([task()])[0][0]
+    assert entry['outcome'] == 'refused' and 'not on its schedule' in entry['reason'] and client.posts == []
+
+
+def test_the_history_check_refuses_a_task_whose_runs_are_not_listed():
+    client = FakeKapacitor()
+    # latestCompleted on the grid, inside the horizon, but no run listed for it.
+    entry = backfill(client).run([task(latestCompleted=epoch_to_rfc3339(NOW - 600))])[0][0]
+    assert entry['outcome'] == 'refused' and 'latestCompleted' in entry['reason']
+    # lastRunStatus says it ran, nothing listed in 14 days.
+    entry = backfill(client).run([task(lastRunStatus='success')])[0][0]
+    assert entry['outcome'] == 'refused' and 'lastRunStatus' in entry['reason'] and client.posts == []
+    # A whole window without runs is fine when runs outside it are listed (a long outage).
+    client.add(NOW - 5 * 3600)
+    entry = backfill(client, after=NOW - 4 * 3600, before=NOW - 3600).run([task(lastRunStatus='success')])[0][0]
+    assert entry['outcome'] == 'backfilled' and len(entry['created']) == 17
+    # skip_history_check turns it off.
+    entry = backfill(FakeKapacitor(), skip_history_check=True).run([task(lastRunStatus='success')])[0][0]
+    assert entry['outcome'] == 'backfilled'
