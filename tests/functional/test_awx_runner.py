@@ -9,13 +9,15 @@ Ansible Automation Platform job, with a private data directory laid out as AWX l
 
 The job is judged by its artifacts (status, rc, the custom stats of ``set_stats`` in the ``playbook_on_stats``
 event, every job event, stdout and the artifact files) and what it retried by the simulators' own record
-(``/_sim/attempts``), never by the job's word alone. Job slicing runs two such jobs at once, each limited to
-its slice of the inventory, as AWX runs the slices of a sliced job template on different execution nodes.
+(``/_sim/attempts``), never by the job's word alone. Job slicing runs two such jobs at once, two ``ansible-runner
+run`` processes each limited to its slice of the inventory, as AWX runs the slices of a sliced job template on
+different execution nodes.
 """
 
 import json
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -125,52 +127,59 @@ def private_data_dir(path, hosts, credential):
     return str(path)
 
 
-def runner_kwargs(directory, limit=None):
-    return dict(private_data_dir=directory, playbook='retry_failed_runs.yml', limit=limit, quiet=True,
-                timeout=JOB_TIMEOUT)
-
-
 def injected(url, username, password):
     """The environment the credential type of docs/awx.md injects: AWX sets every variable, empty ones too."""
     return {'KAPACITOR_URL': url, 'KAPACITOR_USERNAME': username, 'KAPACITOR_PASSWORD': password,
             'KAPACITOR_TOKEN': '', 'KAPACITOR_CA_PATH': '', 'KAPACITOR_UNSAFE_SSL': 'False'}
 
 
-def custom_stats(runner):
-    """The ``set_stats`` figures as AWX stores them as the job's artifacts (the stats event's ``artifact_data``)."""
-    stats = [event for event in runner.events if event['event'] == 'playbook_on_stats']
-    assert len(stats) == 1, [event['event'] for event in runner.events]
-    return stats[0]['event_data']['artifact_data']
+class Job:
+    """A finished job as its artifacts tell it (``artifacts/<ident>/`` of the private data directory, what AWX
+    reads back from the execution node): ``status``, ``rc``, ``stdout`` and the job ``events``."""
 
+    def __init__(self, artifact_dir):
+        self.artifact_dir = artifact_dir
 
-def published(runner, expected):
-    """The custom stats named in ``expected`` (None for one that is missing)."""
-    stats = custom_stats(runner)
-    return {name: stats.get(name) for name in expected}
+    def read(self, name):
+        with open(os.path.join(self.artifact_dir, name), encoding='utf-8') as handle:
+            return handle.read()
 
+    def assert_successful(self):
+        assert (self.read('status'), self.read('rc')) == ('successful', '0'), self.read('stdout')
 
-def assert_successful(runner):
-    assert (runner.status, runner.rc) == ('successful', 0), runner.stdout.read()
+    @property
+    def events(self):
+        directory = os.path.join(self.artifact_dir, 'job_events')
+        events = [json.loads(self.read(os.path.join('job_events', name))) for name in os.listdir(directory)]
+        return sorted(events, key=lambda event: event['counter'])
 
+    def custom_stats(self):
+        """The ``set_stats`` figures as AWX stores them as the job's artifacts (the stats event's ``artifact_data``)."""
+        stats = [event for event in self.events if event['event'] == 'playbook_on_stats']
+        assert len(stats) == 1, [event['event'] for event in self.events]
+        return stats[0]['event_data']['artifact_data']
 
-def assert_no_secret(runner, secrets):
-    """No secret in any job event, in stdout, or in any file of the artifact directory but ``command``:
-    ansible-runner's own copy of its inputs (the command and its environment, credential included), readable
-    by its owner only, which AWX never shows (it shows the events and stdout)."""
-    events = json.dumps(list(runner.events))
-    texts = {'events': events, 'stdout': runner.stdout.read()}
-    for root, _dirs, files in os.walk(runner.config.artifact_dir):
-        for name in files:
-            path = os.path.join(root, name)
-            if os.path.relpath(path, runner.config.artifact_dir) == 'command':
-                assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-                continue
-            with open(path, encoding='utf-8', errors='replace') as handle:
-                texts[path] = handle.read()
-    assert 'playbook_on_stats' in events and 'runner_on_ok' in events   # the events are really there
-    for secret in secrets:
-        found = [where for where, text in texts.items() if secret in text]
-        assert not found, (secret, found)
+    def published(self, expected):
+        """The custom stats named in ``expected`` (None for one that is missing)."""
+        stats = self.custom_stats()
+        return {name: stats.get(name) for name in expected}
+
+    def assert_no_secret(self, secrets):
+        """No secret in any job event, in stdout, or in any other file of the artifact directory but ``command``:
+        ansible-runner's own copy of its inputs (the command and its environment, credential included), readable
+        by its owner only, which AWX never shows (it shows the events and stdout)."""
+        texts = {'events': json.dumps(self.events)}
+        for root, _dirs, files in os.walk(self.artifact_dir):
+            for name in files:
+                path = os.path.relpath(os.path.join(root, name), self.artifact_dir)
+                if path == 'command':
+                    assert stat.S_IMODE(os.stat(os.path.join(self.artifact_dir, path)).st_mode) == 0o600
+                else:
+                    texts[path] = self.read(path)
+        assert 'playbook_on_stats' in texts['events'] and 'runner_on_ok' in texts['events'] and 'stdout' in texts
+        for secret in secrets:
+            found = [where for where, text in texts.items() if secret in text]
+            assert not found, (secret, found)
 
 
 def test_a_job_with_an_injected_credential_and_per_host_credentials(fleet, tmp_path):
@@ -182,38 +191,45 @@ def test_a_job_with_an_injected_credential_and_per_host_credentials(fleet, tmp_p
     hosts = inventory(sims, {'kap2': {'kapacitor_url': sims['kap2'].url, 'kapacitor_username': user_b,
                                       'kapacitor_password': password_b}})
     directory = private_data_dir(tmp_path / 'job', hosts, injected(sims['kap1'].url, user_a, password_a))
-    runner = ansible_runner.run(**runner_kwargs(directory))
+    runner = ansible_runner.run(private_data_dir=directory, playbook='retry_failed_runs.yml', quiet=True,
+                                timeout=JOB_TIMEOUT)
+    job = Job(runner.config.artifact_dir)
 
-    assert_successful(runner)
+    assert (runner.status, runner.rc) == ('successful', 0), runner.stdout.read()
+    job.assert_successful()
     expected = expected_figures(sims, before)
-    assert published(runner, expected) == expected
-    assert all(isinstance(value, int) for value in custom_stats(runner).values()), custom_stats(runner)
-    assert_no_secret(runner, [password_a, password_b])
+    assert job.published(expected) == expected
+    assert all(isinstance(value, int) for value in job.custom_stats().values()), job.custom_stats()
+    assert [event['uuid'] for event in runner.events] == [event['uuid'] for event in job.events]
+    job.assert_no_secret([password_a, password_b])
 
 
 def test_job_slices_at_the_same_time_retry_each_failed_time_once_and_sum_to_one_run(fleet, tmp_path):
-    """Two slices of a four-server inventory run at once, each limited to its hosts (AWX gives slice k of n the
-    hosts k, k+n, k+2n... of the inventory) and each with the credential its servers accept."""
+    """Two slices of a four-server inventory run at once as separate ``ansible-runner`` processes (as on two
+    execution nodes), each limited to its hosts (AWX gives slice k of n the hosts k, k+n, k+2n... of the inventory)
+    and each with the credential its servers accept."""
     before = load(fleet)
     hosts = inventory(fleet, {host: {'kapacitor_url': sim.url} for host, sim in fleet.items()})
     jobs = {}
     for label, (user, password) in sorted(USERS.items()):
         slice_hosts = [host for host, owner in FLEET if owner == label]
         directory = private_data_dir(tmp_path / ('slice-' + label), hosts, injected('', user, password))
-        thread, runner = ansible_runner.run_async(**runner_kwargs(directory, limit=','.join(slice_hosts)))
-        jobs[label] = (slice_hosts, thread, runner)
-    for _hosts, thread, _runner in jobs.values():
-        thread.join(JOB_TIMEOUT + 30)
+        command = [os.path.join(os.path.dirname(sys.executable), 'ansible-runner'), 'run', directory, '--quiet',
+                   '--playbook', 'retry_failed_runs.yml', '--limit', ','.join(slice_hosts), '--ident', label]
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        jobs[label] = (slice_hosts, process, os.path.join(directory, 'artifacts', label))
+    for _hosts, process, artifacts in jobs.values():
+        assert process.wait(JOB_TIMEOUT) == 0, Job(artifacts).read('stdout')
 
     # Each slice: its own servers' failed times retried exactly once (checked out of band in expected_figures),
     # and its stats are those of its servers alone.
-    for label, (slice_hosts, _thread, runner) in jobs.items():
-        assert_successful(runner)
+    for label, (slice_hosts, _process, artifacts) in jobs.items():
+        Job(artifacts).assert_successful()
         expected = expected_figures({host: fleet[host] for host in slice_hosts}, before)
-        assert published(runner, expected) == expected, label
+        assert Job(artifacts).published(expected) == expected, label
     # The two slices' stats add up to what one job over all four servers publishes.
     single_run = expected_figures(fleet, before)
-    summed = {name: sum(published(runner, single_run)[name] for _hosts, _thread, runner in jobs.values())
+    summed = {name: sum(Job(artifacts).published(single_run)[name] for _hosts, _process, artifacts in jobs.values())
               for name in single_run}
     assert summed == single_run
     assert (single_run['kapacitor_retry_retried'], single_run['kapacitor_retry_given_up']) == (12, 4)
