@@ -60,8 +60,8 @@ options:
     elements: str
   task_status:
     description:
-      - Only tasks with this status. Inactive tasks selected with V(any) or V(inactive) are reported as V(skipped):
-        Kapacitor runs a manual run of an inactive task, and a backfill would run what someone stopped.
+      - Only tasks with this status. Inactive tasks selected with V(any) or V(inactive) are reported as V(skipped),
+        because Kapacitor runs a manual run of an inactive task, and a backfill would run what someone stopped.
     type: str
     choices: [active, inactive, any]
     default: active
@@ -125,8 +125,8 @@ options:
   skip_history_check:
     description:
       - Skip the history check, which refuses a task whose C(latestCompleted) or C(lastRunStatus) says it has run
-        while Kapacitor lists none of those runs (run history off with C(task-run-influxdb = "none"), or lost): then
-        every scheduled time would look missed.
+        while Kapacitor lists none of those runs (run history off with C(task-run-influxdb = "none"), or lost), as
+        every scheduled time would then look missed.
     type: bool
     default: false
   run_timeout:

@@ -161,18 +161,18 @@ def test_a_failed_backfilled_run_stops_the_task_unless_continue_on_error(sim):
     assert manual_runs(sim, task_id) == gap and sim.requests_to(FORCE_ROUTE) == len(gap)
 
 
-SIDE_EFFECT_FLUX = '''import "slack"
+SIDE_EFFECT_FLUX = """import "slack"
 option task = {name: "notify", every: 10m}
 from(bucket: "b") |> range(start: -task.every) |> slack.message(url: "https://slack.example", channel: "#a", text: "x", color: "good")
-'''
-LAST_SUCCESS_FLUX = '''import t "influxdata/influxdb/tasks"
+"""
+LAST_SUCCESS_FLUX = """import t "influxdata/influxdb/tasks"
 option task = {name: "incremental", every: 10m}
 from(bucket: "b") |> range(start: t.lastSuccess(orTime: -task.every)) |> to(bucket: "c")
-'''
-SQL_FLUX = '''import "sql"
+"""
+SQL_FLUX = """import "sql"
 option task = {name: "export", every: 10m}
 from(bucket: "b") |> range(start: -task.every) |> sql.to(driverName: "postgres", dataSourceName: "x", table: "t")
-'''
+"""
 
 
 @pytest.mark.parametrize('flux, words', [(SIDE_EFFECT_FLUX, 'imports "slack"'), (SQL_FLUX, 'calls sql.to()')])
