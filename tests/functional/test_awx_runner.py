@@ -206,8 +206,9 @@ def test_a_job_with_an_injected_credential_and_per_host_credentials(fleet, tmp_p
 
 def test_job_slices_at_the_same_time_retry_each_failed_time_once_and_sum_to_one_run(fleet, tmp_path):
     """Two slices of a four-server inventory run at once as separate ``ansible-runner`` processes (as on two
-    execution nodes), each limited to its hosts (AWX gives slice k of n the hosts k, k+n, k+2n... of the inventory)
-    and each with the credential its servers accept."""
+    execution nodes), each limited to its hosts, and each with the credential its servers accept. (AWX hands each
+    slice job the inventory cut down to its share of the hosts; ``--limit`` is stricter: the groups still hold
+    every host, so a playbook that reached past the limit through them would be caught.)"""
     before = load(fleet)
     hosts = inventory(fleet, {host: {'kapacitor_url': sim.url} for host, sim in fleet.items()})
     jobs = {}
