@@ -187,6 +187,13 @@ def test_task_names_absent_on_some_hosts_with_missing_ok(sim, tmp_path):
         task_names = {task['id']: task['name'] for task in other.state()['tasks']}
         assert [task_names[task_id] for task_id, _time in fresh] == ['alpha']
         assert 'not on this server (missing_ok): beta' in played.stdout
+
+        # None of the names on a server: nothing of it is listed or retried (never every task).
+        before = other.attempts()
+        played = run_playbook(PLAYBOOK, {'retry_failed_runs_task_names': ['beta'], 'retry_failed_runs_missing_ok': True,
+                                         'kapacitor_hosts': 'kap2'}, inventory=inventory)
+        assert played.returncode == 0, played.stdout
+        assert not created(other, before) and 'not on this server (missing_ok): beta' in played.stdout
     finally:
         other.process.stop()
 
