@@ -213,8 +213,9 @@ def _task_counts(rows, runs):
     tasks = {}
 
     def entry(name):
-        return tasks.setdefault(name or '-', dict([('found', 0)] + [(column, 0) for column, _o in TASK_COLUMNS],
-                                                   error=''))
+        empty = dict([('found', 0)] + [(column, 0) for column, _o in TASK_COLUMNS], error='')
+        return tasks.setdefault(name or '-', empty)
+
     for row in rows:
         entry(row.get('task_name') or row.get('task_id'))['found'] += 1
     for run in runs:
@@ -394,8 +395,8 @@ def retry_fleet_lines(hosts, hostvars, table_rows=20):
     rows = []
     for summary in summaries:
         if summary['error']:
-            rows.append([summary['host'], '-', '-', '-', '-', '-', '-', '-', 'ERROR: ' + _truncate(summary['error'],
-                                                                                                     ERROR_LENGTH)])
+            error = 'ERROR: ' + _truncate(summary['error'], ERROR_LENGTH)
+            rows.append([summary['host']] + ['-'] * 7 + [error])
         rows.extend(_task_rows(summary, host=summary['host']))
     # The rows that need attention first: errors, then failed again, given up; then the rest, by host.
     rows.sort(key=lambda row: (not str(row[-1]).startswith('ERROR'), -_int(row[4]), -_int(row[5]), row[0], row[1]))

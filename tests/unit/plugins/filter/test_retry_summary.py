@@ -60,8 +60,8 @@ def summary(found_value, results, **kwargs):
 
 
 def test_the_filters_are_registered_under_their_documented_names():
-    assert sorted(FilterModule().filters()) == ['retry_batches', 'retry_fleet_lines', 'retry_settings', 'retry_summary',
-                                               'retry_summary_lines']
+    assert sorted(FilterModule().filters()) == [
+        'retry_batches', 'retry_fleet_lines', 'retry_settings', 'retry_summary', 'retry_summary_lines']
 
 
 # --------------------------------------------------------------------------- retry_settings
