@@ -1,7 +1,7 @@
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Benchmark of "retry every failed run" (issue #8), on the Kapacitor simulator.
+"""Benchmark of "retry every failed run" (issues #8 and #16), on the Kapacitor simulator.
 
 Contenders, each on a fresh simulator loaded with the same scenario:
 
@@ -880,7 +880,8 @@ def report(results, args):
         print('  %-4s %-55s %s' % ('PASS' if ok else 'MISS', label, value))
 
     document = {'machine': machine(), 'scenarios': {'default': DEFAULT, 'large': LARGE, 'latency_ms': LATENCY_MS,
-                                                    'concurrency': CONCURRENCY, 'uri_tasks': uri['scenario']['tasks']},
+                                                    'concurrency': CONCURRENCY, 'uri_tasks': uri['scenario']['tasks'],
+                                                    'fleet_servers': fleet and fleet['scenario']['servers']},
                 'contenders': results, 'lower_bounds': bounds, 'ratios': ratios,
                 'targets': [{'target': label, 'pass': ok, 'value': value} for label, ok, value in targets]}
     with open(args.output, 'w') as handle:
@@ -957,7 +958,7 @@ def main():
     parser.add_argument('--skip-large', action='store_true', help='skip the 100,000-run listing scenario')
     parser.add_argument('--overlap-trials', type=int, default=3,
                         help='runs of the two-overlapping-jobs scenario, on one controller and on two (default 3 each)')
-    parser.add_argument('--quick', action='store_true', help='smoke test: 10 tasks, uri loop on 2, no large scenario')
+    parser.add_argument('--quick', action='store_true', help='smoke test: 10 tasks, uri loop on 2, no large scenario, a fleet of 3 at most')
     parser.add_argument('--fleet-servers', type=int, default=FLEET_SERVERS,
                         help='servers in the fleet step: that many simulators, one play (default %(default)s)')
     parser.add_argument('--skip-fleet', action='store_true', help='skip the fleet step')
