@@ -31,7 +31,6 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     start_simulator,
 )
 
-
 MAX_ATTEMPTS = 3
 JOB_TIMEOUT = 300
 # Each server knows one user; slice A's servers only the first, slice B's only the second. A job that sent a

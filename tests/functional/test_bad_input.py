@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -15,9 +14,6 @@ To add a case, add a ``Case`` to ``CASES``: an id, the module, its arguments and
 hold. An argument that depends on the running servers is a ``Live`` template, filled in when the case runs.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import time
 from collections import namedtuple
@@ -91,7 +87,7 @@ CASES = [
     Case('url-ftp-scheme', INFO, {'url': 'ftp://127.0.0.1:9092'},
          ["url 'ftp://127.0.0.1:9092' is not an http:// or https:// URL", 'such as https://']),
     Case('url-with-path', INFO, {'url': Live('{plain.url}/kapacitor/v1')},
-         ['must be the server\'s base URL without a path', 'adds /kapacitor/v1/api/v2/tasks itself']),
+         ["must be the server's base URL without a path", 'adds /kapacitor/v1/api/v2/tasks itself']),
     Case('url-with-query', RETRY, {'url': Live('{plain.url}/?db=telegraf'), 'runs': []},
          ['without a path, query or fragment', 'such as https://']),
     Case('url-bad-port', INFO, {'url': 'http://127.0.0.1:99999'}, ['has an invalid port', 'such as https://']),
@@ -240,7 +236,7 @@ def servers(pki):
             assert sims[name].attempts() == attempts       # same scenario, same IDs on every simulator
         fields = dict(sims, **canned)
         fields.update(pki=pki, closed_port=free_port())
-        before = dict((name, (sim.state(), sim.attempts())) for name, sim in sims.items())
+        before = {name: (sim.state(), sim.attempts()) for name, sim in sims.items()}
         yield {'sims': sims, 'canned': canned, 'fields': fields, 'before': before}
     finally:
         for sim in sims.values():
@@ -250,7 +246,7 @@ def servers(pki):
 
 
 def test_there_are_enough_cases():
-    assert len(CASES) >= 30 and len(set(case.id for case in CASES)) == len(CASES)
+    assert len(CASES) >= 30 and len({case.id for case in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize('case', CASES, ids=[case.id for case in CASES])
@@ -275,7 +271,7 @@ def test_fails_with_a_message_that_names_the_problem_and_what_to_do_and_changes_
         assert all(entry['new_run_id'] is None for entry in result['results'])
 
     # Out of band: no server's record changed, and no retry was started.
-    stats = dict((name, sim.stats()) for name, sim in sims.items())
+    stats = {name: sim.stats() for name, sim in sims.items()}
     for name, sim in sims.items():
         assert (sim.state(), sim.attempts()) == servers['before'][name], name
         assert stats[name]['retries_started'] == 0, name

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -10,9 +9,6 @@ Every effect is read out of band from the simulator's record (/_sim/attempts, /_
 compared with what the role reported in its JSON report; nothing is taken on the role's word.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 import time
@@ -42,7 +38,7 @@ def failed(minutes):
 
 
 def by_key(report):
-    return dict(((run['task_id'], run['scheduled_for']), run) for run in report['runs'])
+    return {(run['task_id'], run['scheduled_for']): run for run in report['runs']}
 
 
 def role_vars(sim, report_path, **extra):
@@ -122,7 +118,7 @@ def mirror(state, interrupted_at, run_seconds):
             if run['task_id'] != task['id']:
                 continue
             keys = ('id', 'status', 'scheduled_for', 'started_at', 'finished_at', 'requested_at')
-            spec = dict((key, run[key]) for key in keys if run.get(key))
+            spec = {key: run[key] for key in keys if run.get(key)}
             if run['status'] in ('scheduled', 'started'):
                 spec.update(status='failed', finished_at=interrupted_at,
                             log=[{'time': interrupted_at, 'message': 'Completed(failed)'},
@@ -143,7 +139,7 @@ def test_kapacitor_going_away_mid_play_fails_clearly_in_time_and_a_rerun_complet
     try:
         created = sim.load({'tasks': [{'name': 'fast', 'runs': failed((1, 2, 3))},
                                       {'name': 'slow', 'run_seconds': 60, 'runs': failed((4, 5, 6))}]})
-        ids = dict((task['name'], task['id']) for task in created['tasks'])
+        ids = {task['name']: task['id'] for task in created['tasks']}
         original = sim.attempts()
         report_path = tmp_path / 'first.json'
         play = BackgroundPlaybook(PLAYBOOK, role_vars(sim, report_path, retry_failed_runs_concurrency=6,
@@ -170,9 +166,9 @@ def test_kapacitor_going_away_mid_play_fails_clearly_in_time_and_a_rerun_complet
         assert 'Traceback' not in output
         report = read_json(report_path)
         assert report['error'] and report['figures']['errors'] >= 1
-        outcomes = dict(((run['task_id'], run['scheduled_for']), run) for run in report['runs'])
-        interrupted_keys = set(k for k in outcomes if k[0] == ids['slow'])
-        done_keys = set(k for k in outcomes if k[0] == ids['fast'])
+        outcomes = {(run['task_id'], run['scheduled_for']): run for run in report['runs']}
+        interrupted_keys = {k for k in outcomes if k[0] == ids['slow']}
+        done_keys = {k for k in outcomes if k[0] == ids['fast']}
         assert len(interrupted_keys) == 3 and len(done_keys) == 3
         assert all(outcomes[k]['outcome'] == 'error' and outcomes[k]['new_run_id'] is None for k in interrupted_keys)
         before_stop = new_attempts(original, sim_attempts_of(snapshot))
@@ -214,7 +210,7 @@ def sim_attempts_of(state):
 def slow_and_fast(sim):
     created = sim.load({'tasks': [{'name': 'fast', 'runs': failed((1, 2, 3))},
                                   {'name': 'slow', 'run_seconds': 4, 'runs': failed((4, 5, 6))}]})
-    return dict((task['name'], task['id']) for task in created['tasks'])
+    return {task['name']: task['id'] for task in created['tasks']}
 
 
 def start_and_wait_for_slow_in_flight(sim, ids, report_path):
@@ -278,8 +274,8 @@ def test_controller_crash_mid_retry_then_reruns(sim, tmp_path):
     first = new_attempts(original, after_kill)
     assert len(first) == 6 and all(len(runs) == 1 for runs in first.values())
     assert sorted(runs[0]['status'] for runs in first.values()) == ['failed'] * 3 + ['success'] * 3
-    interrupted = set(key for key, runs in first.items() if runs[0]['status'] == 'failed')
-    assert set(key[0] for key in interrupted) == set([ids['slow']])
+    interrupted = {key for key, runs in first.items() if runs[0]['status'] == 'failed'}
+    assert {key[0] for key in interrupted} == {ids['slow']}
 
     # Rerun with max_attempts 2: exactly one new attempt per failed scheduled time holds literally.
     posts = sim.requests_to(RETRY_ROUTE)
@@ -324,7 +320,7 @@ def test_two_copies_at_once_never_double_a_scheduled_time(sim, tmp_path):
     made = new_attempts(before, sim.attempts())
     assert set(made) == to_retry
     assert all(len(runs) == 1 and runs[0]['status'] == 'success' for runs in made.values()), made
-    outcomes = dict((key, []) for key in to_retry)
+    outcomes = {key: [] for key in to_retry}
     for path in reports:
         for entry in read_json(str(path))['runs']:
             outcomes[(entry['task_id'], entry['scheduled_for'])].append(entry)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -10,9 +9,6 @@ Kapacitor has no lock of its own: its 422 ``run already queued`` only covers the
 waits in the queue, not the seconds it runs. Every effect is read out of band from the simulator's record.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import fcntl
 import hashlib
@@ -104,9 +100,9 @@ def test_two_jobs_on_two_controllers_at_most_one_duplicate_per_60_and_never_sile
 
     made = new_attempts(before, sim.attempts())
     assert set(made) == to_retry, 'every failed scheduled time is retried'
-    doubled = dict((key, runs) for key, runs in made.items() if len(runs) > 1)
+    doubled = {key: runs for key, runs in made.items() if len(runs) > 1}
     assert len(doubled) <= 1, doubled
-    for (task_id, scheduled_for), runs in doubled.items():
+    for (_task_id, scheduled_for), runs in doubled.items():
         # A duplicate is never silent: a job that saw it warns about that scheduled time and names both attempts.
         assert any('[WARNING]' in output and scheduled_for in output and all(run['id'] in output for run in runs)
                    for output in outputs), outputs

@@ -1,13 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """kapacitor_task_run_retry against the simulator; effects are read from the simulator's record."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import threading
 
@@ -53,8 +49,8 @@ def test_each_outcome_and_a_second_run_changes_nothing(sim):
     asked = runs + [healed_original, success]
 
     first = retry(sim, runs=asked, max_attempts=3)
-    outcomes = dict(((r['task_id'], r['run_id']), r['outcome']) for r in first['results'])
-    names = dict((run['id'], run['task_name']) for run in everything)
+    outcomes = {(r['task_id'], r['run_id']): r['outcome'] for r in first['results']}
+    names = {run['id']: run['task_name'] for run in everything}
     by_name = {}
     for (dummy, run_id), outcome in outcomes.items():
         by_name.setdefault(names[run_id], []).append(outcome)

@@ -1,13 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """kapacitor_task_runs_info against the simulator, compared with the simulator's own record."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import calendar
 import time
@@ -55,13 +51,13 @@ def big(shared_sim):
          'runs': [{'status': 'failed', 'scheduled_for': '-3h'}, {'status': 'success', 'scheduled_for': '-2h'},
                   {'status': 'failed', 'scheduled_for': '-16d'}]},
     ]})
-    return dict((task['name'], task['id']) for task in created['tasks'])
+    return {task['name']: task['id'] for task in created['tasks']}
 
 
 def test_every_run_far_above_one_page_is_returned_once(shared_sim, big):
     result = info(shared_sim, task_id=big['big'])
     assert result.rc == 0, result
-    expected = set(run['id'] for run in visible_runs(shared_sim, big['big']))
+    expected = {run['id'] for run in visible_runs(shared_sim, big['big'])}
     returned = [run['id'] for run in result['runs']]
     assert len(expected) > 2600
     assert len(returned) == len(set(returned))
@@ -74,7 +70,7 @@ def test_every_run_far_above_one_page_is_returned_once(shared_sim, big):
 def test_attempt_annotations_match_the_simulators_attempts(shared_sim, big):
     result = info(shared_sim, task_id=big['big'], latest_attempt_only=True)
     attempts = shared_sim.attempts(big['big'])[big['big']]
-    by_time = dict((run['scheduled_for'], run) for run in result['runs'])
+    by_time = {run['scheduled_for']: run for run in result['runs']}
     assert set(by_time) == set(attempts)
     for scheduled_for, runs in attempts.items():
         run = by_time[scheduled_for]
@@ -88,18 +84,18 @@ def test_attempt_annotations_match_the_simulators_attempts(shared_sim, big):
 def test_status_filter_on_latest_attempts_finds_what_still_fails(shared_sim, big):
     result = info(shared_sim, task_id=big['big'], latest_attempt_only=True, status=['failed'])
     attempts = shared_sim.attempts(big['big'])[big['big']]
-    still_failing = set(sf for sf, runs in attempts.items() if runs[-1]['status'] == 'failed')
-    assert set(run['scheduled_for'] for run in result['runs']) == still_failing
+    still_failing = {sf for sf, runs in attempts.items() if runs[-1]['status'] == 'failed'}
+    assert {run['scheduled_for'] for run in result['runs']} == still_failing
     assert result['tasks'][0]['run_counts']['failed'] == len(still_failing)
 
 
 def test_window_bounds_are_exclusive_and_relative_durations_work(shared_sim, big):
     state = visible_runs(shared_sim, big['big'])
-    times = sorted(set(run['scheduled_for'] for run in state))
+    times = sorted({run['scheduled_for'] for run in state})
     after, before = times[100], times[400]
     result = info(shared_sim, task_id=big['big'], after_time=after, before_time=before)
-    expected = set(run['id'] for run in state if after < run['scheduled_for'] < before)
-    assert set(run['id'] for run in result['runs']) == expected
+    expected = {run['id'] for run in state if after < run['scheduled_for'] < before}
+    assert {run['id'] for run in result['runs']} == expected
     assert result['window'] == {'after_time': after, 'before_time': before}
     relative = info(shared_sim, task_id=big['big'], after_time='90m')
     cutoff = time.time() - 5400
@@ -122,7 +118,7 @@ def test_after_run_id_returns_only_later_runs_without_using_the_broken_server_cu
     everything = visible_runs(shared_sim, big['big'])
     pivot = sorted(run['id'] for run in everything)[-50]
     result = info(shared_sim, task_id=big['big'], after=pivot)
-    assert set(run['id'] for run in result['runs']) == set(run['id'] for run in everything if run['id'] > pivot)
+    assert {run['id'] for run in result['runs']} == {run['id'] for run in everything if run['id'] > pivot}
 
 
 def test_task_selection_by_name_and_status(shared_sim, big):

@@ -1,13 +1,9 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every module must be in the ``kapacitor`` action group of meta/runtime.yml, and vice versa.
 
 This lets users set connection options once with ``module_defaults: group/tickstack.kapacitor.kapacitor``.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 
@@ -22,10 +18,10 @@ GROUP = 'kapacitor'
 def module_names():
     if not os.path.isdir(MODULES_DIR):
         return set()
-    return set(
+    return {
         name[:-3] for name in os.listdir(MODULES_DIR)
         if name.endswith('.py') and name != '__init__.py' and not name.startswith('_')
-    )
+    }
 
 
 def action_group():

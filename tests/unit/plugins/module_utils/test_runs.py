@@ -1,13 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Unit tests of the pure core: no HTTP, no server (the paging plan: test_paging.py)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 
