@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import redact_url
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import FAILING_OUTCOMES, summarize
@@ -64,7 +65,14 @@ NUMBERS = (
 OPTIONAL_NUMBERS = (
     ('batch_rounds', int, lambda n: n >= 1, 'a whole number, 1 or more', 20),
     ('table_rows', int, lambda n: n >= 1, 'a whole number, 1 or more', 20),
+    ('backfill_max_runs_per_task', int, lambda n: n >= 1, 'a whole number, 1 or more', 100),
+    ('backfill_max_runs_total', int, lambda n: n >= 1, 'a whole number, 1 or more', 500),
 )
+# Switches of the backfill step, with the value they take when the role did not pass them.
+BOOLEANS = (('backfill', False), ('backfill_allow_side_effects', False), ('backfill_continue_on_error', False))
+# The backfill module's outcomes that the summary lists task by task (nothing_missing is not news).
+BACKFILL_NEWS = ('error', 'failed', 'refused', 'skipped', 'would_backfill', 'backfilled')
+BACKFILL_OUTCOMES = BACKFILL_NEWS + ('nothing_missing',)
 TIMES = ('since', 'after_time', 'before_time')
 _DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 SCRIPT_ECHO = re.compile('Started task from script')
@@ -148,6 +156,17 @@ def retry_settings(settings, variables=None, known=None):
                                  % (PREFIX, PREFIX, PREFIX))
     result['after_time'] = times['after_time'] or times['since']
     result['before_time'] = times['before_time']
+    for name, default in BOOLEANS:
+        value = settings.get(name)
+        try:
+            result[name] = default if value is None else boolean(value, strict=True)
+        except TypeError:
+            raise AnsibleFilterError('%s%s must be true or false, got %r' % (PREFIX, name, value)) from None
+    if result['backfill'] and not result['after_time']:
+        raise AnsibleFilterError('%sbackfill needs a lower bound for its window: set %ssince (such as 24h) or '
+                                 '%safter_time' % (PREFIX, PREFIX, PREFIX))
+    grace = settings.get('backfill_grace')
+    result['backfill_grace'] = '5m' if grace in (None, '') else str(grace).strip()
     # Retry policy options passed to the retry module only when set.
     min_age = settings.get('min_age')
     result['min_age'] = None if min_age in (None, '') else str(min_age).strip()
@@ -228,12 +247,45 @@ def _task_counts(rows, runs):
     return tasks
 
 
-def retry_summary(found, retry, settings, host, url=None, check_mode=False, error=''):
+def backfill_part(backfill, settings):
+    """The backfill step of one server: figures summed from the module's tasks, and the tasks; None when it is off.
+
+    ``backfill`` is the registered result of kapacitor_task_run_backfill, also when it failed (the module still returns
+    every task then) or could not start (no tasks). Run figures: ``missing`` (scheduled times without a run when
+    listed), ``created``, ``created_failed`` (created runs that did not succeed: the retry step lists them like any
+    failed run), ``would_backfill`` (check mode), ``not_created``; ``tasks``; and
+    ``outcomes``, how many tasks ended in each outcome.
+    """
+    if not settings.get('backfill') or not isinstance(backfill, dict) or backfill.get('skipped'):
+        return None
+    tasks = backfill.get('tasks') or []
+    if not isinstance(tasks, list):
+        raise AnsibleFilterError('retry_summary expects the registered result of kapacitor_task_run_backfill, got %r'
+                                 % (backfill,))
+    figures = {'tasks': len(tasks), 'expected': 0, 'present': 0, 'missing': 0, 'created': 0, 'created_failed': 0,
+               'would_backfill': 0, 'not_created': 0, 'outcomes': dict.fromkeys(BACKFILL_OUTCOMES, 0)}
+    for task in tasks:
+        outcome = task.get('outcome')
+        figures['outcomes'][outcome] = figures['outcomes'].get(outcome, 0) + 1
+        figures['expected'] += int(task.get('expected') or 0)
+        figures['present'] += int(task.get('present') or 0)
+        figures['missing'] += len(task.get('missing') or [])
+        figures['created'] += len(task.get('created') or [])
+        figures['created_failed'] += sum(1 for run in task.get('created') or [] if run.get('status') != 'success')
+        figures['not_created'] += len(task.get('not_created') or [])
+        if outcome == 'would_backfill':
+            figures['would_backfill'] += len(task.get('missing') or [])
+    return {'figures': figures, 'tasks': tasks, 'failed': bool(backfill.get('failed')),
+            'msg': backfill.get('msg') if backfill.get('failed') else None}
+
+
+def retry_summary(found, retry, settings, host, url=None, check_mode=False, error='', backfill=None):
     """What happened on one Kapacitor server, as the role reports it.
 
     ``found`` is the registered result of kapacitor_task_runs_info and ``retry`` that of kapacitor_task_run_retry,
     one call or a loop over batches (either may be empty or skipped); ``settings`` comes from ``retry_settings``.
-    Results are joined to the listing by run ID.
+    Results are joined to the listing by run ID. ``backfill`` is the registered result of kapacitor_task_run_backfill
+    when the role's backfill step is on (see ``backfill_part``).
     """
     rows = _field(found, 'runs', [])
     if not isinstance(rows, list):
@@ -276,6 +328,7 @@ def retry_summary(found, retry, settings, host, url=None, check_mode=False, erro
         'failed_again': [run for run in runs if run['outcome'] in FAILED_AGAIN_OUTCOMES],
         'would_retry': [run for run in runs if run['outcome'] == 'would_retry'],
         'runs': runs,
+        'backfill': backfill_part(backfill, settings),
         'report': None,
     }
 
@@ -318,6 +371,54 @@ def _header(check_mode, host=False):
     return (['host'] if host else []) + columns
 
 
+def _backfill_headline(figures, check_mode, hosts=None):
+    where = ' over %d host(s)' % hosts if hosts is not None else ''
+    outcomes = figures['outcomes']
+    tasks = ('refused %d task(s), skipped %d, failed %d, errors %d'
+             % (outcomes['refused'], outcomes['skipped'], outcomes['failed'], outcomes['error']))
+    if check_mode:
+        return ('backfill%s [check mode: nothing created]: would backfill %d missing scheduled time(s); %s'
+                % (where, figures['would_backfill'], tasks))
+    return ('backfill%s: %d missing scheduled time(s), created %d run(s) (%d of them failed, retried below like any '
+            'failed run), not created %d; %s' % (where, figures['missing'], figures['created'],
+                                                  figures['created_failed'], figures['not_created'], tasks))
+
+
+def _backfill_rows(summary, outcomes, host=None):
+    """Table rows of one server's backfilled tasks with one of ``outcomes``, the most pressing first."""
+    part = summary.get('backfill') or {}
+    rows = []
+    for task in part.get('tasks') or []:
+        if task.get('outcome') not in outcomes:
+            continue
+        created = task.get('created') or []
+        rows.append(([host] if host is not None else []) + [
+            task.get('task_name') or task.get('task_id'), task.get('outcome'), len(task.get('missing') or []),
+            len(created), sum(1 for run in created if run.get('status') != 'success'),
+            _truncate(task.get('reason') or '', ERROR_LENGTH)])
+    offset = 0 if host is None else 1
+    rows.sort(key=lambda row: (outcomes.index(row[offset + 1]), [str(cell) for cell in row]))
+    return rows
+
+
+BACKFILL_HEADER = ['backfill task', 'outcome', 'missing', 'created', 'created_failed', 'reason']
+
+
+def _backfill_lines(summary, table_rows):
+    """The backfill step's lines of one server: its figures, then a table of every task with news."""
+    part = summary.get('backfill')
+    if not part:
+        return []
+    lines = [_backfill_headline(part['figures'], summary['check_mode'])]
+    rows = _backfill_rows(summary, BACKFILL_NEWS)
+    if rows:
+        lines.extend(_table(BACKFILL_HEADER, rows[:int(table_rows)]))
+        if len(rows) > int(table_rows):
+            lines.append(_more(len(rows) - int(table_rows), 'backfilled task(s)',
+                               [summary['report']] if summary.get('report') else []))
+    return lines
+
+
 def retry_summary_lines(summary, summary_runs=10, log_lines=3, table_rows=20):
     """The lines the role prints for one server, from a ``retry_summary`` result."""
     figures = summary['figures']
@@ -327,6 +428,7 @@ def retry_summary_lines(summary, summary_runs=10, log_lines=3, table_rows=20):
              % (summary['host'], summary['url'], ' [check mode: nothing retried]' if summary['check_mode'] else '',
                 figures['tasks_scanned'], figures['failed_found'], window.get('after_time') or '-',
                 window.get('before_time') or 'now')]
+    lines.extend(_backfill_lines(summary, table_rows))
     if summary['check_mode']:
         lines.append('would retry %s, would give up %s (max_attempts %s reached), would skip %s, would defer %s, '
                      'superseded: %s, errors: %s'
@@ -405,6 +507,29 @@ def retry_fleet_lines(hosts, hostvars, table_rows=20):
         lines.extend(_table(_header(check_mode, host=True), rows[:int(table_rows)]))
     if len(rows) > int(table_rows):
         lines.append(_more(len(rows) - int(table_rows), 'row(s)', reports[:3] + (['...'] if len(reports) > 3 else [])))
+    lines.extend(_backfill_fleet_lines(summaries, check_mode, table_rows, reports))
+    return lines
+
+
+def _backfill_fleet_lines(summaries, check_mode, table_rows, reports):
+    """The backfill step over every host that ran it: the summed figures, and the tasks it did not fill."""
+    parts = [summary for summary in summaries if summary.get('backfill')]
+    if not parts:
+        return []
+    figures = {key: sum(summary['backfill']['figures'][key] for summary in parts)
+               for key in parts[0]['backfill']['figures'] if key != 'outcomes'}
+    figures['outcomes'] = {outcome: sum(summary['backfill']['figures']['outcomes'].get(outcome, 0) for summary in parts)
+                           for outcome in BACKFILL_OUTCOMES}
+    lines = [_backfill_headline(figures, check_mode, hosts=len(parts))]
+    rows = []
+    for summary in parts:
+        rows.extend(_backfill_rows(summary, ('error', 'failed', 'refused', 'skipped'), host=summary['host']))
+    rows.sort(key=lambda row: (('error', 'failed', 'refused', 'skipped').index(row[2]), row[0], row[1]))
+    if rows:
+        lines.extend(_table(['host'] + BACKFILL_HEADER, rows[:int(table_rows)]))
+    if len(rows) > int(table_rows):
+        lines.append(_more(len(rows) - int(table_rows), 'backfill row(s)',
+                           reports[:3] + (['...'] if len(reports) > 3 else [])))
     return lines
 
 

@@ -70,7 +70,8 @@ def test_settings_come_back_in_the_modules_types():
     assert retry_settings(dict(SETTINGS, max_attempts='2', concurrency='8', retry_timeout='90.5')) == {
         'max_attempts': 2, 'concurrency': 8, 'retry_timeout': 90.5, 'log_lines': 3, 'summary_runs': 10,
         'batch_rounds': 20, 'table_rows': 20, 'after_time': '24h', 'before_time': None, 'min_age': None,
-        'skip_errors': []}
+        'skip_errors': [], 'backfill': False, 'backfill_grace': '5m', 'backfill_max_runs_per_task': 100,
+        'backfill_max_runs_total': 500, 'backfill_allow_side_effects': False, 'backfill_continue_on_error': False}
 
 
 @pytest.mark.parametrize('after, since, before, expected', [
@@ -208,7 +209,9 @@ def test_the_url_the_listing_reports_wins_over_the_role_variable():
 def test_the_summary_has_every_key_the_role_reported_before():
     result_value = summary(found(), [])
     assert set(result_value) == {'host', 'url', 'check_mode', 'dry_run', 'max_attempts', 'window', 'error', 'figures',
-                                 'failed_again', 'would_retry', 'runs', 'tasks', 'missing_tasks', 'report'}
+                                 'failed_again', 'would_retry', 'runs', 'tasks', 'missing_tasks', 'report',
+                                 'backfill'}
+    assert result_value['backfill'] is None
     assert result_value['host'] == 'kap1' and result_value['max_attempts'] == 3
 
 
@@ -445,3 +448,111 @@ def test_the_fleet_table_of_ten_hosts_with_500_results_each_stays_short():
     assert lines[-1] == ('... and 480 more row(s) (see the JSON reports: /var/tmp/kap00.json, /var/tmp/kap01.json, '
                          '/var/tmp/kap02.json, ...)')
     assert max(len(line) for line in lines) < 200
+
+
+# --------------------------------------------------------------------------- the backfill step
+
+def backfilled(task_name, outcome, missing=(), created=(), reason=None, task_id=TASK_A, not_created=()):
+    """A task entry as kapacitor_task_run_backfill returns it; ``created`` holds (scheduled_for, status) pairs."""
+    return {'task_id': task_id, 'task_name': task_name, 'task_status': 'active', 'schedule': "every '10m'",
+            'outcome': outcome, 'reason': reason, 'window': None, 'expected': 10, 'present': 10 - len(missing),
+            'missing': list(missing), 'not_created': [{'scheduled_for': when, 'reason': 'stopped'} for when in not_created],
+            'created': [{'scheduled_for': when, 'run_id': '0b%014d' % index, 'status': status, 'error': None}
+                        for index, (when, status) in enumerate(created)]}
+
+
+BACKFILL = {'changed': True, 'tasks': [
+    backfilled('cpu_rollup', 'failed', missing=['T1', 'T2', 'T3'], created=[('T1', 'success'), ('T2', 'failed')],
+               reason='backfilled run failed: influxdb is down', not_created=['T3']),
+    backfilled('notify', 'refused', missing=['T1'], reason='imports "slack" (set allow_side_effects)', task_id=TASK_B),
+    backfilled('mem', 'nothing_missing'),
+    backfilled('monthly', 'skipped', reason="every '1mo' cannot be enumerated"),
+]}
+
+
+def backfill_summary(backfill, check_mode=False, on=True, **kwargs):
+    return retry_summary(found(), {}, settings(backfill=on), host='kap1', url='http://127.0.0.1:9092',
+                         check_mode=check_mode, backfill=backfill, **kwargs)
+
+
+def test_backfill_settings_are_checked_and_need_a_lower_bound():
+    values = settings(backfill='yes', backfill_max_runs_per_task='7', backfill_grace=' 2m ')
+    assert values['backfill'] is True and values['backfill_max_runs_per_task'] == 7 and values['backfill_grace'] == '2m'
+    with pytest.raises(AnsibleFilterError, match="retry_failed_runs_backfill must be true or false, got 'maybe'"):
+        settings(backfill='maybe')
+    with pytest.raises(AnsibleFilterError, match='retry_failed_runs_backfill_max_runs_total must be a whole number, 1'):
+        settings(backfill_max_runs_total=0)
+    # Only before_time: the retries may list up to it, but a backfill is always bounded below.
+    with pytest.raises(AnsibleFilterError, match='retry_failed_runs_backfill needs a lower bound'):
+        settings(backfill=True, since='', before_time='2026-11-29T10:00:00Z')
+    assert settings(backfill=False, since='', before_time='2026-11-29T10:00:00Z')['backfill'] is False
+
+
+def test_the_backfill_figures_sum_the_tasks_runs_and_outcomes():
+    part = backfill_summary(BACKFILL)['backfill']
+    figures = part['figures']
+    assert (figures['missing'], figures['created'], figures['created_failed'], figures['not_created']) == (4, 2, 1, 1)
+    assert figures['outcomes'] == {'failed': 1, 'refused': 1, 'skipped': 1, 'nothing_missing': 1, 'error': 0,
+                                   'would_backfill': 0, 'backfilled': 0}
+    assert figures['would_backfill'] == 0 and figures['tasks'] == 4
+    assert part['tasks'] == BACKFILL['tasks'] and part['failed'] is False
+
+
+def test_the_backfill_part_is_none_when_the_step_is_off_or_skipped():
+    assert backfill_summary(BACKFILL, on=False)['backfill'] is None
+    assert backfill_summary({'skipped': True, 'changed': False})['backfill'] is None
+    with pytest.raises(AnsibleFilterError, match='kapacitor_task_run_backfill'):
+        backfill_summary({'tasks': 'nope'})
+
+
+def test_a_failed_backfill_call_keeps_its_tasks_and_message():
+    failed_call = {'failed': True, 'msg': '1 task(s) could not be backfilled: x', 'tasks': [
+        backfilled('cpu_rollup', 'error', missing=['T1'], reason='Kapacitor ran 10:01 instead')]}
+    part = backfill_summary(failed_call, error='Backfill ...: 1 task(s) could not be backfilled: x')['backfill']
+    assert part['failed'] is True and part['msg'].startswith('1 task(s)')
+    assert part['figures']['outcomes']['error'] == 1
+    # A call that could not start at all (no tasks) still reports the step.
+    assert backfill_summary({'failed': True, 'msg': 'connection refused'})['backfill']['figures']['tasks'] == 0
+
+
+def test_the_summary_lines_show_the_backfill_before_the_retries_with_the_reasons():
+    lines = retry_summary_lines(backfill_summary(BACKFILL))
+    text = '\n'.join(lines)
+    assert lines[1] == ('backfill: 4 missing scheduled time(s), created 2 run(s) (1 of them failed, retried below like '
+                        'any failed run), not created 1; refused 1 task(s), skipped 1, failed 1, errors 0')
+    assert lines[2].split() == ['backfill', 'task', 'outcome', 'missing', 'created', 'created_failed', 'reason']
+    # Failed first, then refused, then skipped; a task with nothing missing is not news.
+    assert lines[3].split()[:5] == ['cpu_rollup', 'failed', '3', '2', '1'] and 'influxdb is down' in lines[3]
+    assert lines[4].split()[:2] == ['notify', 'refused'] and 'allow_side_effects' in lines[4]
+    assert lines[5].split()[:2] == ['monthly', 'skipped'] and 'mem' not in text
+    assert lines[6].startswith('retried: ')
+
+
+def test_check_mode_says_would_backfill():
+    plan = {'changed': True, 'tasks': [backfilled('cpu_rollup', 'would_backfill', missing=['T1', 'T2', 'T3'])]}
+    lines = retry_summary_lines(backfill_summary(plan, check_mode=True))
+    assert lines[1] == ('backfill [check mode: nothing created]: would backfill 3 missing scheduled time(s); refused 0 '
+                        'task(s), skipped 0, failed 0, errors 0')
+    assert lines[3].split()[:3] == ['cpu_rollup', 'would_backfill', '3']
+
+
+def test_no_backfill_line_when_the_step_is_off():
+    assert not any(line.startswith('backfill') for line in retry_summary_lines(backfill_summary(BACKFILL, on=False)))
+
+
+def test_the_fleet_lines_sum_the_backfill_and_name_what_it_did_not_fill():
+    kap1 = dict(backfill_summary(BACKFILL), host='kap1')
+    other = {'tasks': [backfilled('cpu_rollup', 'backfilled', missing=['T1'], created=[('T1', 'success')])]}
+    kap2 = dict(backfill_summary(other), host='kap2')
+    off = dict(backfill_summary(None, on=False), host='kap3')
+    hostvars = {host: {'retry_failed_runs_result': value} for host, value in
+                (('kap1', kap1), ('kap2', kap2), ('kap3', off))}
+    lines = retry_fleet_lines(['kap1', 'kap2', 'kap3'], hostvars)
+    start = next(index for index, line in enumerate(lines) if line.startswith('backfill'))
+    assert lines[start] == ('backfill over 2 host(s): 5 missing scheduled time(s), created 3 run(s) (1 of them failed, '
+                            'retried below like any failed run), not created 1; refused 1 task(s), skipped 1, failed 1, '
+                            'errors 0')
+    rows = [line.split()[:3] for line in lines[start + 2:]]
+    assert rows == [['kap1', 'cpu_rollup', 'failed'], ['kap1', 'notify', 'refused'], ['kap1', 'monthly', 'skipped']]
+    # Without any host that backfilled, the fleet lines say nothing about it.
+    assert not any(line.startswith('backfill') for line in retry_fleet_lines(['kap3'], hostvars))
