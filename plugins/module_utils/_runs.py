@@ -44,9 +44,9 @@ _RFC3339_RE = re.compile(
 _TIME_EXPECTED = ('an RFC3339 time such as 2026-05-01T10:00:00Z (date, time of day with seconds, optional fraction, '
                   'and Z or an offset such as +02:00; none means UTC) or a datetime')
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
-# Snowflake IDs: milliseconds since this instant in their top 42 bits (kapacitor-api.md 5.3).
+# Snowflake IDs: milliseconds since this instant in their top 42 bits (docs/kapacitor-api.md §5.3).
 SNOWFLAKE_EPOCH = 1491696000
-# Log lines of a run that are not its error (kapacitor-api.md 3.2): the executor's echo of the script, and its verdict.
+# Log lines of a run that are not its error (docs/kapacitor-api.md §3.2): the executor's echo of the script, and its verdict.
 _NOT_ERROR_RE = re.compile(r'^(?:Started task from script:|Completed\((?:success|failed)\)$)')
 
 
@@ -55,7 +55,7 @@ _NOT_ERROR_RE = re.compile(r'^(?:Started task from script:|Completed\((?:success
 def check_id(value, what):
     """Return a Kapacitor ID in its canonical lowercase form, or raise InputError.
 
-    Kapacitor IDs are 16 hexadecimal characters and not all zeros (kapacitor-api.md 5.3).
+    Kapacitor IDs are 16 hexadecimal characters and not all zeros (docs/kapacitor-api.md §5.3).
     """
     text = '' if value is None else str(value).strip()
     if not _ID_RE.match(text):
@@ -67,7 +67,7 @@ def check_id(value, what):
 
 
 def id_created_at(run_id):
-    """Seconds since the epoch at which a snowflake ID was generated (kapacitor-api.md 5.3)."""
+    """Seconds since the epoch at which a snowflake ID was generated (docs/kapacitor-api.md §5.3)."""
     return SNOWFLAKE_EPOCH + (int(run_id, 16) >> 22) / 1000.0
 
 
@@ -238,14 +238,14 @@ def resolve_window(after_time, before_time, now):
 
 # An ``after`` cursor that no run ID exceeds. Kapacitor's kv store ignores ``after`` and its history part returns no
 # run with it (the filter drops every completed run; were that fixed, no ID is greater), so a listing with it
-# returns exactly the runs held in the kv store (kapacitor-api.md 4.4).
+# returns exactly the runs held in the kv store (docs/kapacitor-api.md §4.4).
 KV_ONLY_AFTER = 'ffffffffffffffff'
 
 
 def _completed_part(runs):
     """Where the completed part of a full page starts, as far as the order of the page proves it.
 
-    A page is ``[kv runs][completed runs]`` (kapacitor-api.md 4.4). The kv part holds the queued manual runs (insertion
+    A page is ``[kv runs][completed runs]`` (docs/kapacitor-api.md §4.4). The kv part holds the queued manual runs (insertion
     order, all ``scheduled``), then the runs held under their own key, by ascending ID, in any status (a run that has
     just finished stays there until it is moved to history), whatever their ``scheduledFor``. The completed part comes
     from history, by ``scheduledFor`` descending. Neither status nor ``scheduledFor`` alone tells the parts apart.
@@ -279,7 +279,7 @@ def _when(seconds, open_text):
 class RunPager:
     """The paging plan that lists every run of one task in a window, or says which time range it could not reach.
 
-    Kapacitor's ``after`` cursor is broken (kapacitor-api.md 4.4), so the pager moves ``beforeTime`` back. Only the
+    Kapacitor's ``after`` cursor is broken (docs/kapacitor-api.md §4.4), so the pager moves ``beforeTime`` back. Only the
     completed part of a page is ordered (by ``scheduledFor`` descending), and only runs proven to be in it move the
     cursor (see ``_completed_part``): the next page ends one second after the oldest of them, re-reading that second
     (ties may have been cut off), and runs are de-duplicated by ID. The kv runs lead every page whose window holds
@@ -431,7 +431,7 @@ def annotate_attempts(runs):
 
 
 def run_error(run):
-    """The failure reason of a failed or canceled run, from its log (kapacitor-api.md 3.2): its own lines except the
+    """The failure reason of a failed or canceled run, from its log (docs/kapacitor-api.md §3.2): its own lines except the
     echo of the Flux script and the ``Completed(...)`` verdict, joined with ``; ``. None for any other status, or when
     the log holds no such line. Lines a retry copied from another run (their ``runID`` differs) are not its own."""
     if run.get('status') not in ('failed', 'canceled'):
@@ -529,7 +529,7 @@ def _duration_text(seconds):
 
 
 def decide(requested, latest, count, max_attempts, force=False, now=None, min_age=0, skip_errors=()):
-    """The decision table of design.md for one run asked about, from the attempts of its scheduled time.
+    """The decision table of docs/design.md for one run asked about, from the attempts of its scheduled time.
 
     ``requested`` is the run asked about, ``latest`` the attempt with the highest ID among ``count``
     attempts sharing its (task, scheduledFor); both are API runs (``id``, ``status``, ``scheduledFor``; for the

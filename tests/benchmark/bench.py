@@ -1,7 +1,7 @@
 # Copyright (c) 2026, tickstack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Benchmark of "retry every failed run" (issues #8 and #16), on the Kapacitor simulator.
+"""Benchmark of "retry every failed run", on the Kapacitor simulator.
 
 Contenders, each on a fresh simulator loaded with the same scenario:
 
@@ -11,7 +11,7 @@ Contenders, each on a fresh simulator loaded with the same scenario:
 3. uri:   tests/benchmark/uri_loop.yml, a straightforward ansible.builtin.uri loop; run on a reduced
           copy of the scenario (fewer tasks, same tasks) and extrapolated, because it takes minutes.
 
-Plus (issue #16): a fleet (our playbook once over an inventory of 10 hosts, each its own simulator with the default
+Plus, for fleets: a fleet (our playbook once over an inventory of 10 hosts, each its own simulator with the default
 scenario, forks 10); a listing-only run of kapacitor_task_runs_info over every task of a large scenario (100,000
 runs), with every key and with ``fields``, against a bare ``requests`` script fetching the same pages; and the
 role's summary filters over 500 results.
@@ -188,7 +188,7 @@ class BenchSimulator:
 def cli_retry_failed(url, task_limit=100, run_limit=100):
     """A RE-IMPLEMENTATION in Python of `kapacitor flux task retry-failed` with its default flags.
 
-    Same requests in the same order as influx-cli's Client.RetryFailed (retry-failed-anchor.md 1.2-1.4):
+    Same requests in the same order as influx-cli's Client.RetryFailed (docs/kapacitor-api.md §8):
     one page of tasks (limit=--task-limit, no cursor), then sequentially one page of runs per task
     (limit=--run-limit, no pagination, no time window), keep runs whose status is `failed` (no grouping by
     scheduledFor), then POST one retry at a time, no body, no client timeout, keep-alive connection;

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Issue #7, reliability: the retry_failed_runs role (the playbook, as a real ansible-playbook process) under
+"""Reliability: the retry_failed_runs role (the playbook, as a real ansible-playbook process) under
 network faults, a Kapacitor that goes away, a playbook killed with SIGKILL, and two copies at once.
 
 Every effect is read out of band from the simulator's record (/_sim/attempts, /_sim/state, /_sim/stats) and
@@ -260,7 +260,7 @@ def test_controller_crash_mid_retry_then_reruns(sim, tmp_path):
       * with the default max_attempts 3, the rerun retries each interrupted (failed) attempt exactly once more
         and completes the job; no scheduled time ever exceeds max_attempts attempts.
     Exactly one new attempt per failed scheduled time *and* a finished job cannot both hold when the crash
-    cancelled the attempt: that scheduled time needs a second attempt to succeed (see the issue #7 report).
+    cancelled the attempt: that scheduled time needs a second attempt to succeed (found by the reliability review).
     """
     ids = slow_and_fast(sim)
     original = sim.attempts()

@@ -4,7 +4,7 @@
 
 """kapacitor_task_runs_info lists every run, or says which task and time range it could not reach.
 
-The hard cases of Kapacitor's run listing (docs/kapacitor-api.md section 4.4), each against the simulator and judged
+The hard cases of Kapacitor's run listing (docs/kapacitor-api.md §4.4), each against the simulator and judged
 by its own record (``/_sim/state``), never by the module's report: runs Kapacitor still holds in its kv store lead
 every page whatever their status and ``scheduledFor``; runs that share a ``scheduledFor`` come back in a new order on
 every request; one second may hold a whole page of runs.

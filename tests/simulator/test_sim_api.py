@@ -1,4 +1,4 @@
-"""Kapacitor task API surface: routing, error bodies, JSON formatting, task CRUD and paging (kapacitor-api.md §2-§5)."""
+"""Kapacitor task API surface: routing, error bodies, JSON formatting, task CRUD and paging (docs/kapacitor-api.md §2-§5)."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""HTTP auth (Basic, JWT, ?u=&p=, read-only users) and TLS with client certificates (kapacitor-api.md §7)."""
+"""HTTP auth (Basic, JWT, ?u=&p=, read-only users) and TLS with client certificates (docs/kapacitor-api.md §7)."""
 
 import datetime
 import ssl

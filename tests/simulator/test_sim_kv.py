@@ -1,5 +1,5 @@
 """Runs that Kapacitor still holds in its kv store: finished runs held there for a while ("kv_linger_seconds"),
-seeded ones ("in_kv"), and how a listing returns them (kapacitor-api.md §1, §4.4)."""
+seeded ones ("in_kv"), and how a listing returns them (docs/kapacitor-api.md §1, §4.4)."""
 
 import time
 from datetime import datetime, timedelta, timezone

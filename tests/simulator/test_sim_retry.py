@@ -1,4 +1,4 @@
-"""Retry and manual runs: blocking, outcomes, 422 collisions, client disconnects (kapacitor-api.md §4.7, §6)."""
+"""Retry and manual runs: blocking, outcomes, 422 collisions, client disconnects (docs/kapacitor-api.md §4.7, §6)."""
 
 import socket
 import threading

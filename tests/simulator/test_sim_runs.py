@@ -1,4 +1,4 @@
-"""Listing and reading runs: ordering, exclusive windows, 14-day horizon, broken `after` (kapacitor-api.md §4.4-§4.6)."""
+"""Listing and reading runs: ordering, exclusive windows, 14-day horizon, broken `after` (docs/kapacitor-api.md §4.4-§4.6)."""
 
 import re
 from datetime import datetime, timedelta, timezone

@@ -1,6 +1,6 @@
 """A faithful, threaded test double of Kapacitor's Flux task HTTP API (Python standard library only).
 
-The behaviour follows docs/kapacitor-api.md (cited as "kapacitor-api.md §N"), the project's account of Kapacitor read
+The behaviour follows docs/kapacitor-api.md (cited as "docs/kapacitor-api.md §N"), the project's account of Kapacitor read
 from its Go source at pinned versions; the command line, the scenario format and the ``/_sim/...`` control API are the
 contract of docs/simulator.md.
 

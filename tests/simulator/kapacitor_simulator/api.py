@@ -15,14 +15,14 @@ from .model import ClientGone, ExecutionPlan, Run, Task, finish_run
 
 
 class TaskAPI:
-    """Handlers of kapacitor-api.md §2 #1-#12. ``request`` gives method, params, query, body, user and a disconnect probe."""
+    """Handlers of docs/kapacitor-api.md §2 #1-#12. ``request`` gives method, params, query, body, user and a disconnect probe."""
 
     def __init__(self, state):
         self.state = state
 
     @staticmethod
     def decode_limit(query, out_of_bounds):
-        """``limit``: default 100, Go's Atoi message for a non-integer, ``out_of_bounds`` outside 1..500 (kapacitor-api.md §4.1, §4.4)."""
+        """``limit``: default 100, Go's Atoi message for a non-integer, ``out_of_bounds`` outside 1..500 (docs/kapacitor-api.md §4.1, §4.4)."""
         if not query.get('limit'):
             return DEFAULT_LIMIT
         try:
@@ -40,7 +40,7 @@ class TaskAPI:
         if query.get('after'):
             after = self.decode_id(query['after'])
         limit = self.decode_limit(query, 'limit must be between 1 and 500')
-        status = query.get('status') if query.get('status') in ('active', 'inactive') else None   # kapacitor-api.md §4.1: others ignored
+        status = query.get('status') if query.get('status') in ('active', 'inactive') else None   # docs/kapacitor-api.md §4.1: others ignored
         name, user = query.get('name'), query.get('user')
         with self.state.lock:
             start = bisect.bisect_right(self.state.task_ids, after) if after is not None else 0
@@ -52,7 +52,7 @@ class TaskAPI:
                 tasks.append(task.to_json())
                 if len(tasks) >= limit:
                     break
-        # kapacitor-api.md §3.4: self/next rebuilt from after/limit/username only (name and status are dropped).
+        # docs/kapacitor-api.md §3.4: self/next rebuilt from after/limit/username only (name and status are dropped).
         params = {'limit': str(limit)}
         if after is not None:
             params['after'] = fmt_id(after)
@@ -74,7 +74,7 @@ class TaskAPI:
         if status not in ('active', 'inactive'):
             raise decode_error('invalid task status: %s' % go_quote(status))
         created = now_ns()
-        created -= created % NS               # kapacitor-api.md §3.1: createdAt truncated to the second
+        created -= created % NS               # docs/kapacitor-api.md §3.1: createdAt truncated to the second
         with self.state.lock:
             task = Task(self.state.ids.live(), body['flux'], req.user, created)
             task.status = status
@@ -95,7 +95,7 @@ class TaskAPI:
         body = self.decode_body(req, {'flux': str, 'status': str, 'description': str, 'name': str, 'every': str,
                                       'cron': str, 'offset': str, 'concurrency': int, 'retry': int})
         options = {key: body[key] for key in ('name', 'every', 'cron', 'offset') if body.get(key) is not None}
-        # TaskUpdate.Validate order (kapacitor-api.md §4.3).
+        # TaskUpdate.Validate order (docs/kapacitor-api.md §4.3).
         if body.get('every') and body.get('cron'):
             raise decode_error('cannot specify both every and cron')
         if all(body.get(key) is None for key in ('flux', 'status', 'description', 'name', 'every', 'cron', 'offset', 'concurrency', 'retry')):
@@ -120,7 +120,7 @@ class TaskAPI:
                 task.description = body['description']
             if body.get('status') is not None:
                 if task.status == 'inactive' and body['status'] == 'active':
-                    task.latest_completed = now - now % NS    # kapacitor-api.md §4.3: no backfill after re-activation
+                    task.latest_completed = now - now % NS    # docs/kapacitor-api.md §4.3: no backfill after re-activation
                 task.status = body['status']
             task.updated_at = now
             return json_response(200, task.to_json())
@@ -132,7 +132,7 @@ class TaskAPI:
                 raise APIError('not found', 'failed to delete task: task not found')
             self.state.task_ids.remove(task_id)
             task_runs = self.state.runs_of(task_id)
-            # kv runs go with the task; completed history stays in InfluxDB (kapacitor-api.md §4.3).
+            # kv runs go with the task; completed history stays in InfluxDB (docs/kapacitor-api.md §4.3).
             task_runs.queued.clear()
             task_runs.running.clear()
         return Response(204)
@@ -148,7 +148,7 @@ class TaskAPI:
         return json_response(200, body)
 
     def decode_runs_request(self, req):
-        """Validation in the handler's order (kapacitor-api.md §4.4)."""
+        """Validation in the handler's order (docs/kapacitor-api.md §4.4)."""
         task_id = self.decode_id(req.params['id'])
         query = req.query
         after = self.decode_id(query['after']) if query.get('after') else None
@@ -168,15 +168,15 @@ class TaskAPI:
         return task_id, (after, limit, after_time, before_time)
 
     def find_runs(self, task_id, after, limit, after_time, before_time):
-        """AnalyticalStorage.FindRuns (kapacitor-api.md §4.4): kv queued + running, then completed by scheduledFor desc."""
+        """AnalyticalStorage.FindRuns (docs/kapacitor-api.md §4.4): kv queued + running, then completed by scheduledFor desc."""
         now = now_ns()
         task_runs = self.state.runs.get(task_id)
         if task_runs is None:
-            return []                              # unknown task: 200 [] (kapacitor-api.md §4.4)
+            return []                              # unknown task: 200 [] (docs/kapacitor-api.md §4.4)
         task_runs.move_finished_to_history(now)
         kv_before = before_time if before_time is not None else now
         kv_runs = []
-        # kv ignores `after` completely (kapacitor-api.md §4.4).
+        # kv ignores `after` completely (docs/kapacitor-api.md §4.4).
         for run in task_runs.queued + sorted(task_runs.running.values(), key=lambda r: r.id):
             if (after_time is None or run.scheduled_for > after_time) and run.scheduled_for < kv_before:
                 kv_runs.append(run)
@@ -185,13 +185,13 @@ class TaskAPI:
         if after_time is not None and before_time is None and after_time >= now:
             raise APIError('internal error', 'failed to find runs: given after time must be prior to before time')
         if after is not None:
-            # The Flux filter on runID runs before pivot(), so it drops every completed run (kapacitor-api.md §4.4).
+            # The Flux filter on runID runs before pivot(), so it drops every completed run (docs/kapacitor-api.md §4.4).
             return kv_runs
         return kv_runs + self.completed_page(task_runs, now, after_time, before_time, limit - len(kv_runs))
 
     def completed_page(self, task_runs, now, after_time, before_time, size):
         """Flux ``sort(columns: ["scheduledFor"], desc: true) |> limit(n)``: sort is not stable, so runs that share a
-        scheduledFor come back in any order (kapacitor-api.md §4.4 point 4), a different one on every request here,
+        scheduledFor come back in any order (docs/kapacitor-api.md §4.4 point 4), a different one on every request here,
         including which of them a page cut keeps."""
         runs = []
         for run in task_runs.visible_completed(now, after_time, before_time):
@@ -211,7 +211,7 @@ class TaskAPI:
         return runs[:size]
 
     def find_run(self, task_id, run_id):
-        """FindRunByID: kv running first, then completed within 14 days; queued runs are not found (kapacitor-api.md §4.5)."""
+        """FindRunByID: kv running first, then completed within 14 days; queued runs are not found (docs/kapacitor-api.md §4.5)."""
         task_runs = self.state.runs.get(task_id)
         if task_runs is None:
             return None
@@ -239,7 +239,7 @@ class TaskAPI:
             events = []
             for run in self.find_runs(task_id, None, DEFAULT_LIMIT, None, None):
                 events.extend(run.log_entries(flux))
-        return json_response(200, {'events': events or None})     # kapacitor-api.md §3.5: nil slice -> null
+        return json_response(200, {'events': events or None})     # docs/kapacitor-api.md §3.5: nil slice -> null
 
     def run_logs(self, req):
         with self.state.lock:
@@ -248,10 +248,10 @@ class TaskAPI:
         return json_response(200, {'events': events or None})
 
     def cancel_run(self, req):
-        """Only runs in kv can be cancelled (kapacitor-api.md §4.8): kv cancelRun sets their status to canceled and
+        """Only runs in kv can be cancelled (docs/kapacitor-api.md §4.8): kv cancelRun sets their status to canceled and
         saves them, then the executor cancels the run's promise and waits for it.
 
-        A run with a worker ends failed once its query sees the cancelled context (kapacitor-api.md §6.7). A run without
+        A run with a worker ends failed once its query sees the cancelled context (docs/kapacitor-api.md §6.7). A run without
         one (a seeded run, or a finished one held in kv) has no promise: executor.Cancel returns at once
         (task/backend/executor/executor.go ``Cancel``), so the run stays in kv with status canceled."""
         task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
@@ -271,7 +271,7 @@ class TaskAPI:
         return Response(200)
 
     def force_run(self, req):
-        """POST /runs (kapacitor-api.md §4.7): optional {"scheduledFor"} read only when 0 != Content-Length < 1000
+        """POST /runs (docs/kapacitor-api.md §4.7): optional {"scheduledFor"} read only when 0 != Content-Length < 1000
         (a chunked body has the length -1, so it is always read)."""
         task_id = self.decode_id(req.params['id'])
         scheduled_for = None
@@ -314,7 +314,7 @@ class TaskAPI:
         return value
 
     def retry_run(self, req):
-        """POST /retry (kapacitor-api.md §6): 404 task, 404 run, 422 queued collision, then block while the new run executes."""
+        """POST /retry (docs/kapacitor-api.md §6): 404 task, 404 run, 422 queued collision, then block while the new run executes."""
         task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
         with self.state.lock:
             if task_id not in self.state.tasks:
@@ -323,7 +323,7 @@ class TaskAPI:
             if original is None:
                 raise APIError('not found', 'failed to retry run: run not found')
             if original.id in self.state.runs_of(task_id).running and self.state.runs_of(task_id).manual_runs_key:
-                # kv retryRun (kapacitor-api.md §6.1 step 4): a run still in kv is copied into the manual runs with a
+                # kv retryRun (docs/kapacitor-api.md §6.1 step 4): a run still in kv is copied into the manual runs with a
                 # new ID, status scheduled, no startedAt/finishedAt/requestedAt, and its log kept; no 422 check.
                 run, plan = self.queue_manual_run('failed to retry run', task_id, original.scheduled_for, retry=True, copy_of=original)
             else:
@@ -340,7 +340,7 @@ class TaskAPI:
                 raise APIError('not found', verb + ': task not found')
             task_runs = self.state.runs_of(task_id)
             if copy_of is None and any(run.scheduled_for == scheduled_for for run in task_runs.queued):
-                raise APIError('conflict', verb + ': run already queued')       # EConflict -> 422 (kapacitor-api.md §5.1)
+                raise APIError('conflict', verb + ': run already queued')       # EConflict -> 422 (docs/kapacitor-api.md §5.1)
             run = Run(self.state.ids.live(), task_id, 'scheduled', scheduled_for)
             if copy_of is None:
                 run.requested_at = now_ns()
@@ -363,7 +363,7 @@ class TaskAPI:
             return run, plan
 
     def execute_manual_run(self, req, run, plan, verb, success_status):
-        """The coordinator blocks on the promise (kapacitor-api.md §6.1 step 5, §6.6). The lock is not held while waiting.
+        """The coordinator blocks on the promise (docs/kapacitor-api.md §6.1 step 5, §6.6). The lock is not held while waiting.
 
         Returns the response, or None when the client disconnected (the run is then cancelled)."""
         created_json, outcome, queue_seconds, run_seconds, retry_error = plan

@@ -83,7 +83,7 @@ class Auth:
         self.enabled = bool(self.users) or bool(shared_secret)
 
     def authenticate(self, headers, query):
-        """parseCredentials order (kapacitor-api.md §7): Bearer, Basic, then ?u=&p=. Returns the username."""
+        """parseCredentials order (docs/kapacitor-api.md §7): Bearer, Basic, then ?u=&p=. Returns the username."""
         if not self.enabled:
             return ADMIN_USER
         header = headers.get('Authorization', '')
@@ -109,7 +109,7 @@ class Auth:
         return user
 
     def authorize(self, user, method, path):
-        """Read-only users may only GET; the resource is path.Join("/api", path minus /kapacitor/v1) (kapacitor-api.md §7)."""
+        """Read-only users may only GET; the resource is path.Join("/api", path minus /kapacitor/v1) (docs/kapacitor-api.md §7)."""
         if user not in self.readonly or method == 'GET':
             return
         privilege = {'DELETE': 'delete'}.get(method, 'write')

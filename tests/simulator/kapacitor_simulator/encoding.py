@@ -10,7 +10,7 @@ from .constants import NS
 
 
 class APIError(Exception):
-    """An influxdb platform error: rendered as {"code","message"} (kapacitor-api.md §5.1)."""
+    """An influxdb platform error: rendered as {"code","message"} (docs/kapacitor-api.md §5.1)."""
 
     STATUS = {'internal error': 500, 'not implemented': 501, 'not found': 404, 'conflict': 422, 'invalid': 400,
               'unprocessable entity': 422, 'empty value': 400, 'unavailable': 503, 'forbidden': 403,
@@ -27,12 +27,12 @@ class APIError(Exception):
 
 
 def decode_error(inner):
-    """Every decode error is wrapped with code invalid, whatever the inner code (kapacitor-api.md §5.1)."""
+    """Every decode error is wrapped with code invalid, whatever the inner code (docs/kapacitor-api.md §5.1)."""
     return APIError('invalid', 'failed to decode request: ' + inner)
 
 
 def go_json(obj):
-    """Encode like Go's json.Encoder: compact, UTF-8, HTML-escaped, trailing newline (kapacitor-api.md §2)."""
+    """Encode like Go's json.Encoder: compact, UTF-8, HTML-escaped, trailing newline (docs/kapacitor-api.md §2)."""
     return go_marshal(obj) + b'\n'
 
 
@@ -206,13 +206,13 @@ def json_response(status, obj):
 
 
 def error_response(err):
-    """influxdb WriteErrorResponse: compact, no newline, X-Platform-Error-Code (kapacitor-api.md §5.1)."""
+    """influxdb WriteErrorResponse: compact, no newline, X-Platform-Error-Code (docs/kapacitor-api.md §5.1)."""
     body = go_marshal({'code': err.code, 'message': err.message})
     return Response(err.status, body, [('Content-Type', 'application/json; charset=utf-8'), ('X-Platform-Error-Code', err.code)])
 
 
 def kapacitor_error(status, message, pretty=False):
-    """Kapacitor's HttpError {"error","message"} (kapacitor-api.md §7)."""
+    """Kapacitor's HttpError {"error","message"} (docs/kapacitor-api.md §7)."""
     if pretty:
         body = json.dumps({'error': message, 'message': message}, indent=4).encode()
     else:

@@ -10,7 +10,7 @@ _OPTION_ITEM = re.compile(r'\s*(?P<key>[A-Za-z_]\w*)\s*:\s*(?P<value>"(?:[^"\\]|
 
 
 def parse_task_options(flux):
-    """Extract name/every/cron/offset from ``option task = {...}`` (kapacitor-api.md §3.1 / §4.2)."""
+    """Extract name/every/cron/offset from ``option task = {...}`` (docs/kapacitor-api.md §3.1 / §4.2)."""
     match = _OPTION_BLOCK.search(flux or '')
     if not match:
         raise APIError('invalid', 'invalid options: no task options defined')
@@ -32,7 +32,7 @@ def render_option_value(key, value):
 
 
 def rewrite_task_options(flux, updates):
-    """Write name/every/cron/offset updates into the Flux option block (kapacitor-api.md §4.3); empty string deletes."""
+    """Write name/every/cron/offset updates into the Flux option block (docs/kapacitor-api.md §4.3); empty string deletes."""
     options = parse_task_options(flux)
     for key, value in updates.items():
         if key == 'every' and value:

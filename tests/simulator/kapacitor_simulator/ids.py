@@ -9,7 +9,7 @@ SNOWFLAKE_EPOCH_MS = 1491696000000     # 2017-04-09, the snowflake epoch
 
 
 def parse_id(text):
-    """platform.ID decoding (kapacitor-api.md §5.3): 16 bytes, hex in either case, non-zero."""
+    """platform.ID decoding (docs/kapacitor-api.md §5.3): 16 bytes, hex in either case, non-zero."""
     if len(text.encode('utf-8')) != 16:
         raise ValueError('id must have a length of 16 bytes')
     if not re.fullmatch(r'[0-9a-fA-F]{16}', text) or int(text, 16) == 0:
@@ -22,7 +22,7 @@ def fmt_id(value):
 
 
 class IdGenerator:
-    """Snowflake IDs (kapacitor-api.md §5.3): ms since 2017-04-09 << 22 | machine << 12 | sequence, strictly increasing for live IDs."""
+    """Snowflake IDs (docs/kapacitor-api.md §5.3): ms since 2017-04-09 << 22 | machine << 12 | sequence, strictly increasing for live IDs."""
 
     def __init__(self, machine=None):
         self.machine = (random.getrandbits(10) if machine is None else machine) & 0x3FF

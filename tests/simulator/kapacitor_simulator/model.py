@@ -45,7 +45,7 @@ class Task:
         self.offset = wire_offset(options.get('offset', ''))
 
     def to_json(self):
-        """Task object, key order and omitempty as kapacitor-api.md §3.1."""
+        """Task object, key order and omitempty as docs/kapacitor-api.md §3.1."""
         tid = fmt_id(self.id)
         out = {'links': {'logs': '%s/%s/logs' % (TASKS_PREFIX, tid), 'runs': '%s/%s/runs' % (TASKS_PREFIX, tid),
                          'self': '%s/%s' % (TASKS_PREFIX, tid)},
@@ -94,7 +94,7 @@ class Run:
         self.log_prefix = ()                    # entries copied from the run that a kv retry copied
 
     def log_entries(self, task_flux):
-        """The executor's lines (kapacitor-api.md §3.2): "Started task from script" once started, then "Completed(...)"
+        """The executor's lines (docs/kapacitor-api.md §3.2): "Started task from script" once started, then "Completed(...)"
         and the error once finished; after the entries a kv retry copied from another run."""
         if self.log is not None:
             return self.log
@@ -113,7 +113,7 @@ class Run:
         return entries
 
     def to_json(self, task_flux):
-        """Run object as kapacitor-api.md §3.2: scheduledFor always, other times and log omitted when empty."""
+        """Run object as docs/kapacitor-api.md §3.2: scheduledFor always, other times and log omitted when empty."""
         tid, rid = fmt_id(self.task_id), fmt_id(self.id)
         base = '%s/%s/runs/%s' % (TASKS_PREFIX, tid, rid)
         out = {'links': {'logs': base + '/logs', 'retry': base + '/retry', 'self': base, 'task': '%s/%s' % (TASKS_PREFIX, tid)},
@@ -131,7 +131,7 @@ class Run:
 
 
 class TaskRuns:
-    """Runs of one task ID. Survives task deletion: completed history lives in InfluxDB (kapacitor-api.md §1, §4.3)."""
+    """Runs of one task ID. Survives task deletion: completed history lives in InfluxDB (docs/kapacitor-api.md §1, §4.3)."""
 
     def __init__(self):
         self.queued = []            # queued manual runs, insertion order (kv manualRuns list)
@@ -142,7 +142,7 @@ class TaskRuns:
         self.completed_by_id = {}
         self.max_lag = 0            # max(started_at - scheduled_for): bounds the 14-day scan
         self.attempts = {}          # scheduled_for -> attempts created live by retry / force run
-        self.manual_runs_key = False  # kv holds <task>/manualRuns once a manual run was queued (kapacitor-api.md §6.1)
+        self.manual_runs_key = False  # kv holds <task>/manualRuns once a manual run was queued (docs/kapacitor-api.md §6.1)
         self.history = True         # False: completed runs are never listed (task-run-influxdb = "none", history lost)
 
     def add_completed(self, run, bulk=False):
@@ -167,7 +167,7 @@ class TaskRuns:
         self.keys = [run.sort_key() for run in self.completed]
 
     def visible_completed(self, now, after_ns=None, before_ns=None):
-        """Completed runs newest scheduledFor first, as AnalyticalStorage.FindRuns reads them (kapacitor-api.md §4.4):
+        """Completed runs newest scheduledFor first, as AnalyticalStorage.FindRuns reads them (docs/kapacitor-api.md §4.4):
         ``range(start: -14d)`` on the point time (startedAt; the stop is now), and a scheduledFor filter only when a
         window is given, with beforeTime defaulting to now then. Without a window a completed run scheduled in the
         future (a manual run for a later time) is returned; the kv part, by contrast, always stops at now."""
@@ -293,7 +293,7 @@ class State:
 
 
 def finish_run(state, run, status, error):
-    """Executor finish (kapacitor-api.md §3.2): set finishedAt and logs, move the run to completed, update the task summary."""
+    """Executor finish (docs/kapacitor-api.md §3.2): set finishedAt and logs, move the run to completed, update the task summary."""
     task_runs = state.runs_of(run.task_id)
     if run in task_runs.queued:
         task_runs.queued.remove(run)

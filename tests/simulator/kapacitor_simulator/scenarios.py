@@ -240,7 +240,7 @@ class ScenarioLoader:
         latest = max(task_runs.completed, key=lambda r: (r.scheduled_for, r.id))
         task.latest_completed = max(task.latest_completed, latest.scheduled_for)
         task.last_run_status = latest.status if latest.status == 'success' else 'failed'
-        # kapacitor-api.md §3.2: lastRunError takes the second-to-last log line, usually "Completed(failed)".
+        # docs/kapacitor-api.md §3.2: lastRunError takes the second-to-last log line, usually "Completed(failed)".
         task.last_run_error = '' if latest.status == 'success' else 'Completed(failed)'
 
 

@@ -89,7 +89,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             response = self.route(path, raw_query, body)
         except Exception as exc:  # pylint: disable=broad-except
-            # mirror the handler's panic recovery (kapacitor-api.md §5.2)
+            # mirror the handler's panic recovery (docs/kapacitor-api.md §5.2)
             traceback.print_exc()
             response = error_response(APIError('internal error', 'a panic has occurred: %s: %s' % (self.path, exc)))
         if response is None:                    # the client went away during a blocking run
@@ -129,25 +129,25 @@ class Handler(BaseHTTPRequestHandler):
     def route(self, path, raw_query, body):
         sim = self.server.sim
         cleaned = clean_path(path)
-        if cleaned != path:                     # Kapacitor's mux cleanPath: 301 (kapacitor-api.md §2)
+        if cleaned != path:                     # Kapacitor's mux cleanPath: 301 (docs/kapacitor-api.md §2)
             return redirect_response(301, cleaned + ('?' + raw_query if raw_query else ''), self.command)
         query = parse_qs(raw_query, keep_blank_values=True)
         in_tasks = path == TASKS_PREFIX or path.startswith(TASKS_PREFIX + '/')
         if path == API_PREFIX + '/ping' and self.command in ('GET', 'HEAD'):
             return Response(204)
         if in_tasks and self.command == 'OPTIONS':
-            return Response(200)                # the CORS wrapper answers before any handler (kapacitor-api.md §2)
+            return Response(200)                # the CORS wrapper answers before any handler (docs/kapacitor-api.md §2)
         try:
             user = sim.auth.authenticate(self.headers, query)
         except AuthError as exc:
             return kapacitor_error(exc.status, exc.message)
         if not in_tasks or self.command not in ('GET', 'POST', 'PUT', 'PATCH', 'DELETE') or sim.fluxtask_disabled:
-            # Catch-all serve404, pretty-printed (kapacitor-api.md §7); HEAD is not registered for the prefix (kapacitor-api.md §2).
+            # Catch-all serve404, pretty-printed (docs/kapacitor-api.md §7); HEAD is not registered for the prefix (docs/kapacitor-api.md §2).
             return kapacitor_error(404, 'Not Found', pretty=True)
         return self.route_tasks(path, raw_query, query, body, user)
 
     def route_tasks(self, path, raw_query, query, body, user):
-        """httprouter: handle, trailing-slash / fixed-path redirect, 405 with Allow, NotFound (kapacitor-api.md §2)."""
+        """httprouter: handle, trailing-slash / fixed-path redirect, 405 with Allow, NotFound (docs/kapacitor-api.md §2)."""
         sim = self.server.sim
         segments = self.task_segments(path)
         matched = match_route(segments)

@@ -5,7 +5,7 @@
 """Unit tests of the paging plan (``RunPager``) against a model of Kapacitor's run listing, and of scheduled times
 compared as instants. No HTTP.
 
-``ListRunsModel`` answers as docs/kapacitor-api.md section 4.4 describes: the kv store's runs first (queued manual runs
+``ListRunsModel`` answers as docs/kapacitor-api.md §4.4 describes: the kv store's runs first (queued manual runs
 in insertion order, then the runs held under their own key by ascending ID, whatever their status or
 ``scheduledFor``), then completed runs by ``scheduledFor`` descending with ties in a new random order on every
 request; ``after`` drops every completed run.
