@@ -52,7 +52,7 @@ def list_all_tasks(client, status=None, name=None):
     """Every task, following the ``after`` cursor in pages of 500.
 
     The cursor is built here rather than taken from ``links.next``, because Kapacitor's ``next`` link drops
-    the ``name`` and ``status`` filters (kapacitor-api.md 3.4).
+    the ``name`` and ``status`` filters (docs/kapacitor-api.md §3.4).
     """
     tasks, after = [], None
     while True:
@@ -113,7 +113,7 @@ def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
 # --------------------------------------------------------------------------- runs
 
 def get_run(client, task_id, run_id):
-    """One run of a task (API view, with its log), or None when Kapacitor answers 404 (kapacitor-api.md 4.5)."""
+    """One run of a task (API view, with its log), or None when Kapacitor answers 404 (docs/kapacitor-api.md §4.5)."""
     try:
         return client.get('/tasks/%s/runs/%s' % (task_id, run_id))
     except RequestError as exc:
@@ -126,7 +126,7 @@ def _slim(run, task_id, keep_logs):
     """The run without ``links``; repeated values share one string object (a listing can hold 100,000 runs).
 
     The log is dropped unless ``keep_logs``; the failure reason of a failed or canceled run (``error``) is taken from it
-    first (Kapacitor's listing carries every run's log, kapacitor-api.md 3.2), so it costs no request.
+    first (Kapacitor's listing carries every run's log, docs/kapacitor-api.md §3.2), so it costs no request.
     """
     slim = {key: run[key] for key in _RUN_KEYS if key in run}
     slim['taskID'] = task_id
@@ -272,7 +272,7 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
     """The runs with these IDs among the runs of ``tasks``, each with its attempt annotation, as ``list_runs`` returns
     runs, plus ``not_found``: the IDs no task has (each also named in ``warnings``).
 
-    A snowflake ID carries its creation time (kapacitor-api.md 5.3), and a scheduled run is created at its scheduled
+    A snowflake ID carries its creation time (docs/kapacitor-api.md §5.3), and a scheduled run is created at its scheduled
     time: so first one listing per task of the scheduled times from ``ID_LOOKBACK`` seconds before the oldest ID to a
     minute after the newest finds most runs with their attempts. An ID still missing (a retry of an older scheduled
     time, or a task with a long ``offset``) is looked up with one GET per task, then its scheduled time is listed for
