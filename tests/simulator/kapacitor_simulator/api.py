@@ -15,7 +15,7 @@ from .model import ClientGone, ExecutionPlan, Run, Task, finish_run
 
 
 class TaskAPI:
-    """Handlers of docs/kapacitor-api.md §2 #1-#12. ``request`` gives method, params, query, body, user and a disconnect probe."""
+    """Handlers of the endpoints of docs/kapacitor-api.md §2 (rows 1-12). ``request`` gives method, params, query, body, user and a disconnect probe."""
 
     def __init__(self, state):
         self.state = state
