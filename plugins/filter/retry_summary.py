@@ -395,7 +395,7 @@ def _backfill_rows(summary, outcomes, host=None):
         rows.append(([host] if host is not None else []) + [
             task.get('task_name') or task.get('task_id'), task.get('outcome'), len(task.get('missing') or []),
             len(created), sum(1 for run in created if run.get('status') != 'success'),
-            _truncate(task.get('reason') or '', ERROR_LENGTH)])
+            _truncate(task.get('reason') or '')])
     offset = 0 if host is None else 1
     rows.sort(key=lambda row: (outcomes.index(row[offset + 1]), [str(cell) for cell in row]))
     return rows
