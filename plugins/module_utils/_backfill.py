@@ -33,12 +33,12 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
     collect_runs,
     map_concurrently,
+    newest_finished,
     scheduled_window,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import POLL_INTERVAL, RETRY_RESEND_DELAY, RETRY_SENDS
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     HORIZON_SECONDS,
-    IN_PROGRESS_STATUSES,
     Window,
     classify_retry_response,
     epoch_to_rfc3339,
@@ -415,15 +415,8 @@ class Backfill:
 
     def _new_run(self, task_id, epoch):
         """The newest run of this scheduled time, waiting (up to ``run_timeout``) while it is queued or running."""
-        deadline = self._clock() + self.run_timeout
-        while True:
-            runs = self._runs_at(task_id, epoch, keep_logs=False)
-            if not runs:
-                return None
-            newest = max(runs, key=lambda r: r['id'])
-            if newest['status'] not in IN_PROGRESS_STATUSES or self._clock() >= deadline:
-                return newest
-            self._sleep(POLL_INTERVAL)
+        return newest_finished(lambda: self._runs_at(task_id, epoch, keep_logs=False), self.run_timeout, self._clock,
+                               self._sleep, POLL_INTERVAL)
 
 
 def calibration_problem(schedule, runs):

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     HORIZON_SECONDS,
+    IN_PROGRESS_STATUSES,
     PAGE_LIMIT,
     RUN_STATUSES,
     RunPager,
@@ -176,6 +177,21 @@ def collect_runs(client, task_id, window, keep_logs=False, enough=None, strict=T
     if strict and pager.gaps:
         raise PagingError('the runs of task %s cannot all be listed: %s' % (task_id, '; '.join(pager.warnings)))
     return runs, pager
+
+
+def newest_finished(list_runs, timeout, clock, sleep, poll=1.0):
+    """The newest (highest ID) of the runs ``list_runs()`` returns, listed again every ``poll`` seconds while it is
+    queued or running, for at most ``timeout`` seconds; None when there is none. A run that a retry or a manual run
+    created is only worth reporting once it has finished, and Kapacitor lists it as soon as it is queued."""
+    deadline = clock() + timeout
+    while True:
+        runs = list_runs()
+        if not runs:
+            return None
+        newest = max(runs, key=lambda run: run['id'])
+        if newest['status'] not in IN_PROGRESS_STATUSES or clock() >= deadline:
+            return newest
+        sleep(poll)
 
 
 def scheduled_window(epochs):

@@ -63,6 +63,16 @@ CONNECTION_ARGSPEC = dict(
 CONNECTION_MUTUALLY_EXCLUSIVE = [('token', 'username'), ('token', 'password')]
 
 
+def task_selection_spec(task_status):
+    """The options that choose tasks, for the modules that work on many (``task_status``: their default)."""
+    return dict(
+        task_id=dict(type='list', elements='str'),
+        task_name=dict(type='list', elements='str'),
+        task_status=dict(type='str', choices=['active', 'inactive', 'any'], default=task_status),
+        missing_ok=dict(type='bool', default=False),
+    )
+
+
 class KapacitorModule(AnsibleModule):
     """An AnsibleModule with the shared connection options, secret masking and error reporting."""
 
@@ -77,6 +87,12 @@ class KapacitorModule(AnsibleModule):
         self._credentials_from_environment()
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+
+    def _log_invocation(self):
+        """Mask the URL's secrets before AnsibleModule logs the arguments to the system log (during __init__): its
+        own scrubbing knows ``user:password@`` but not a percent-encoded password or ``?u=&p=`` credentials."""
+        self._mask(url_secrets(self.params.get('url')))
+        super()._log_invocation()
 
     def _mask(self, secrets):
         """Keep these values out of every output, as Ansible does for ``no_log`` options."""
@@ -109,6 +125,12 @@ class KapacitorModule(AnsibleModule):
             self.fail_json(msg='KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the '
                                'environment: unset one kind, or set token or username and password explicitly')
         params.update((name, value) for name, value in env.items() if value is not None)
+
+    def check_concurrency(self):
+        value = self.params['concurrency']
+        self.check_option(not isinstance(value, bool) and 1 <= value <= 100,
+                          'concurrency must be between 1 and 100, got %r (Kapacitor runs at most 100 task runs at once)'
+                          % (value,))
 
     def check_option(self, condition, message):
         if not condition:

@@ -35,6 +35,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing impor
     collect_runs,
     get_run,
     map_concurrently,
+    newest_finished,
     scheduled_window,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
@@ -550,15 +551,8 @@ class Retrier:
     def _new_attempt(self, job):
         """After an uncertain, timed-out or failed request, list the scheduled time again and return the newest
         attempt that did not exist before the request, waiting for it to finish (up to ``retry_timeout``)."""
-        deadline = self._clock() + self.retry_timeout
-        while True:
-            newer = [run for run in self._attempts_of(job, keep_logs=True) if job.is_new(run)]
-            if not newer:
-                return None
-            newest = max(newer, key=lambda r: r['id'])
-            if newest['status'] not in IN_PROGRESS_STATUSES or self._clock() >= deadline:
-                return newest
-            self._sleep(POLL_INTERVAL)
+        return newest_finished(lambda: [run for run in self._attempts_of(job, keep_logs=True) if job.is_new(run)],
+                               self.retry_timeout, self._clock, self._sleep, POLL_INTERVAL)
 
     def _timed_out(self, job, new_run):
         """The outcome after ``retry_timeout`` passed: Kapacitor cancels a run whose client hangs up."""

@@ -33,8 +33,6 @@ description:
     offset minus O(grace).
   - The module fails when a task's outcome is V(error) (a request failed, the task vanished, Kapacitor ran another
     time than asked), and still returns every task's result.
-author:
-  - Tickstack maintainers (@tickstack)
 extends_documentation_fragment:
   - tickstack.kapacitor.connection
   - tickstack.kapacitor.attributes
@@ -161,6 +159,8 @@ notes:
 seealso:
   - module: tickstack.kapacitor.kapacitor_task_runs_info
   - module: tickstack.kapacitor.kapacitor_task_run_retry
+author:
+  - Tickstack maintainers (@tickstack)
 """
 
 EXAMPLES = r"""
@@ -204,10 +204,10 @@ tasks:
   elements: dict
   contains:
     task_id:
-      description: The task ID.
+      description: The ID of the task this entry is about.
       type: str
     task_name:
-      description: The task name.
+      description: Its name.
       type: str
     task_status:
       description: V(active) or V(inactive).
@@ -293,17 +293,14 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._backfill impo
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, KapacitorError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import resolve_tasks
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import ServerLock
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule, task_selection_spec
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import check_id, parse_duration, resolve_window, utc_now
 
 
 def main():
     module = KapacitorModule(
         argument_spec=dict(
-            task_id=dict(type='list', elements='str'),
-            task_name=dict(type='list', elements='str'),
-            task_status=dict(type='str', choices=['active', 'inactive', 'any'], default='active'),
-            missing_ok=dict(type='bool', default=False),
+            task_selection_spec(task_status='active'),
             after_time=dict(type='str', required=True),
             before_time=dict(type='str'),
             grace=dict(type='raw', default='5m'),
@@ -323,8 +320,7 @@ def main():
     params = module.params
     for name in ('max_runs_per_task', 'max_runs_total'):
         module.check_option(params[name] >= 1, '%s must be 1 or more, got %s' % (name, params[name]))
-    module.check_option(1 <= params['concurrency'] <= 100, 'concurrency must be between 1 and 100, got %s'
-                        % params['concurrency'])
+    module.check_concurrency()
     module.check_option(params['run_timeout'] > 0, 'run_timeout must be a positive number of seconds, got %s'
                         % params['run_timeout'])
     module.check_option(params['lock_timeout'] >= 0, 'lock_timeout must be 0 or more seconds, got %s'

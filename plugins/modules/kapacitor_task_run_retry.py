@@ -23,8 +23,6 @@ description:
   - The module fails when any outcome is V(error) or V(not_found), and still returns every result; its message
     groups identical errors with their counts. When the server stops answering during the call, every run not yet
     tried gets V(error) with that one reason and nothing more is sent to it.
-author:
-  - Tickstack maintainers (@tickstack)
 extends_documentation_fragment:
   - tickstack.kapacitor.connection
   - tickstack.kapacitor.attributes
@@ -149,6 +147,8 @@ notes:
     warning.
 seealso:
   - module: tickstack.kapacitor.kapacitor_task_runs_info
+author:
+  - Tickstack maintainers (@tickstack)
 """
 
 EXAMPLES = r"""
@@ -271,13 +271,13 @@ duplicates_detected:
   elements: dict
   contains:
     task_id:
-      description: The task ID.
+      description: The ID of the task whose scheduled time was retried more than once.
       type: str
     task_name:
-      description: The task name, when known.
+      description: Its name, when the O(runs) entry carried one.
       type: str
     scheduled_for:
-      description: The scheduled time.
+      description: The scheduled time that gained the attempts.
       type: str
     new_attempts:
       description: The IDs of the attempts created during the call, oldest first.
@@ -364,9 +364,7 @@ def main():
     )
     params = module.params
     module.check_option(params['max_attempts'] >= 1, 'max_attempts must be 1 or more, got %s' % params['max_attempts'])
-    module.check_option(1 <= params['concurrency'] <= 100,
-                        'concurrency must be between 1 and 100 (Kapacitor runs at most 100 task runs at once), got %s'
-                        % params['concurrency'])
+    module.check_concurrency()
     module.check_option(params['retry_timeout'] > 0, 'retry_timeout must be a positive number of seconds, got %s'
                         % params['retry_timeout'])
     module.check_option(params['lock_timeout'] >= 0, 'lock_timeout must be 0 or more seconds, got %s'

@@ -21,8 +21,6 @@ description:
   - Annotates each run with its attempt number among the runs that share its task and scheduled time (a retry
     creates a new run with the same scheduled time).
   - Read-only; never reports C(changed).
-author:
-  - Tickstack maintainers (@tickstack)
 extends_documentation_fragment:
   - tickstack.kapacitor.connection
   - tickstack.kapacitor.attributes
@@ -135,6 +133,8 @@ notes:
     cannot be listed.
 seealso:
   - module: tickstack.kapacitor.kapacitor_task_run_retry
+author:
+  - Tickstack maintainers (@tickstack)
 """
 
 EXAMPLES = r"""
@@ -308,7 +308,7 @@ window:
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, KapacitorError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import RunFilters, find_runs, list_runs, resolve_tasks
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule, task_selection_spec
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     RUN_FIELDS,
     RUN_STATUSES,
@@ -321,9 +321,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
 def main():
     module = KapacitorModule(
         argument_spec=dict(
-            task_id=dict(type='list', elements='str'),
-            task_name=dict(type='list', elements='str'),
-            task_status=dict(type='str', choices=['active', 'inactive', 'any'], default='any'),
+            task_selection_spec(task_status='any'),
             status=dict(type='list', elements='str', choices=list(RUN_STATUSES)),
             after_time=dict(type='str'),
             before_time=dict(type='str'),
@@ -334,16 +332,14 @@ def main():
             include_logs=dict(type='bool', default=False),
             fields=dict(type='list', elements='str', choices=list(RUN_FIELDS)),
             concurrency=dict(type='int', default=4),
-            missing_ok=dict(type='bool', default=False),
         ),
         mutually_exclusive=[('run_id', other) for other in ('after_time', 'before_time', 'after', 'status', 'limit',
                                                             'latest_attempt_only')],
         supports_check_mode=True,
     )
     params = module.params
+    module.check_concurrency()
     concurrency = params['concurrency']
-    module.check_option(not isinstance(concurrency, bool) and 1 <= concurrency <= 100,
-                        'concurrency must be between 1 and 100, got %r' % (concurrency,))
     task_names = list(params['task_name'] or [])
     module.check_option(all(name.strip() for name in task_names), 'task_name must not contain empty names')
     try:

@@ -340,8 +340,9 @@ def parse_time(text):
 
 def needing_retry(attempts):
     """{(task_id, scheduledFor)} whose latest attempt (highest ID) is failed."""
-    return {(task_id, when) for task_id, by_time in attempts.items()
-               for when, runs in by_time.items() if runs and runs[-1]['status'] == 'failed'}
+    return {(task_id, when)
+            for task_id, by_time in attempts.items()
+            for when, runs in by_time.items() if runs and runs[-1]['status'] == 'failed'}
 
 
 def wrapped(name, cmd, env, workdir):
@@ -571,8 +572,7 @@ def listing_playbook(workdir, name, options):
         content: "{{ listing.totals | to_json }}"
         dest: %s
         mode: "0644"
-""" % (json.dumps(dict(options, url='{{ kapacitor_url }}'), sort_keys=True),
-         os.path.join(workdir, name + '_totals.json')))
+""" % (json.dumps(dict(options, url='{{ kapacitor_url }}'), sort_keys=True), os.path.join(workdir, name + '_totals.json')))
     return playbook
 
 
@@ -863,11 +863,10 @@ def report(results, args):
         for name, seconds in task_rows(ours, fleet):
             print('    %-70s %s' % (name[:70], seconds))
     if micro is not None:
+        tasks = ', '.join('%s %s s' % (short, fmt(task_seconds(ours, short))) for short in SUMMARY_TASKS)
         print('\nSummary filters over %d results (best of 5): retry_summary %.4f s, retry_summary_lines %.4f s; role tasks '
-              'in the one-server run (%d results): %s' % (micro['results'], micro['retry_summary_s'],
-                                                         micro['retry_summary_lines_s'], ours['unique_to_retry'],
-                                                         ', '.join('%s %s s' % (short, fmt(task_seconds(ours, short)))
-                                                                   for short in SUMMARY_TASKS)))
+              'in the one-server run (%d results): %s'
+              % (micro['results'], micro['retry_summary_s'], micro['retry_summary_lines_s'], ours['unique_to_retry'], tasks))
     for controllers, figures in sorted(overlap.items()):
         print('\nOverlapping jobs (two playbook runs %.1f s apart, %d controller%s, %d failed scheduled times, run %.1f s), '
               '%d trial(s): duplicates %d, missed %d, retries issued %d, list requests %d, wall %.1f s per trial'

@@ -17,30 +17,13 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._backfill impo
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import AmbiguousRequest
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     HORIZON_SECONDS,
-    SNOWFLAKE_EPOCH,
     epoch_to_rfc3339,
     rfc3339_to_epoch,
 )
+from ansible_collections.tickstack.kapacitor.tests.unit.plugins.module_utils.fakes import FakeClock, snowflake
 
 NOW = 1790000000 - 1790000000 % 3600   # 2026-09-21T14:00:00Z, on every grid used below
 TASK = '0a1b2c3d4e5f6789'
-
-
-def snowflake(seconds, sequence):
-    return '%016x' % ((int((seconds - SNOWFLAKE_EPOCH) * 1000) << 22) + sequence)
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class FakeKapacitor:

@@ -26,28 +26,12 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier impor
     RetryItem,
     failure_message,
 )
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import SNOWFLAKE_EPOCH, epoch_to_rfc3339, rfc3339_to_epoch
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import epoch_to_rfc3339, rfc3339_to_epoch
+from ansible_collections.tickstack.kapacitor.tests.unit.plugins.module_utils.fakes import FakeClock, snowflake
 
 NOW = 1790000000  # 2026-09-21T14:13:20Z
 TASK, OTHER = '0a1b2c3d4e5f6789', '0a1b2c3d4e5f6790'
 SCHEDULED = NOW - 3600
-
-
-def snowflake(seconds, sequence=0):
-    return '%016x' % ((int((seconds - SNOWFLAKE_EPOCH) * 1000) << 22) + sequence)
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class FakeKapacitor:
