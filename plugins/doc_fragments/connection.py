@@ -10,8 +10,11 @@ class ModuleDocFragment:
 options:
   url:
     description:
-      - Base URL of the Kapacitor server, with scheme and port and without a path, for example
-        C(https://kapacitor.example.com:9092). The collection adds C(/kapacitor/v1/api/v2/tasks) itself.
+      - Base URL of the Kapacitor server, with scheme and port, for example C(https://kapacitor.example.com:9092).
+        The collection adds C(/kapacitor/v1/api/v2/tasks) itself.
+      - Behind a reverse proxy that routes by path, the URL may carry that path prefix, for example
+        C(https://gw.example.com/kapacitor-eu); requests then go to C(https://gw.example.com/kapacitor-eu/kapacitor/v1/...).
+        A trailing C(/) is ignored; a path that holds Kapacitor's own C(/kapacitor/v1) is refused.
       - "Credentials in the URL work as with the kapacitor CLI and Kapacitor itself: C(user:password@)
         (percent-encode C(/ ? # @) in the password, as in any URL), or Kapacitor's query parameters
         C(?u=user&p=password). Either way they are sent as HTTP basic authentication, never in the query string,
@@ -19,6 +22,7 @@ options:
       - If not set, the environment variable E(KAPACITOR_URL) is used, then C(http://localhost:9092).
     type: str
   username:
+    aliases: [url_username]
     description:
       - User name for HTTP basic authentication (Kapacitor's C([http] auth-enabled = true)).
       - If no credential is given in the task (neither O(username), O(password), O(token) nor credentials in O(url)),
@@ -26,6 +30,7 @@ options:
       - Mutually exclusive with O(token). Wins over credentials in O(url).
     type: str
   password:
+    aliases: [url_password]
     description:
       - Password for O(username).
       - If O(username) is given without O(password), E(KAPACITOR_PASSWORD) is used unless E(KAPACITOR_USERNAME)
@@ -61,12 +66,26 @@ options:
   timeout:
     description:
       - Seconds to wait for Kapacitor to accept a connection and to answer a read request.
-      - Read requests that fail on a dropped connection, HTTP 429 (honouring C(Retry-After)) or HTTP 502, 503 or 504
-        are retried up to 5 times with jittered exponential backoff (0.5 s doubling to at most 8 s).
-        Retry requests are never re-sent this way.
       - Must be a positive number.
     type: float
     default: 30
+  http_retries:
+    description:
+      - How many times a read request (GET) is sent again after a dropped connection, HTTP 429 (honouring
+        C(Retry-After)) or HTTP 502, 503 or 504, with jittered exponential backoff (0.5 s doubling to at most 8 s).
+      - V(0) sends each read request once. Requests that change something (a retry or a manual run) are never
+        re-sent this way, whatever the value.
+      - Between 0 and 100.
+    type: int
+    default: 5
+  use_proxy:
+    description:
+      - Whether to use a proxy of the environment (E(HTTPS_PROXY), E(HTTP_PROXY) or E(ALL_PROXY), in upper or lower
+        case, honouring E(NO_PROXY)), as M(ansible.builtin.uri) does.
+      - V(false) connects to O(url) directly, whatever those variables say.
+      - A failure to connect through a proxy names the proxy (without its credentials) and the variable it came from.
+    type: bool
+    default: true
 notes:
   - Explicit options always win over the environment variables. For credentials this holds as a whole. With
     O(username) and O(password) in the task, E(KAPACITOR_TOKEN) is ignored, and with O(token), E(KAPACITOR_USERNAME) and

@@ -9,7 +9,8 @@ retried on connection errors, 429 (honouring ``Retry-After``) and 502/503/504 wi
 backoff. The retry POST is never re-sent here: its fate, when unknown, is reported as
 ``AmbiguousRequest`` and the caller decides by listing runs again. Every failure becomes a
 ``RequestError`` (``_errors``) that names the method, the URL (credentials redacted), the status, the server's
-own message (whichever of Kapacitor's three error shapes it came in) and a hint.
+own message (whichever of Kapacitor's three error shapes it came in) and a hint; a transport failure of a
+request sent through a proxy (from ``HTTP(S)_PROXY``, unless ``use_proxy`` is false) names the proxy.
 """
 
 
@@ -20,6 +21,7 @@ import socket
 import ssl
 import threading
 import time
+import os
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
@@ -44,7 +46,7 @@ API_PREFIX = '/kapacitor/v1/api/v2'
 PING_PATH = '/kapacitor/v1/ping'
 DEFAULT_URL = 'http://localhost:9092'
 USER_AGENT = 'tickstack.kapacitor-ansible'
-SAFE_RETRIES = 5
+SAFE_RETRIES = 5  # the default of http_retries
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
@@ -61,6 +63,10 @@ _USERINFO = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*://)(.*)@(?=[A-Za-z0-9._~%\-]*
 _QUERY_SECRET = re.compile(r'([?&;](?:p|password|token)=)([^&#;]*)', re.I)
 _REDACTED = '********'
 _TOKEN = re.compile(r'^[\x21-\x7e]+$')
+# A path prefix (a reverse proxy that routes by path): RFC 3986 path characters, segments neither empty nor dots.
+_PREFIX = re.compile(r"^(/(?!\.\.?(?:/|$))[A-Za-z0-9._~%!$&'()*+,;=:@-]+)+$")
+# Kapacitor's own API path in the prefix: the user gave the API's URL, not the server's.
+_API_IN_PATH = re.compile(r'(^|/)kapacitor/v1(/|$)')
 
 
 def redact_url(url):
@@ -107,10 +113,13 @@ def url_secrets(url):
 def parse_base_url(url):
     """Split a Kapacitor base URL into (base URL without credentials, username, password).
 
+    The base URL keeps a path prefix (Kapacitor behind a reverse proxy that routes by path,
+    ``https://gw.example.com/kapacitor-eu``), without its trailing ``/``; the API paths are appended to it.
     Credentials come from ``user:password@`` (percent-encoded as in any URL) or from Kapacitor's own query
     parameters ``?u=user&p=password``; either way they are sent as HTTP basic authentication, never in the
     query. Raises InputError, without echoing a secret, for a URL without an http(s) scheme or host, with a
-    path, fragment or another query, or with credentials it cannot read.
+    fragment or another query, a path that holds Kapacitor's own API path or characters a path cannot hold,
+    or with credentials it cannot read.
     """
     if not isinstance(url, str):
         raise InputError('url must be a string, a URL %s; got %s' % (URL_EXAMPLE, type(url).__name__))
@@ -131,13 +140,19 @@ def parse_base_url(url):
         raise InputError('url %r is not an http:// or https:// URL with a host name (%s)' % (shown, URL_EXAMPLE))
     if not re.match(r'^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%-]+)(:[0-9]*)?$', parts.netloc.rsplit('@', 1)[-1]):
         raise InputError('url %r has an invalid host name (%s)' % (shown, URL_EXAMPLE))
-    if parts.path not in ('', '/') or parts.fragment:
-        raise InputError("url %r must be the server's base URL without a path, query or fragment (%s); the "
-                         'collection adds /kapacitor/v1/api/v2/tasks itself' % (shown, URL_EXAMPLE))
+    prefix = parts.path.rstrip('/')
+    if parts.fragment or _API_IN_PATH.search(prefix):
+        raise InputError("url %r must be the server's base URL without a path, query or fragment (%s), or with only "
+                         'the path prefix of a reverse proxy in front of it; the collection adds '
+                         '/kapacitor/v1/api/v2/tasks itself' % (shown, URL_EXAMPLE))
+    if prefix and not _PREFIX.match(prefix):
+        raise InputError('url %r has a path prefix %r that is not a plain URL path: expected segments such as '
+                         '/kapacitor-eu, with characters outside A-Z a-z 0-9 - . _ ~ percent-encoded'
+                         % (shown, prefix))
     host = parts.hostname
     if ':' in host:
         host = '[%s]' % host
-    base = '%s://%s%s' % (parts.scheme, host, ':%d' % port if port else '')
+    base = '%s://%s%s%s' % (parts.scheme, host, ':%d' % port if port else '', prefix)
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     if parts.query:
@@ -191,6 +206,9 @@ def hint_for_status(status, message, response=None):
     if status == 401:
         return ('Kapacitor rejected the credentials: set username and password (KAPACITOR_USERNAME, '
                 'KAPACITOR_PASSWORD) or token (KAPACITOR_TOKEN) for a user Kapacitor accepts')
+    if status == 407:
+        return ('The proxy requires authentication: put its credentials in the proxy URL (HTTPS_PROXY or HTTP_PROXY), '
+                'or set use_proxy: false to connect directly')
     if status == 403:
         return "The user is authenticated but lacks the privilege for this endpoint: grant it in Kapacitor's auth settings"
     if status == 404 and message == 'Not Found':
@@ -287,14 +305,35 @@ def _kind(exc):
     return 'other'
 
 
-def classify(exc, base_url, answered=False):
+def environment_proxy(url):
+    """``(proxy URL with credentials redacted, the environment variable it came from)`` when ``requests`` sends a
+    request for ``url`` through a proxy of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, either
+    case, unless ``NO_PROXY`` exempts the host), else None."""
+    proxies = requests.utils.get_environ_proxies(url)
+    proxy = requests.utils.select_proxy(url, proxies)
+    if not proxy:
+        return None
+    scheme = urlsplit(url).scheme
+    key = scheme if proxies.get(scheme) == proxy else 'all'
+    names = [name for name in (key + '_proxy', key.upper() + '_PROXY') if os.environ.get(name) == proxy]
+    return redact_url(proxy), (names or [key.upper() + '_PROXY'])[0]
+
+
+def classify(exc, base_url, answered=False, proxy=None):
     """Classify a ``requests`` exception into a TransportFailure, with the hint that fits.
 
     ``answered`` says whether the server gave an HTTP answer earlier in this module run: a server that answered
-    and then stopped is not a wrong ``url``, so the hint says so instead of pointing at the URL.
+    and then stopped is not a wrong ``url``, so the hint says so instead of pointing at the URL. ``proxy``, the
+    ``environment_proxy`` the request went through, is named in the text; a failure to reach it points at it.
     """
     kind = _kind(exc)
     text = _short_exception(exc)
+    if proxy:
+        text = '%s, through the proxy %s (from %s)' % (text.rstrip('.'), proxy[0], proxy[1])
+        if kind in ('refused', 'dns', 'unreachable', 'connect_timeout') or isinstance(exc, requests.exceptions.ProxyError):
+            return TransportFailure(kind, text, 'The proxy %s (from %s) could not be reached or could not reach Kapacitor: '
+                                                'check the proxy and %s, add the host to NO_PROXY, or set use_proxy: '
+                                                'false to connect directly' % (proxy[0], proxy[1], proxy[1]))
     if answered and kind in _CONNECTION_LOST:
         if kind == 'read_timeout':
             hint = ('Kapacitor answered earlier in this call, then did not answer in time: check that it is still '
@@ -345,11 +384,19 @@ class KapacitorClient:
     """
 
     def __init__(self, url=None, username=None, password=None, token=None, validate_certs=True, ca_path=None,
-                 client_cert=None, client_key=None, timeout=30.0, pool_size=10, sleep=time.sleep):
+                 client_cert=None, client_key=None, timeout=30.0, pool_size=10, sleep=time.sleep, use_proxy=True,
+                 http_retries=SAFE_RETRIES):
         self.base_url, url_user, url_password = parse_base_url(DEFAULT_URL if url is None else url)
         check_credentials(username, token)
         check_credentials(url_user, None)
+        if isinstance(http_retries, bool) or not isinstance(http_retries, int) or http_retries < 0:
+            raise InputError('http_retries must be a whole number of 0 or more, got %r' % (http_retries,))
         self.timeout = float(timeout)
+        self.http_retries = http_retries
+        # use_proxy false: no proxy of the environment, the rest of it (REQUESTS_CA_BUNDLE, ...) as before. A None
+        # per request removes what the environment would add, for every key requests looks up.
+        self.proxies = None if use_proxy else {'http': None, 'https': None, 'all': None}
+        self.proxy = environment_proxy(self.base_url + PING_PATH) if use_proxy else None
         self._sleep = sleep
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(4, pool_size), max_retries=0)
@@ -385,9 +432,9 @@ class KapacitorClient:
             raise self._unreachable_error(method, url)
         try:
             response = self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
-                                            verify=self.verify, cert=self.cert, json=body)
+                                            verify=self.verify, cert=self.cert, json=body, proxies=self.proxies)
         except requests.exceptions.RequestException as exc:
-            failure = classify(exc, self.base_url, self._answered)
+            failure = classify(exc, self.base_url, self._answered, self.proxy)
             if failure.connection_lost:
                 self._count_failure(failure)
             error_cls = AmbiguousRequest if method != 'GET' and failure.sent else RequestError
@@ -434,7 +481,7 @@ class KapacitorClient:
         timeout = min(self.timeout, PING_TIMEOUT)
         try:
             self.session.get(self.base_url + PING_PATH, timeout=(timeout, timeout), allow_redirects=False,
-                             verify=self.verify, cert=self.cert)
+                             verify=self.verify, cert=self.cert, proxies=self.proxies)
         except requests.exceptions.RequestException:
             return False
         return True
@@ -451,11 +498,15 @@ class KapacitorClient:
     def _error(self, method, response):
         message = server_message(response)
         status = response.status_code
+        hint = hint_for_status(status, message, response)
+        if self.proxy and status in (407, 502, 503, 504):
+            hint = '%s; the request went through the proxy %s (from %s)' % (hint, self.proxy[0], self.proxy[1])
         return RequestError('HTTP %d: %s' % (status, message), method=method, url=redact_url(response.url),
-                            status=status, server_message=message, hint=hint_for_status(status, message, response))
+                            status=status, server_message=message, hint=hint)
 
     def get(self, path, params=None):
-        """GET a JSON object, retrying connection errors, 429 and 502/503/504 with backoff."""
+        """GET a JSON object, re-sent up to ``http_retries`` times on dropped connections, 429 and 502/503/504,
+        with backoff."""
         attempt = 0
         while True:
             attempt += 1
@@ -464,12 +515,12 @@ class KapacitorClient:
             except RequestError as exc:
                 if self._unreachable is not None and not isinstance(exc, ServerUnreachable):
                     raise self._unreachable_error('GET', exc.url) from exc
-                if attempt > SAFE_RETRIES or not exc.transient:
+                if attempt > self.http_retries or not exc.transient:
                     raise
                 self._sleep(self._backoff(attempt))
                 continue
             status = response.status_code
-            if status in (429, 502, 503, 504) and attempt <= SAFE_RETRIES:
+            if status in (429, 502, 503, 504) and attempt <= self.http_retries:
                 delay = self._backoff(attempt)
                 if status == 429:
                     delay = max(delay, _retry_after(response))

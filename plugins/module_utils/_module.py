@@ -50,14 +50,16 @@ def env_value(name):
 # after parsing, and only where no credential was given explicitly (``_credentials_from_environment``).
 CONNECTION_ARGSPEC = dict(
     url=dict(type='str', fallback=(env_set, ['KAPACITOR_URL'])),
-    username=dict(type='str'),
-    password=dict(type='str', no_log=True),
+    username=dict(type='str', aliases=['url_username']),
+    password=dict(type='str', no_log=True, aliases=['url_password']),
     token=dict(type='str', no_log=True),
     validate_certs=dict(type='bool'),
     ca_path=dict(type='path', fallback=(env_set, ['KAPACITOR_CA_PATH'])),
     client_cert=dict(type='path'),
     client_key=dict(type='path', no_log=False),
     timeout=dict(type='float', default=30.0),
+    use_proxy=dict(type='bool', default=True),
+    http_retries=dict(type='int', default=5),
 )
 
 CONNECTION_MUTUALLY_EXCLUSIVE = [('token', 'username'), ('token', 'password')]
@@ -152,6 +154,9 @@ class KapacitorModule(AnsibleModule):
         timeout = params['timeout']
         self.check_option(timeout is not None and math.isfinite(timeout) and timeout > 0,
                           'timeout must be a positive number of seconds, got %s' % timeout)
+        self.check_option(0 <= params['http_retries'] <= 100,
+                          'http_retries must be between 0 and 100, got %s (how many times a read request is re-sent)'
+                          % params['http_retries'])
         self.check_option(not params['client_key'] or params['client_cert'],
                           'client_key was given without client_cert: set both, or client_cert alone for a file '
                           'that holds the certificate and its key')
@@ -199,6 +204,8 @@ class KapacitorModule(AnsibleModule):
                 client_key=params['client_key'],
                 timeout=params['timeout'],
                 pool_size=pool_size,
+                use_proxy=params['use_proxy'],
+                http_retries=params['http_retries'],
             )
         except KapacitorError as exc:
             self.fail_from(exc)

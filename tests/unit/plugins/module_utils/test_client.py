@@ -35,6 +35,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     RequestError,
     ServerUnreachable,
 )
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import lock_path
 from ansible_collections.tickstack.kapacitor.tests.functional.support import free_port
 
 
@@ -56,6 +57,11 @@ class FakeResponse:
     # Kapacitor's query credentials become basic authentication; the query is not kept.
     ('http://kap:9092/?u=ops&p=s3cr%26t', 'http://kap:9092', 'ops', 's3cr&t'),
     ('https://kap:9092?p=x&u=a%40b.com', 'https://kap:9092', 'a@b.com', 'x'),
+    # The path prefix of a reverse proxy that routes by path is kept, without its trailing /.
+    ('https://gw.example.com/kapacitor-eu', 'https://gw.example.com/kapacitor-eu', None, None),
+    ('https://ops:s%40c@gw.example.com:8443/a/b-1/', 'https://gw.example.com:8443/a/b-1', 'ops', 's@c'),
+    ('https://gw.example.com/eu?u=ops&p=x', 'https://gw.example.com/eu', 'ops', 'x'),
+    ('http://gw/kapacitor', 'http://gw/kapacitor', None, None),
 ])
 def test_parse_base_url(url, base, user, password):
     assert parse_base_url(url) == (base, user, password)
@@ -66,6 +72,12 @@ def test_parse_base_url(url, base, user, password):
     ('ftp://localhost:9092', 'http:// or https://'),
     ('http://', 'host name'),
     ('http://localhost:9092/kapacitor/v1', 'without a path'),
+    ('http://localhost:9092/eu/kapacitor/v1/api/v2/tasks', 'the collection adds /kapacitor/v1/api/v2/tasks itself'),
+    ('http://gw/eu/../kapacitor-eu', "path prefix '/eu/../kapacitor-eu' that is not a plain URL path"),
+    ('http://gw/eu//x', 'not a plain URL path'),
+    ('http://gw/eu x', 'not a plain URL path'),
+    ('http://gw/eu#top', 'or fragment'),
+    ('http://gw/eu?x=1', "only hold Kapacitor's credentials"),
     ('http://localhost:9092?x=1', 'without a path'),
     ('http://localhost:99999', 'invalid port'),
     ('', 'url is empty'),
@@ -86,7 +98,8 @@ def test_parse_base_url_rejects_with_what_was_expected(url, expected):
 
 
 @pytest.mark.parametrize('url', [
-    'http://admin:hunter2@localhost:9092/kapacitor',
+    'http://admin:hunter2@localhost:9092/kapacitor/v1',
+    'http://admin:hunter2@localhost:9092/eu//x',
     'http://admin:hunter2@localhost:9092/?db=x',
     'http://localhost:9092/?db=x&p=hunter2',
     'http://localhost:9092/?u=admin&p=hunter2&x=1',
@@ -468,3 +481,111 @@ def test_the_breaker_is_shared_by_threads(servers):
     unreachable = [error for error in errors if isinstance(error, ServerUnreachable)]
     assert len(unreachable) >= 64 - 8 * _client.BREAKER_THRESHOLD
     assert len({str(error) for error in unreachable}) == 1
+
+
+# --------------------------------------------------------------------------- path prefix, http_retries, use_proxy
+
+def answer(status, body=b'{"tasks": []}'):
+    """A RawServer behaviour: every request answered with ``status`` and ``body``; the request lines are kept."""
+    def behaviour(conn, request):
+        reason = {200: 'OK', 503: 'Service Unavailable'}.get(status, 'X')
+        conn.sendall(b'HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n'
+                     b'Connection: close\r\n\r\n%s' % (status, reason.encode(), len(body), body))
+        conn.close()
+    return behaviour
+
+
+def request_lines(server):
+    return [conn_request.split(b'\r\n', 1)[0].decode() for conn_request in server.requests]
+
+
+class RecordingServer(RawServer):
+    """A RawServer that keeps every request it got."""
+
+    def __init__(self, behaviour):
+        self.requests = []
+
+        def recorded(conn, request):
+            self.requests.append(request)
+            behaviour(conn, request)
+        super().__init__(recorded)
+
+
+def test_a_path_prefix_is_sent_before_the_api_path_and_the_ping_and_names_its_own_lock(servers):
+    server = servers(RecordingServer(answer(200)))
+    client = KapacitorClient(url=server.url + '/kapacitor-eu/', timeout=5, sleep=Sleeps())
+    assert client.base_url == server.url + '/kapacitor-eu'
+    assert client.list_tasks_page(10) == [] and client._ping()
+    assert request_lines(server) == ['GET /kapacitor-eu/kapacitor/v1/api/v2/tasks?limit=10 HTTP/1.1',
+                                     'GET /kapacitor-eu/kapacitor/v1/ping HTTP/1.1']
+    # Two Kapacitors behind one gateway are two servers: each has its own lock.
+    other = KapacitorClient(url=server.url + '/kapacitor-us', timeout=5)
+    assert lock_path(client.base_url) != lock_path(other.base_url)
+    assert lock_path(client.base_url) == lock_path(KapacitorClient(url=server.url + '/kapacitor-eu').base_url)
+
+
+@pytest.mark.parametrize('retries', [0, 2, _client.SAFE_RETRIES])
+def test_http_retries_is_how_often_a_get_is_sent_again_and_a_post_never_is(servers, retries):
+    server = servers(RecordingServer(answer(503, b'{"code": "unavailable", "message": "busy"}')))
+    sleeps = Sleeps()
+    client = KapacitorClient(url=server.url, timeout=5, sleep=sleeps, http_retries=retries)
+    with pytest.raises(RequestError) as info:
+        client.list_tasks_page(10)
+    assert info.value.status == 503 and 'busy' in str(info.value)
+    assert len(server.requests) == retries + 1 and len(sleeps) == retries
+    assert client.retry_run('0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 5)[0] == 503
+    assert len(server.requests) == retries + 2
+
+
+def test_the_default_http_retries_is_five():
+    assert KapacitorClient(url='http://127.0.0.1:9').http_retries == _client.SAFE_RETRIES == 5
+
+
+@pytest.mark.parametrize('value', [-1, True, '3', 2.5])
+def test_a_bad_http_retries_is_refused_naming_it(value):
+    with pytest.raises(InputError, match='http_retries must be a whole number of 0 or more, got'):
+        KapacitorClient(url='http://127.0.0.1:9', http_retries=value)
+
+
+@pytest.fixture
+def env_proxy(monkeypatch):
+    """HTTP_PROXY set (with credentials) to a port where nothing listens; NO_PROXY empty, so 127.0.0.1 goes through it."""
+    for name in ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY'):
+        monkeypatch.delenv(name, raising=False)
+    port = free_port()
+    monkeypatch.setenv('HTTP_PROXY', 'http://pxuser:Proxy-pw-4Tg@127.0.0.1:%d' % port)
+    return 'http://127.0.0.1:%d' % port
+
+
+def test_a_failure_through_a_proxy_names_the_proxy_without_its_password(servers, env_proxy):
+    server = servers(RecordingServer(answer(200)))
+    client = KapacitorClient(url=server.url, timeout=5, sleep=Sleeps())
+    assert client.proxy == (env_proxy, 'HTTP_PROXY')
+    with pytest.raises(RequestError) as info:
+        client.list_tasks_page(10)
+    text = str(info.value)
+    assert 'through the proxy %s (from HTTP_PROXY)' % env_proxy in text
+    assert 'set use_proxy: false' in info.value.hint and 'Nothing listens at %s' % server.url not in text
+    assert 'Proxy-pw-4Tg' not in text and server.requests == []
+
+
+def test_use_proxy_false_ignores_the_proxy_of_the_environment(servers, env_proxy):
+    server = servers(RecordingServer(answer(200)))
+    client = KapacitorClient(url=server.url, timeout=5, use_proxy=False)
+    assert client.proxy is None
+    assert client.list_tasks_page(10) == []
+    assert request_lines(server) == ['GET /kapacitor/v1/api/v2/tasks?limit=10 HTTP/1.1']
+
+
+def test_a_working_proxy_gets_the_request_and_no_proxy_exempts_the_host(servers, monkeypatch):
+    """The request really goes through the proxy of the environment (absolute URI, as HTTP proxies are sent)."""
+    proxy = servers(RecordingServer(answer(200)))
+    for name in ('http_proxy', 'no_proxy', 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HTTP_PROXY', proxy.url)
+    monkeypatch.setenv('NO_PROXY', '')
+    target = 'http://kapacitor.invalid:9092/eu'
+    assert KapacitorClient(url=target, timeout=5).list_tasks_page(10) == []
+    assert request_lines(proxy) == ['GET http://kapacitor.invalid:9092/eu/kapacitor/v1/api/v2/tasks?limit=10 HTTP/1.1']
+    monkeypatch.setenv('NO_PROXY', 'kapacitor.invalid')
+    assert KapacitorClient(url=target, timeout=5).proxy is None
