@@ -4,17 +4,21 @@
 
 """The connection options, as the modules run: explicit credentials beat the environment in both directions (the
 simulator's answers show which user a request authenticated as), credentials in every form a URL carries them are
-used and never shown, even at -vvv, and a bad connection option fails before any request, naming the option and
-what was expected.
+used and never shown, even at -vvv, a bad connection option fails before any request, naming the option and
+what was expected, and the options for the network in between work: a path prefix behind a path-routed reverse proxy,
+``use_proxy`` against a proxy of the environment, ``http_retries``.
 
 Effects are read out of band from the simulator: its attempts record, its request counters and the user its
 403 answers name.
 """
 
 
+import http.client
+import threading
 import time
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -82,6 +86,11 @@ PRECEDENCE = [
     ('explicit-user-never-takes-another-users-password', {'username': READER},
      {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, None),
     ('environment-alone-still-works', {}, {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, WRITER),
+    # ansible.builtin.uri's names for the credentials are aliases, with the same precedence.
+    ('uri-aliases-authenticate', {'url_username': WRITER, 'url_password': WRITER_PW}, {}, WRITER),
+    ('uri-aliases-beat-env-token', {'url_username': READER, 'url_password': READER_PW},
+     {'KAPACITOR_TOKEN': token_for(WRITER)}, READER),
+    ('uri-alias-with-a-wrong-password', {'url_username': WRITER, 'url_password': 'Wrong-alias-pw-2Jd'}, {}, None),
 ]
 
 
@@ -217,6 +226,9 @@ CASES = [
     Case('url-a-dict', INFO, {'url': {'host': '{url}'}}, ['is not an http:// or https:// URL']),
     Case('url-with-path-and-credentials', INFO, {'url': 'http://ops:Path-pw-1Qa@{host}/kapacitor/v1'},
          ["url 'http://{host}/kapacitor/v1' must be the server's base URL without a path"]),
+    Case('url-prefix-with-dot-segments', INFO, {'url': '{url}/eu/../x'}, ["has a path prefix '/eu/../x' that is not a plain URL path"]),
+    Case('http-retries-negative', INFO, {'url': '{url}', 'http_retries': -1}, ['http_retries must be between 0 and 100, got -1']),
+    Case('use-proxy-maybe', INFO, {'url': '{url}', 'use_proxy': 'maybe'}, ["argument 'use_proxy' is of type"]),
     Case('url-other-query-with-password', INFO, {'url': '{url}/?db=x&p=Query-pw-4Rb'},
          ["url '{url}/?db=x&p=********'", "its query may only hold Kapacitor's credentials u= and p="]),
     Case('url-query-user-without-password', INFO, {'url': '{url}/?u=ops'}, ['u= and p=, both set']),
@@ -343,3 +355,104 @@ def test_a_server_that_dies_during_the_call_is_given_up_after_a_few_requests(sim
     outcomes = [entry['outcome'] for entry in result['results']]
     assert len(outcomes) == 40 and outcomes.count('error') >= 40 - len(made) - 4, outcomes
     assert sum(1 for entry in result['results'] if reason in (entry['msg'] or '')) >= 20
+
+
+# --------------------------------------------------------------------------- the network in between
+
+class PrefixProxy:
+    """A reverse proxy that routes by path, as a gateway in front of several Kapacitors: ``/<prefix>/...`` is
+    forwarded to the simulator with the prefix stripped; anything else is answered 404 here. ``forwarded`` counts
+    what it passed on."""
+
+    def __init__(self, prefix, target_port):
+        owner = self
+        self.forwarded = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):  # pylint: disable=arguments-differ
+                pass
+
+            def forward(self):
+                body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+                if not self.path.startswith(prefix + '/'):
+                    self.send_response(404)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                path = self.path[len(prefix):]
+                owner.forwarded.append('%s %s' % (self.command, path.split('?', 1)[0]))
+                upstream = http.client.HTTPConnection('127.0.0.1', target_port, timeout=60)
+                headers = {name: value for name, value in self.headers.items() if name.lower() != 'host'}
+                upstream.request(self.command, path, body=body or None, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                upstream.close()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ('content-length', 'connection', 'transfer-encoding', 'date', 'server'):
+                        self.send_header(name, value)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = forward
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_path_prefix_reaches_kapacitor_behind_a_path_routed_proxy(sim):
+    sim.load(SCENARIO)
+    gateway = PrefixProxy('/kapacitor-eu', sim.port)
+    try:
+        sim.reset_stats()
+        url = gateway.url + '/kapacitor-eu/'
+        listing = run_module(INFO, {'url': url, 'status': ['failed']})
+        before = sim.attempts()
+        retried = run_module(RETRY, {'url': url, 'runs': listing.get('runs', [])[:1], 'max_attempts': 10})
+        stats = sim.stats()
+    finally:
+        gateway.stop()
+    assert listing.rc == 0 and len(listing['runs']) == 3, listing
+    assert retried.rc == 0, retried
+    # Every request went through the gateway under the prefix and reached the simulator: one new attempt.
+    assert len(new_attempts(before, sim.attempts())) == 1
+    assert stats['requests'].get(RETRY_ROUTE) == 1 and stats['requests_total'] == len(gateway.forwarded)
+    assert 'POST /kapacitor/v1/api/v2/tasks/%s/runs/0b00000000000005/retry' % TASK in gateway.forwarded
+
+
+PROXY_ENV = {'HTTP_PROXY': 'http://127.0.0.1:9', 'NO_PROXY': '', 'no_proxy': ''}
+
+
+def test_use_proxy_decides_whether_the_proxy_of_the_environment_is_used(shared_sim):
+    sim = shared_sim
+    sim.reset_stats()
+    through = run_module(INFO, {'url': sim.url}, env=PROXY_ENV)
+    assert through.rc == 1 and sim.stats()['requests_total'] == 0, through
+    assert 'through the proxy http://127.0.0.1:9 (from HTTP_PROXY)' in through['msg'], through['msg']
+    assert 'set use_proxy: false' in through['msg']
+    direct = run_module(INFO, {'url': sim.url, 'use_proxy': False}, env=PROXY_ENV)
+    assert direct.rc == 0, direct
+    assert sim.stats()['requests'].get('GET /api/v2/tasks', 0) >= 1
+
+
+def test_http_retries_is_how_often_a_failing_get_is_sent(sim):
+    sim.load(SCENARIO)
+    sim.faults(get_error_ratio=1.0, get_error_status=503, routes=['GET /api/v2/tasks'])
+    counts = {}
+    for retries in (0, None):
+        sim.reset_stats()
+        args = {'url': sim.url} if retries is None else {'url': sim.url, 'http_retries': retries}
+        result = run_module(INFO, args)
+        assert result.rc == 1 and 'HTTP 503' in result['msg'], result
+        counts[retries] = sim.stats()['requests'].get('GET /api/v2/tasks', 0)
+    sim.faults()
+    assert counts == {0: 1, None: 6}
