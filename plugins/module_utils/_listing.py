@@ -298,6 +298,10 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
     wanted_set = set(wanted)
     found = {}       # run ID -> (task, its attempts)
     requests = 0
+    gaps = []        # what a listing could not reach: a run there would otherwise pass for not found
+
+    def note_gaps(task, pager):
+        gaps.extend('task %s (%s): %s' % (task['id'], task.get('name'), warning) for warning in pager.warnings)
     created = [id_created_at(run_id) for run_id in wanted]
     recent = [when for when in created if now - HORIZON_SECONDS - ID_LOOKBACK < when < now + 60]
     if recent:
@@ -305,10 +309,11 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
 
         def scan(task):
             runs, pager = collect_runs(client, task['id'], window, keep_logs=filters.include_logs, strict=False)
-            return task, runs, pager.pages
+            return task, runs, pager
 
-        for task, runs, pages in map_concurrently(scan, tasks, concurrency):
-            requests += pages
+        for task, runs, pager in map_concurrently(scan, tasks, concurrency):
+            requests += pager.pages
+            note_gaps(task, pager)
             groups = group_attempts(runs)
             for run in runs:
                 if run['id'] in wanted_set and run['id'] not in found:
@@ -327,6 +332,7 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
             runs, pager = collect_runs(client, task['id'], scheduled_window([scheduled_epoch(run)]),
                                        keep_logs=filters.include_logs, strict=False)
             requests += pager.pages
+            note_gaps(task, pager)
             attempts = group_attempts(runs).get((task['id'], scheduled_epoch(run)), [])
             if not any(attempt['id'] == run_id for attempt in attempts):  # listed no more (or not yet): as fetched
                 attempts = sorted(attempts + [_slim(run, task['id'], filters.include_logs)], key=lambda r: r['id'])
@@ -343,7 +349,7 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
     runs_by_task = {task_id: sorted(pairs, key=lambda pair: (scheduled_epoch(pair[0]), pair[0]['id']), reverse=True)
                     for task_id, pairs in by_task.items()}
     not_found = [run_id for run_id in wanted if run_id not in found]
-    warnings = []
+    warnings = list(gaps)
     for run_id in not_found:
         when = id_created_at(run_id)
         reason = 'its ID dates from %s' % epoch_to_rfc3339(when)

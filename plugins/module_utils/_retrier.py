@@ -263,6 +263,8 @@ class Retrier:
         self._lock = threading.Lock()
         self._task_ids = ()
         self.duplicates = []
+        self.unchecked = []  # tasks whose listing after the retries failed: duplicates there could not be seen
+        self._started = self._wall()
 
     # ---------------------------------------------------------------- listing
 
@@ -428,6 +430,7 @@ class Retrier:
     def run(self, items):
         """Decide and retry every item; returns one result per item, in order. ``self.duplicates`` lists the
         scheduled times that gained more than one new attempt during the call."""
+        self._started = self._wall()
         jobs = self.plan(items)
         self._shuffle(jobs)
         map_concurrently(self._retry, jobs, self.concurrency)
@@ -465,12 +468,19 @@ class Retrier:
         requested = next((run for run in attempts if run['id'] == item.run_id), target)
         decision = self._decide(requested, latest, count, False)
         outcome = 'superseded' if decision.retry or decision.outcome == 'not_failed' else decision.outcome
-        msg = ('another job created attempt %d (run %s, status %s) during this call, so it was not retried here'
-               % (count, latest['id'], latest['status']))
+        # An attempt created after this call started is another job's at work; an older one was only missing from
+        # the input (refresh: false on a stale listing).
+        racing = any(id_created_at(run['id']) >= self._started - 1 for run in newcomers)
+        if racing:
+            msg = 'another job created attempt %d (run %s, status %s) during this call, so it was not retried here'
+        else:
+            msg = 'a later attempt than the input described exists, attempt %d (run %s, status %s), so it was not retried here'
+        msg %= (count, latest['id'], latest['status'])
         if outcome != 'superseded':
             msg = '%s; %s' % (msg, decision.msg)
         self._finish(item, outcome, msg, latest=latest, count=count)
-        self._sleep(random.uniform(0, CONTENTION_PAUSE))
+        if racing:
+            self._sleep(random.uniform(0, CONTENTION_PAUSE))
         return False
 
     def _retry(self, job):
@@ -487,7 +497,7 @@ class Retrier:
                 except RequestError as exc:
                     job.sent = job.sent or exc.sent
                     raise
-                job.sent = True
+                job.sent = job.sent or outcome != 'rate_limited'  # a 429 did nothing
                 if outcome == 'not_found':
                     self._finish(item, 'not_found', self._why_missing(item, {}), latest=target, count=job.count)
                     return
@@ -593,8 +603,10 @@ class Retrier:
             try:
                 groups = self._list_times(task_id, [scheduled_instant(job.decision.target['scheduledFor'])
                                                     for job in task_jobs])
-            except KapacitorError:
-                return []  # the server is gone: nothing can be checked, and each run already says why
+            except KapacitorError as exc:
+                with self._lock:
+                    self.unchecked.append({'task_id': task_id, 'reason': self._reason(exc)})
+                return []
             found = []
             for job in task_jobs:
                 new = sorted(run['id'] for run in groups.get(job.item.key, []) if job.is_new(run))

@@ -47,7 +47,7 @@ _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
 # Snowflake IDs: milliseconds since this instant in their top 42 bits (docs/kapacitor-api.md §5.3).
 SNOWFLAKE_EPOCH = 1491696000
 # Log lines of a run that are not its error (docs/kapacitor-api.md §3.2): the executor's echo of the script, and its verdict.
-_NOT_ERROR_RE = re.compile(r'^(?:Started task from script:|Completed\((?:success|failed)\)$)')
+NOT_ERROR_RE = re.compile(r'^(?:Started task from script|Completed\((?:success|failed|canceled)\)$)')
 
 
 # --------------------------------------------------------------------------- IDs
@@ -439,7 +439,7 @@ def run_error(run):
     own = run.get('id')
     lines = [entry.get('message') or '' for entry in (run.get('log') or [])
              if isinstance(entry, dict) and entry.get('runID') in (None, '', own)]
-    lines = [line.strip() for line in lines if line.strip() and not _NOT_ERROR_RE.match(line.strip())]
+    lines = [line.strip() for line in lines if line.strip() and not NOT_ERROR_RE.match(line.strip())]
     return '; '.join(lines) or None
 
 

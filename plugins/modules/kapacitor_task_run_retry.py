@@ -395,6 +395,8 @@ def main():
     try:
         retrier = Retrier(client, **options)
         results = retrier.run(items)
+    except KapacitorError as exc:
+        module.fail_from(exc)
     finally:
         if lock is not None:
             lock.release()
@@ -406,6 +408,9 @@ def main():
         module.warn('Scheduled time %s of task %s gained %d new attempts during this call (%s): another job retried '
                     'it too' % (dup['scheduled_for'], dup['task_name'] or dup['task_id'], len(dup['new_attempts']),
                                 ', '.join(dup['new_attempts'])))
+    for task in retrier.unchecked:
+        module.warn('Task %s could not be listed after its retries, so a scheduled time retried twice (by another job '
+                    'too) would go unseen there: %s' % (task['task_id'], task['reason']))
     if module._diff:
         result['diff'] = diff_of(results)
     if any(entry['outcome'] in FAILING_OUTCOMES for entry in results):

@@ -22,6 +22,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import LockTimeout, ServerLock, lock_path
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import (
+    CONTENTION_PAUSE,
     Retrier,
     RetryItem,
     failure_message,
@@ -232,16 +233,33 @@ def test_a_forced_time_out_does_not_take_the_older_later_attempt():
     assert result['new_run_id'] == server.attempts()[2]['id']
 
 
-def test_an_attempt_made_by_another_job_before_the_request_stops_it():
+def test_an_attempt_made_after_the_input_was_listed_stops_the_request():
     clock = FakeClock()
     server = FakeKapacitor(clock)
     failed = server.add(TASK, 'failed')
     hints = {'scheduled_for': failed['scheduledFor'], 'status': 'failed', 'attempt': 1, 'attempts': 1}
-    server.add(TASK, 'started')  # another job's retry, made after the input was listed
+    server.add(TASK, 'started')  # another job's retry, made after the input was listed but before this call
     result = retrier(server, clock, refresh=False).run([RetryItem(TASK, failed['id'], hints)])[0]
     assert result['outcome'] == 'superseded'
-    assert 'another job' in result['msg']
+    assert 'a later attempt than the input described exists' in result['msg']
+    assert server.posts == [] and clock.sleeps == []
+
+
+def test_an_attempt_another_job_makes_during_the_call_stops_the_request_and_pauses_the_thread():
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    failed = server.add(TASK, 'failed')
+    hints = {'scheduled_for': failed['scheduledFor'], 'status': 'failed', 'attempt': 1, 'attempts': 1}
+
+    def other_job_retries(fake, task_id):  # just before this call's own check
+        if fake.lists == 1:
+            fake.add(task_id, 'started', created=NOW + 1)
+    server.on_list = other_job_retries
+    result = retrier(server, clock, refresh=False).run([RetryItem(TASK, failed['id'], hints)])[0]
+    assert result['outcome'] == 'superseded'
+    assert 'another job created attempt 2' in result['msg'] and 'during this call' in result['msg']
     assert server.posts == []
+    assert len(clock.sleeps) == 1 and 0 <= clock.sleeps[0] <= CONTENTION_PAUSE
 
 
 def test_a_fresh_decision_is_not_listed_again_before_the_request_but_an_old_one_is():
