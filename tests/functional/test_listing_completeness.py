@@ -13,9 +13,13 @@ every request; one second may hold a whole page of runs.
 import calendar
 import time
 
+import pytest
 import requests
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module
+
+# Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
+pytestmark = pytest.mark.line_independent
 
 HORIZON = 14 * 86400
 LIST_ROUTE = 'GET /api/v2/tasks/:id/runs'

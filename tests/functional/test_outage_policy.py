@@ -9,6 +9,9 @@ import pytest
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, new_attempts, run_module
 
+# Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
+pytestmark = pytest.mark.line_independent
+
 LIST_ROUTE = 'GET /api/v2/tasks/:id/runs'
 OUTAGE = 'runtime error @4:6-4:40: to: failed to write data: Post "http://influxdb:8086/api/v2/write": connection refused'
 PARSE = 'could not parse Flux script: error @3:1-3:4: invalid expression'

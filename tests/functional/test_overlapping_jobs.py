@@ -18,6 +18,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
@@ -29,6 +30,9 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     read_json,
     run_module,
 )
+
+# Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
+pytestmark = pytest.mark.line_independent
 
 RETRY = 'kapacitor_task_run_retry'
 START_GAP = 0.3  # the second job starts this long after the first

@@ -14,6 +14,9 @@ import pytest
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module
 
+# Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
+pytestmark = pytest.mark.line_independent
+
 BACKFILL = 'kapacitor_task_run_backfill'
 FORCE_ROUTE = 'POST /api/v2/tasks/:id/runs'
 GO_ZERO = 62135596800          # seconds from 0001-01-01T00:00:00Z to the Unix epoch
