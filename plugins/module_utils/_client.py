@@ -15,13 +15,13 @@ request sent through a proxy (from ``HTTP(S)_PROXY``, unless ``use_proxy`` is fa
 
 
 import json
+import os
 import random
 import re
 import socket
 import ssl
 import threading
 import time
-import os
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
@@ -423,6 +423,10 @@ class KapacitorClient:
 
     # ------------------------------------------------------------------ transport
 
+    def _proxies(self):
+        """The ``proxies`` of one request: a copy, since requests adds the environment's entries to the dict it gets."""
+        return None if self.proxies is None else dict(self.proxies)
+
     def _url(self, path):
         return self.base_url + API_PREFIX + path
 
@@ -432,7 +436,7 @@ class KapacitorClient:
             raise self._unreachable_error(method, url)
         try:
             response = self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
-                                            verify=self.verify, cert=self.cert, json=body, proxies=self.proxies)
+                                            verify=self.verify, cert=self.cert, json=body, proxies=self._proxies())
         except requests.exceptions.RequestException as exc:
             failure = classify(exc, self.base_url, self._answered, self.proxy)
             if failure.connection_lost:
@@ -481,7 +485,7 @@ class KapacitorClient:
         timeout = min(self.timeout, PING_TIMEOUT)
         try:
             self.session.get(self.base_url + PING_PATH, timeout=(timeout, timeout), allow_redirects=False,
-                             verify=self.verify, cert=self.cert, proxies=self.proxies)
+                             verify=self.verify, cert=self.cert, proxies=self._proxies())
         except requests.exceptions.RequestException:
             return False
         return True
