@@ -218,9 +218,9 @@ results:
     outcome:
       description:
         - V(retried) (a new run was created and succeeded, or is still running), V(retried_failed) (a new run was
-          created and failed again), V(timed_out) (a new run was created, but O(retry_timeout) passed first, so the
-          module hung up and Kapacitor cancelled the run; it counts as an attempt, and the scheduled time still
-          needs a retry), V(would_retry) (check mode), V(superseded) (a later attempt exists, another run of the
+          created and failed again), V(timed_out) (O(retry_timeout) passed before Kapacitor answered, so the module hung
+          up and Kapacitor cancelled the new run; it counts as an attempt when it is listed afterwards, and the
+          scheduled time still needs a retry), V(would_retry) (check mode), V(superseded) (a later attempt exists, another run of the
           same scheduled time was handled in this call, or another job created an attempt during this call),
           V(not_failed), V(max_attempts_reached), V(deferred) (the latest attempt failed less than O(min_age) ago;
           nothing was sent, a later call retries it), V(skipped) (the latest attempt's error matches a pattern of

@@ -55,4 +55,6 @@ def test_a_server_that_dies_during_200_retries_ends_the_call_quickly_with_one_gr
     assert message.startswith('%d of %d run(s) could not be retried: ' % (len(errors), RUNS))
     # At most two groups carry it: the runs never sent, and those whose request was in flight when it died.
     assert 1 <= message.count(shared) <= 2 and 'run(s) error: ' + shared in message
+    # The hint fits a server that answered earlier: not a wrong url.
+    assert 'still running' in message and 'check url' not in message.lower()
     assert 'Traceback' not in result.stderr
