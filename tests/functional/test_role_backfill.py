@@ -42,7 +42,7 @@ def play(sim, tmp_path, check=False, **extra):
     report = tmp_path / ('report-check.json' if check else 'report.json')
     extra_vars = {'kapacitor_url': sim.url, 'retry_failed_runs_report_path': str(report)}
     extra_vars.update(extra)
-    played = run_playbook(PLAYBOOK, extra_vars, check=check)
+    played = run_playbook(PLAYBOOK, extra_vars, check=check, env={'ANSIBLE_SHOW_CUSTOM_STATS': 'true'})
     assert played.returncode == 0, played.stdout
     return played, read_json(str(report))
 
@@ -66,6 +66,10 @@ def test_the_gap_is_filled_exactly_then_the_failed_backfilled_runs_are_retried_i
     assert ('backfill: %d missing scheduled time(s), created %d run(s) (%d of them failed'
             % (len(gap), len(gap), len(gap))) in played.stdout
     assert 'backfill over 1 host(s)' in played.stdout
+    # set_stats, for AWX workflows (the line ansible-playbook prints with ANSIBLE_SHOW_CUSTOM_STATS).
+    for key, value in (('created', len(gap)), ('created_failed', len(gap)), ('refused', 0)):
+        assert '"kapacitor_backfill_%s": %d' % (key, value) in played.stdout, key
+    assert '"kapacitor_retry_retried": %d' % len(gap) in played.stdout
 
     # A second play creates nothing: no manual run, no retry.
     sim.reset_stats()
@@ -95,6 +99,7 @@ def test_a_refused_task_is_named_with_its_reason_and_nothing_is_created(sim, tmp
     assert report['backfill']['figures']['outcomes']['refused'] == 1
     assert 'allow_side_effects' in report['backfill']['tasks'][0]['reason']
     assert 'refused 1 task(s)' in played.stdout and 'imports' in played.stdout
+    assert '"kapacitor_backfill_refused": 1' in played.stdout and '"kapacitor_backfill_created": 0' in played.stdout
 
 
 def test_without_retry_failed_runs_backfill_no_run_is_backfilled(sim, tmp_path):
@@ -105,3 +110,4 @@ def test_without_retry_failed_runs_backfill_no_run_is_backfilled(sim, tmp_path):
     assert sim.requests_to(RETRY_ROUTE) == report['figures']['failed_found'] > 0
     assert sim.requests_to(FORCE_ROUTE) == 0
     assert report['backfill'] is None and '"backfill: ' not in played.stdout and 'backfill over' not in played.stdout
+    assert '"kapacitor_backfill_missing": 0' in played.stdout
