@@ -380,8 +380,8 @@ def _backfill_headline(figures, check_mode, hosts=None):
         return ('backfill%s [check mode: nothing created]: would backfill %d missing scheduled time(s); %s'
                 % (where, figures['would_backfill'], tasks))
     return ('backfill%s: %d missing scheduled time(s), created %d run(s) (%d of them failed, retried below like any '
-            'failed run), not created %d; %s' % (where, figures['missing'], figures['created'],
-                                                  figures['created_failed'], figures['not_created'], tasks))
+            'failed run), not created %d; %s'
+            % (where, figures['missing'], figures['created'], figures['created_failed'], figures['not_created'], tasks))
 
 
 def _backfill_rows(summary, outcomes, host=None):

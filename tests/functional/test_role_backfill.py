@@ -22,6 +22,10 @@ EVERY = 600          # 10m divides a day, so Kapacitor's grid (counted from 0001
 HOUR = 3600
 
 
+def rfc(epoch):
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
+
+
 def epoch_of(text):
     return calendar.timegm(time.strptime(text[:19], '%Y-%m-%dT%H:%M:%S'))
 
@@ -31,7 +35,6 @@ def outage(sim, **task):
     gap being the slots the outage swallowed (S > down and S <= up), oldest first."""
     now = int(time.time())
     down, up = now - 3 * HOUR, now - 2 * HOUR
-    rfc = lambda epoch: time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))  # noqa: E731
     task = dict(name='rollup', every='10m', schedule_runs={
         'from': rfc(now - 6 * HOUR), 'outages': [{'from': rfc(down), 'to': rfc(up)}]}, **task)
     task_id = sim.load({'tasks': [task]})['tasks'][0]['id']
