@@ -19,7 +19,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import redact_url
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import FAILING_OUTCOMES, summarize
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import FAILING_OUTCOMES, NOT_ERROR_RE, summarize
 
 PREFIX = 'retry_failed_runs_'
 URL_UNSET = 'KAPACITOR_URL or http://localhost:9092'
@@ -76,8 +76,6 @@ BACKFILL_OUTCOMES = BACKFILL_NEWS + ('nothing_missing',)
 TIMES = ('since', 'after_time', 'before_time')
 _DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 SCRIPT_ECHO = re.compile('Started task from script')
-# Log lines that say nothing about why a run failed: the script echo and the executor's verdict.
-NOT_AN_ERROR = re.compile(r'^(?:Started task from script|Completed\((?:success|failed|canceled)\)$)')
 LOG_LINE_LENGTH = 200
 ERROR_LENGTH = 100
 
@@ -223,7 +221,7 @@ def run_error(result, row=None):
     ``error`` (the original failure)."""
     if result.get('outcome') in FAILED_AGAIN_OUTCOMES:
         lines = [str(line).strip() for line in result.get('log') or []]
-        return '; '.join(line for line in lines if line and not NOT_AN_ERROR.match(line)) or result.get('msg') or ''
+        return '; '.join(line for line in lines if line and not NOT_ERROR_RE.match(line)) or result.get('msg') or ''
     return (row or {}).get('error') or result.get('error') or ''
 
 
