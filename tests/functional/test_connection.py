@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from ansible_collections.tickstack.kapacitor.tests.functional.support import PLAYBOOK as ROLE_PLAYBOOK
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     RETRY_ROUTE,
     in_parallel,
@@ -456,3 +457,17 @@ def test_http_retries_is_how_often_a_failing_get_is_sent(sim):
         counts[retries] = sim.stats()['requests'].get('GET /api/v2/tasks', 0)
     sim.faults()
     assert counts == {0: 1, None: 6}
+
+
+def test_the_role_passes_kapacitor_use_proxy_and_kapacitor_http_retries(sim, tmp_path):
+    """With HTTP_PROXY pointing nowhere, a request reaches the simulator only if kapacitor_use_proxy: false got through;
+    with every task listing failing, exactly one GET of it shows that kapacitor_http_retries: 0 got through too."""
+    sim.load(SCENARIO)
+    sim.faults(get_error_ratio=1.0, get_error_status=503, routes=['GET /api/v2/tasks'])
+    sim.reset_stats()
+    played = run_playbook(ROLE_PLAYBOOK, {'kapacitor_url': sim.url, 'kapacitor_use_proxy': False, 'kapacitor_http_retries': 0,
+                                          'retry_failed_runs_report_path': str(tmp_path / 'report.json')}, env=PROXY_ENV)
+    stats = sim.stats()
+    sim.faults()
+    assert played.returncode != 0 and 'HTTP 503' in played.stdout, played.stdout[-3000:]
+    assert stats['requests'].get('GET /api/v2/tasks', 0) == 1, stats['requests']
