@@ -800,7 +800,7 @@ def report(results, args):
         ('missed failed scheduled times', lambda r: '%d' % r['missed']),
         ('peak concurrent retries', lambda r: '%d' % r['peak_concurrent_retries']),
         ('peak RSS, largest process (MB)', lambda r: '%.1f' % r['peak_rss_mb']),
-        ('  main / worker / module (MB)', lambda r: memory_cell(r)),
+        ('  main / worker / module (MB)', memory_cell),
         ('peak RSS, sum of the tree (MB)', lambda r: fmt(r['tree_rss_mb'], '%.1f')),
         ('CPU user+sys (s)', lambda r: '%.2f' % r['cpu_s']),
         ('exit code', lambda r: '%d' % r['exit_code']),
