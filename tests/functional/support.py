@@ -403,9 +403,25 @@ def make_pki(directory):
     return paths
 
 
-# --------------------------------------------------------------------------- a server that is not Kapacitor
+# --------------------------------------------------------------------------- servers that are not Kapacitor
 
-class CannedHTTPServer:
+class LocalHTTPServer:
+    """A threaded HTTP server on 127.0.0.1 (a port of its own) for one test, serving ``handler_class``:
+    ``port``, ``url`` and ``stop()``."""
+
+    def __init__(self, handler_class):
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), handler_class)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = 'http://127.0.0.1:%d' % self.port
+        threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class CannedHTTPServer(LocalHTTPServer):
     """A throw-away HTTP server on 127.0.0.1 that gives one canned answer to every request (the collection
     refuses URLs with a path, so each canned answer gets its own port). ``requests`` records what it got."""
 
@@ -435,13 +451,4 @@ class CannedHTTPServer:
 
             do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = 'http://127.0.0.1:%d' % self.port
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)

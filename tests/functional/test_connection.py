@@ -14,17 +14,17 @@ Effects are read out of band from the simulator: its attempts record, its reques
 
 
 import http.client
-import threading
 import time
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import PLAYBOOK as ROLE_PLAYBOOK
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     RETRY_ROUTE,
+    LocalHTTPServer,
     in_parallel,
     new_attempts,
     run_module,
@@ -360,7 +360,7 @@ def test_a_server_that_dies_during_the_call_is_given_up_after_a_few_requests(sim
 
 # --------------------------------------------------------------------------- the network in between
 
-class PrefixProxy:
+class PrefixProxy(LocalHTTPServer):
     """A reverse proxy that routes by path, as a gateway in front of several Kapacitors: ``/<prefix>/...`` is
     forwarded to the simulator with the prefix stripped; anything else is answered 404 here. ``forwarded`` counts
     what it passed on."""
@@ -400,14 +400,7 @@ class PrefixProxy:
 
             do_GET = do_POST = forward
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def test_a_path_prefix_reaches_kapacitor_behind_a_path_routed_proxy(sim):

@@ -14,7 +14,7 @@ import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
@@ -36,7 +36,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     ServerUnreachable,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import lock_path
-from ansible_collections.tickstack.kapacitor.tests.functional.support import free_port
+from ansible_collections.tickstack.kapacitor.tests.functional.support import LocalHTTPServer, free_port
 
 
 class FakeResponse:
@@ -251,7 +251,7 @@ def ping_only(conn, request):
         reset(conn, request)
 
 
-class JSONServer:
+class JSONServer(LocalHTTPServer):
     """An HTTP server that answers every request with ``{"tasks": []}``; ``stop()`` closes its port for good."""
 
     def __init__(self):
@@ -277,14 +277,7 @@ class JSONServer:
 
             do_POST = do_GET
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
