@@ -124,8 +124,10 @@ options:
   lock:
     description:
       - Hold an advisory lock per Kapacitor server while deciding and retrying, so that two jobs on the same host
-        (two cron entries, an AWX schedule and a manual launch on one execution node) never retry the same run twice.
+        (two cron entries, a cron entry and a manual C(ansible-playbook) run) never retry the same run twice.
         A job that had to wait for the lock decides from a fresh listing.
+      - AWX and Automation Platform run each job in its own execution-environment container, with a temporary
+        directory of its own that the lock does not reach; there, turn Enable Concurrent Jobs off on the job template.
       - The lock is a file in the temporary directory of the host that runs the module,
         C(<tmp>/tickstack-kapacitor-locks/<16 hexadecimal characters>.lock), named after the server's URL without
         credentials and locked with C(flock); any user of that host can take it. It covers that one host only.
