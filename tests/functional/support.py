@@ -109,6 +109,11 @@ def start_tls_simulator(pki, client_ca=False, self_signed=False):
     return start_simulator(*flags, verify=pki['ca'])
 
 
+def failed_runs(*ages):
+    """Scenario runs, one failed run at each scheduled time (``'-10m'``, RFC3339, ...)."""
+    return [{'status': 'failed', 'scheduled_for': age} for age in ages]
+
+
 # --------------------------------------------------------------------------- the simulator's record
 
 def new_attempts(before, after):

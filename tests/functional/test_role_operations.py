@@ -15,16 +15,13 @@ import re
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     PLAYBOOK,
     RETRY_ROUTE,
+    failed_runs,
     failing_times,
     new_attempts,
     read_json,
     run_playbook,
     start_simulator,
 )
-
-
-def failed(*ages):
-    return [{'status': 'failed', 'scheduled_for': age} for age in ages]
 
 
 def inventory_of(tmp_path, sims, group='kapacitor'):
@@ -39,7 +36,7 @@ def created(sim, before):
 
 
 def test_retries_run_in_batches_whose_labels_show_progress_and_whose_figures_are_summed(sim, tmp_path):
-    sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-5h', '-4h', '-3h', '-2h', '-1h')}]})
+    sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-5h', '-4h', '-3h', '-2h', '-1h')}]})
     before = sim.attempts()
     report = tmp_path / 'report.json'
     played = run_playbook(PLAYBOOK, {'kapacitor_url': sim.url, 'retry_failed_runs_concurrency': 1,
@@ -60,11 +57,11 @@ def test_one_table_over_every_host_says_what_is_broken_where(sim, tmp_path):
     other = start_simulator()
     try:
         sims = {'kap1': sim, 'kap2': other}
-        sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-3h', '-2h')}]})
+        sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-3h', '-2h')}]})
         other.load({'tasks': [
-            {'name': 'rollup', 'runs': failed('-2h')},
+            {'name': 'rollup', 'runs': failed_runs('-2h')},
             {'name': 'downsample', 'retry_outcomes': ['fail'], 'retry_error': 'bucket "rollups" not found',
-             'runs': failed('-2h', '-1h')}]})
+             'runs': failed_runs('-2h', '-1h')}]})
         before = {host: control.attempts() for host, control in sims.items()}
         played = run_playbook(PLAYBOOK, {}, inventory=inventory_of(tmp_path, sims))
         assert played.returncode == 0, played.stdout
@@ -87,7 +84,7 @@ def test_one_table_over_every_host_says_what_is_broken_where(sim, tmp_path):
 
 
 def test_check_mode_says_what_it_would_do_and_writes_a_dry_run_report(sim, tmp_path):
-    sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-3h', '-2h') + [
+    sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-3h', '-2h') + [
         {'status': 'failed', 'scheduled_for': '-1h'}, {'status': 'failed', 'scheduled_for': '-1h'},
         {'status': 'failed', 'scheduled_for': '-1h'}]}]})
     before = sim.attempts()
@@ -103,7 +100,7 @@ def test_check_mode_says_what_it_would_do_and_writes_a_dry_run_report(sim, tmp_p
 
 
 def test_the_summary_does_not_point_at_a_report_when_none_is_written(sim, tmp_path):
-    sim.load({'tasks': [{'name': 'rollup', 'retry_outcomes': ['fail'], 'runs': failed('-3h', '-2h', '-1h')}]})
+    sim.load({'tasks': [{'name': 'rollup', 'retry_outcomes': ['fail'], 'runs': failed_runs('-3h', '-2h', '-1h')}]})
     played = run_playbook(PLAYBOOK, {'kapacitor_url': sim.url, 'retry_failed_runs_summary_runs': 1})
     assert played.returncode == 0, played.stdout
     assert '... and 2 more run(s) (set retry_failed_runs_report_path for a JSON report of every run)' in played.stdout
@@ -111,7 +108,7 @@ def test_the_summary_does_not_point_at_a_report_when_none_is_written(sim, tmp_pa
 
 
 def test_an_inventory_without_the_target_group_fails_naming_kapacitor_hosts(sim, tmp_path):
-    sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-1h')}]})
+    sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-1h')}]})
     sim.reset_stats()
     inventory = inventory_of(tmp_path, {'kap1': sim}, group='kapacitors_eu')
     # KAPACITOR_URL as an AWX credential injects it: without the check, localhost would retry that one server.
@@ -138,7 +135,7 @@ def test_an_inventory_without_the_target_group_fails_naming_kapacitor_hosts(sim,
 
 
 def test_the_one_server_form_without_an_inventory_still_works(sim):
-    sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-1h')}]})
+    sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-1h')}]})
     before = sim.attempts()
     played = run_playbook(PLAYBOOK, {'kapacitor_url': sim.url})
     assert played.returncode == 0, played.stdout
@@ -148,7 +145,7 @@ def test_the_one_server_form_without_an_inventory_still_works(sim):
 def test_time_values_as_flux_users_type_them(sim, tmp_path):
     now = datetime.datetime.now(datetime.timezone.utc)
     yesterday = (now - datetime.timedelta(days=1)).date().isoformat()
-    sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-60h', '-50h', '-3h')}]})
+    sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-60h', '-50h', '-3h')}]})
     before = sim.attempts()
     times = sorted(scheduled_for for _task, scheduled_for in failing_times(before))
     # -55h to -24h, as Flux writes durations: only the run of -50h is inside.
@@ -167,8 +164,8 @@ def test_task_names_absent_on_some_hosts_with_missing_ok(sim, tmp_path):
     other = start_simulator()
     try:
         sims = {'kap1': sim, 'kap2': other}
-        sim.load({'tasks': [{'name': 'alpha', 'runs': failed('-2h')}, {'name': 'beta', 'runs': failed('-2h')}]})
-        other.load({'tasks': [{'name': 'alpha', 'runs': failed('-2h')}, {'name': 'gamma', 'runs': failed('-2h')}]})
+        sim.load({'tasks': [{'name': 'alpha', 'runs': failed_runs('-2h')}, {'name': 'beta', 'runs': failed_runs('-2h')}]})
+        other.load({'tasks': [{'name': 'alpha', 'runs': failed_runs('-2h')}, {'name': 'gamma', 'runs': failed_runs('-2h')}]})
         inventory = inventory_of(tmp_path, sims)
         names = {'retry_failed_runs_task_names': ['alpha', 'beta']}
 
@@ -202,7 +199,7 @@ def test_skip_errors_and_min_age_leave_runs_alone_and_are_counted(sim, tmp_path)
     sim.load({'tasks': [
         {'name': 'broken_script', 'runs': [{'status': 'failed', 'scheduled_for': '-2h',
                                             'error': 'could not parse Flux script: expected RPAREN'}]},
-        {'name': 'outage', 'runs': failed('-3m', '-2h')},
+        {'name': 'outage', 'runs': failed_runs('-3m', '-2h')},
     ]})
     before = sim.attempts()
     report = tmp_path / 'report.json'

@@ -17,16 +17,13 @@ import pytest
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     PLAYBOOK,
+    failed_runs,
     failing_times,
     new_attempts,
     read_json,
     run_playbook,
     start_simulator,
 )
-
-
-def failed(*ages):
-    return [{'status': 'failed', 'scheduled_for': age} for age in ages]
 
 
 def utc(hours_ago):
@@ -50,7 +47,7 @@ def created_times(sim, before):
 
 
 def test_unquoted_yaml_timestamps_and_null_bound_the_window(sim, tmp_path):
-    sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-3h', '-90m', '-30m')}]})
+    sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-3h', '-90m', '-30m')}]})
     before = sim.attempts()
     times = sorted(scheduled_for for _task, scheduled_for in failing_times(before))
     report = tmp_path / 'report.json'
@@ -84,7 +81,7 @@ def test_unquoted_yaml_timestamps_and_null_bound_the_window(sim, tmp_path):
      'a window is needed: set retry_failed_runs_since'),
 ])
 def test_bad_settings_fail_with_their_name_before_any_request(sim, tmp_path, play_vars, message):
-    sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-30m')}]})
+    sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-30m')}]})
     sim.reset_stats()
     play_vars = dict(play_vars, kapacitor_url=sim.url)
     played = run_playbook(role_play(tmp_path, play_vars))
@@ -96,9 +93,9 @@ def test_bad_settings_fail_with_their_name_before_any_request(sim, tmp_path, pla
 
 def test_the_summary_names_each_run_by_its_own_task_and_never_shows_the_password(sim, tmp_path):
     sim.load({'tasks': [
-        {'name': 'alpha', 'retry_outcomes': ['fail'], 'retry_error': 'alpha is broken', 'runs': failed('-3h', '-2h')},
-        {'name': 'beta', 'retry_outcomes': ['fail'], 'retry_error': 'beta is broken', 'runs': failed('-90m')},
-        {'name': 'gamma', 'runs': failed('-80m', '-70m')},
+        {'name': 'alpha', 'retry_outcomes': ['fail'], 'retry_error': 'alpha is broken', 'runs': failed_runs('-3h', '-2h')},
+        {'name': 'beta', 'retry_outcomes': ['fail'], 'retry_error': 'beta is broken', 'runs': failed_runs('-90m')},
+        {'name': 'gamma', 'runs': failed_runs('-80m', '-70m')},
     ]})
     before = sim.attempts()
     report = tmp_path / 'report.json'
@@ -134,8 +131,8 @@ def test_the_figures_of_several_hosts_are_summed_as_numbers(sim, tmp_path):
     other = start_simulator()
     try:
         sims = {'kap1': sim, 'kap2': other}
-        sim.load({'tasks': [{'name': 'rollup', 'runs': failed('-3h', '-2h', '-1h')}]})
-        other.load({'tasks': [{'name': 'rollup', 'retry_outcomes': ['fail'], 'runs': failed('-2h', '-1h')}]})
+        sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-3h', '-2h', '-1h')}]})
+        other.load({'tasks': [{'name': 'rollup', 'retry_outcomes': ['fail'], 'runs': failed_runs('-2h', '-1h')}]})
         before = {host: control.attempts() for host, control in sims.items()}
         inventory = tmp_path / 'inventory.yml'
         inventory.write_text('kapacitor:\n  hosts:\n' + ''.join(
@@ -155,8 +152,8 @@ def test_the_figures_of_several_hosts_are_summed_as_numbers(sim, tmp_path):
 
 
 def test_a_retry_that_outlives_retry_timeout_is_reported_as_timed_out_and_still_failing(sim, tmp_path):
-    sim.load({'tasks': [{'name': 'slow', 'run_seconds': 8, 'runs': failed('-30m')},
-                        {'name': 'quick', 'runs': failed('-20m')}]})
+    sim.load({'tasks': [{'name': 'slow', 'run_seconds': 8, 'runs': failed_runs('-30m')},
+                        {'name': 'quick', 'runs': failed_runs('-20m')}]})
     before = sim.attempts()
     report = tmp_path / 'report.json'
     played = run_playbook(PLAYBOOK, {'kapacitor_url': sim.url, 'retry_failed_runs_retry_timeout': 2,
