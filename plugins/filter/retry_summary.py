@@ -19,7 +19,13 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import redact_url
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import FAILING_OUTCOMES, NOT_ERROR_RE, summarize
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    FAILING_OUTCOMES,
+    NOT_ERROR_RE,
+    rfc3339_to_epoch,
+    summarize,
+)
 
 PREFIX = 'retry_failed_runs_'
 URL_UNSET = 'KAPACITOR_URL or http://localhost:9092'
@@ -63,7 +69,7 @@ NUMBERS = (
 )
 # Settings added later, with the value they take when the role did not pass them.
 OPTIONAL_NUMBERS = (
-    ('batch_rounds', int, lambda n: n >= 1, 'a whole number, 1 or more', 20),
+    ('batch_rounds', int, lambda n: n >= 0, "a whole number, 0 (sized from the runs' durations) or more", 0),
     ('table_rows', int, lambda n: n >= 1, 'a whole number, 1 or more', 20),
     ('backfill_max_runs_per_task', int, lambda n: n >= 1, 'a whole number, 1 or more', 100),
     ('backfill_max_runs_total', int, lambda n: n >= 1, 'a whole number, 1 or more', 500),
@@ -78,6 +84,14 @@ _DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 SCRIPT_ECHO = re.compile('Started task from script')
 LOG_LINE_LENGTH = 200
 ERROR_LENGTH = 100
+# Progress batches: a batch lasts about this long when sized from the runs' recorded durations ...
+BATCH_SECONDS = 30.0
+# ... counting this much more per retry than its run (the request, the pre-POST check) ...
+RETRY_OVERHEAD_SECONDS = 0.05
+# ... and this much more on InfluxDB 2, whose retried run starts up to a second after the answer.
+INFLUX_START_SECONDS = 1.0
+# Rounds per batch when no listed run recorded how long it took.
+AUTO_ROUNDS = 20
 
 
 def _number(name, value, kind, admits, expected):
@@ -175,15 +189,47 @@ def retry_settings(settings, variables=None, known=None):
     return result
 
 
-def retry_batches(runs, settings):
-    """The listed runs in batches of ``concurrency`` × ``batch_rounds``, one retry module call each.
+def _seconds(value):
+    """A listed run's time as epoch seconds, or None when it has none (or one that does not parse)."""
+    try:
+        return rfc3339_to_epoch(value) if value else None
+    except KapacitorError:
+        return None
+
+
+def batch_rounds(runs, settings, server=None):
+    """How many rounds of ``concurrency`` retries one batch holds: ``batch_rounds`` when set (a positive number), else
+    as many as last about BATCH_SECONDS, from the mean run time the listed attempts recorded (``finished_at`` -
+    ``started_at``, at most ``retry_timeout``), or AUTO_ROUNDS when no run recorded both.
+
+    A retry lasts about as long as the run it makes: Kapacitor answers when the new run has finished; on InfluxDB 2
+    the module polls the new run, which starts up to a second later (INFLUX_START_SECONDS more per retry).
+    """
+    if settings.get('batch_rounds'):
+        return settings['batch_rounds']
+    durations = []
+    for run in runs:
+        started, finished = _seconds(run.get('started_at')), _seconds(run.get('finished_at'))
+        if started is not None and finished is not None and finished >= started:
+            durations.append(min(finished - started, settings['retry_timeout']))
+    if not durations:
+        return AUTO_ROUNDS
+    per_retry = sum(durations) / len(durations) + RETRY_OVERHEAD_SECONDS
+    if (server or {}).get('type') == 'influxdb2':
+        per_retry += INFLUX_START_SECONDS
+    return max(1, int(BATCH_SECONDS / per_retry + 1e-6))  # + 1e-6: 30 / 3.0 is 10 rounds, not 9.999...
+
+
+def retry_batches(runs, settings, server=None):
+    """The listed runs in batches of ``concurrency`` × ``batch_rounds(...)``, one retry module call each.
 
     Each batch is ``{'label': 'batch 2/5: runs 161-320 of 700', 'runs': [...]}``; Ansible prints the label as each
-    batch ends, so an operator sees progress at least once per batch.
+    batch ends, so an operator sees progress at least once per batch (about every BATCH_SECONDS when sized from the
+    runs' recorded durations). ``server`` is the listing's ``server`` result (its ``type``), when known.
     """
     if not isinstance(runs, list):
         raise AnsibleFilterError('retry_batches expects the list of runs of kapacitor_task_runs_info, got %r' % (runs,))
-    size = settings['concurrency'] * settings.get('batch_rounds', 20)
+    size = settings['concurrency'] * batch_rounds(runs, settings, server if isinstance(server, Mapping) else None)
     count = (len(runs) + size - 1) // size
     return [{'label': 'batch %d/%d: runs %d-%d of %d' % (index + 1, count, start + 1, min(start + size, len(runs)),
                                                          len(runs)),

@@ -76,7 +76,8 @@ def test_unquoted_yaml_timestamps_and_null_bound_the_window(sim, tmp_path):
     ({'retry_failed_runs_max_attempts': 0}, 'retry_failed_runs_max_attempts must be a whole number, 1 or more, got 0'),
     ({'retry_failed_runs_task_name': 'rollup'},
      'unknown role variable(s) retry_failed_runs_task_name (did you mean retry_failed_runs_task_names?)'),
-    ({'retry_failed_runs_batch_rounds': 0}, 'retry_failed_runs_batch_rounds must be a whole number, 1 or more, got 0'),
+    ({'retry_failed_runs_batch_rounds': -1},
+     "retry_failed_runs_batch_rounds must be a whole number, 0 (sized from the runs' durations) or more, got -1"),
     ({'retry_failed_runs_since': "''", 'retry_failed_runs_after_time': 'null'},
      'a window is needed: set retry_failed_runs_since'),
 ])

@@ -69,7 +69,7 @@ def test_the_filters_are_registered_under_their_documented_names():
 def test_settings_come_back_in_the_modules_types():
     assert retry_settings(dict(SETTINGS, max_attempts='2', concurrency='8', retry_timeout='90.5')) == {
         'max_attempts': 2, 'concurrency': 8, 'retry_timeout': 90.5, 'log_lines': 3, 'summary_runs': 10,
-        'batch_rounds': 20, 'table_rows': 20, 'after_time': '24h', 'before_time': None, 'min_age': None,
+        'batch_rounds': 0, 'table_rows': 20, 'after_time': '24h', 'before_time': None, 'min_age': None,
         'skip_errors': [], 'backfill': False, 'backfill_grace': '5m', 'backfill_max_runs_per_task': 100,
         'backfill_max_runs_total': 500, 'backfill_allow_side_effects': False, 'backfill_continue_on_error': False}
 
@@ -107,7 +107,8 @@ def test_the_window_accepts_strings_yaml_datetimes_and_null(after, since, before
     ({'before_time': 1700000000}, 'retry_failed_runs_before_time must be an RFC3339 time (such as '
                                   '2026-11-28T10:00:00Z), a date (such as 2026-11-28) or a duration (such as 24h), '
                                   'got 1700000000'),
-    ({'batch_rounds': 0}, 'retry_failed_runs_batch_rounds must be a whole number, 1 or more, got 0'),
+    ({'batch_rounds': -1}, "retry_failed_runs_batch_rounds must be a whole number, 0 (sized from the runs' durations) "
+                           'or more, got -1'),
     ({'table_rows': 'many'}, "retry_failed_runs_table_rows must be a whole number, 1 or more, got 'many'"),
     ({'skip_errors': 'compile error'}, 'retry_failed_runs_skip_errors must be a list of regular expressions'),
     ({'since': ['24h']}, 'retry_failed_runs_since must be an RFC3339 time'),
@@ -323,8 +324,38 @@ def test_batches_hold_concurrency_times_rounds_runs_each_and_say_where_they_are(
                                                      'batch 3/3: runs 9-11 of 11']
     assert [run for batch in batches for run in batch['runs']] == runs
     assert retry_batches([], settings()) == []
-    # The defaults: concurrency 4 x 20 rounds, so 80 runs are one call.
-    assert len(retry_batches(runs * 8, settings())) == 2
+    # With no recorded run time, the default sizes batches of concurrency 4 x 20 rounds: 88 runs are two calls.
+    assert [len(batch['runs']) for batch in retry_batches(runs * 8, settings())] == [80, 8]
+
+
+def timed_runs(count, seconds, started='2026-11-29T10:00:00.5Z'):
+    """Runs that each recorded a run time of ``seconds`` (finished_at - started_at)."""
+    finished = '2026-11-29T10:%02d:%06.3fZ' % divmod(0.5 + seconds, 60)
+    return [{'id': '%016x' % index, 'started_at': started, 'finished_at': finished} for index in range(count)]
+
+
+@pytest.mark.parametrize('seconds, server, rounds', [
+    (0.25, None, 100),                        # 30 s / (0.25 s + 0.05 s per request) = 100 rounds
+    (2.95, None, 10),                         # 30 / 3.0
+    (2.95, {'type': 'kapacitor'}, 10),
+    (1.95, {'type': 'influxdb2'}, 10),        # the retried run starts up to 1 s after InfluxDB's answer
+    (45.0, None, 1),                          # a run longer than a batch: one round per batch, never none
+])
+def test_by_default_a_batch_lasts_about_30_seconds_of_the_runs_recorded_durations(seconds, server, rounds):
+    runs = timed_runs(1000, seconds)
+    sizes = [len(batch['runs']) for batch in retry_batches(runs, settings(concurrency=4), server)]
+    assert sizes[0] == 4 * rounds and sum(sizes) == 1000
+
+
+def test_a_recorded_duration_counts_at_most_retry_timeout_and_runs_without_one_are_left_out():
+    runs = timed_runs(30, 50.0) + [{'id': 'ffff', 'started_at': '2026-11-29T10:00:00Z'}, {'id': 'fffe'},
+                                   {'id': 'fffd', 'started_at': 'garbage', 'finished_at': '2026-11-29T10:00:00Z'}]
+    # 30 s / (min(50, 2.95) + 0.05) = 10 rounds of 2
+    assert len(retry_batches(runs, settings(concurrency=2, retry_timeout=2.95))[0]['runs']) == 20
+
+
+def test_a_positive_batch_rounds_wins_over_the_recorded_durations():
+    assert len(retry_batches(timed_runs(100, 0.1), settings(concurrency=2, batch_rounds=3))[0]['runs']) == 6
 
 
 def loop_of(*batches, **failures):
