@@ -11,14 +11,16 @@ task with ``now()`` set to that time, so it computes the range the missed run wo
 Two phases, each one call per task on a bounded thread pool:
 
 * ``plan``: skip what cannot or must not be backfilled (inactive task, schedule that cannot be enumerated, Flux with
-  side effects or ``tasks.lastSuccess``), clamp the window (never before ``createdAt``, ``updatedAt`` or the 14-day
-  history horizon, never after now - offset - grace), list the runs of the window (any status), check that the run
+  side effects or ``tasks.lastSuccess``), clamp the window (never before ``createdAt``, ``updatedAt`` or the run
+  history's horizon, ``client.horizon_seconds()``, never after now - offset - grace), list the runs of the window (any status), check that the run
   history can be trusted (history check, calibration) and compute the missing scheduled times; ``max_runs_per_task``
   and then ``max_runs_total`` refuse, never truncate;
 * ``fill`` (not in check mode): oldest first, one at a time per task; each scheduled time is listed again just before
   its POST, the echoed ``scheduledFor`` is verified, an answer that is not a success is followed by a listing (a failed
   run exists too), an uncertain request is never sent again before a listing showed no run; a task stops at its first
-  failed run unless ``continue_on_error``.
+  failed run unless ``continue_on_error``. Kapacitor answers a manual run when it has finished; InfluxDB 2 answers at
+  once with the run ``scheduled``, so the run is read until it has finished before the next scheduled time is
+  decided, and an inactive task (InfluxDB's 400) is skipped.
 """
 
 import re
@@ -36,15 +38,23 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing impor
     newest_finished,
     scheduled_window,
 )
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import POLL_INTERVAL, RETRY_RESEND_DELAY, RETRY_SENDS
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import (
+    POLL_INTERVAL,
+    RETRY_RESEND_DELAY,
+    RETRY_SENDS,
+    follow_run,
+)
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     HORIZON_SECONDS,
     Window,
     classify_retry_response,
     epoch_to_rfc3339,
+    horizon_words,
     rfc3339_to_epoch,
+    run_error,
     scheduled_epoch,
     scheduled_instant,
+    server_label,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._schedule import ScheduleError, TooManySlots, parse_task_schedule
 
@@ -107,21 +117,22 @@ def _task_time(task, key):
         return None
 
 
-def clamp_window(task, offset, after, before, now, grace, ignore_updated_at=False):
+def clamp_window(task, offset, after, before, now, grace, ignore_updated_at=False, horizon=HORIZON_SECONDS):
     """The effective window of one task: ``(after, before, after_limited_by, before_limited_by)``, epoch seconds,
     both bounds exclusive (the scheduled times S with after < S < before are judged).
 
     ``after`` is the latest of the caller's ``after_time``, the task's ``createdAt`` (its first scheduled time is
     strictly after it), its ``updatedAt`` (the schedule or the script may have changed then) unless
-    ``ignore_updated_at``, and the history horizon (Kapacitor lists runs that started within 14 days; a margin of an
-    hour, and a negative offset, which starts runs before their scheduled time). ``before`` is the earlier of the
+    ``ignore_updated_at``, and the history horizon (the server lists runs that started within ``horizon`` seconds:
+    14 days on Kapacitor, the ``_tasks`` bucket's retention on InfluxDB 2; a margin of an hour, and a negative offset,
+    which starts runs before their scheduled time). ``before`` is the earlier of the
     caller's ``before_time`` and now - offset - grace: a scheduled time whose run is not due yet, or may still be on
     its way, is not missing.
     """
     lows = [('after_time', after), ('created_at', _task_time(task, 'createdAt'))]
     if not ignore_updated_at:
         lows.append(('updated_at', _task_time(task, 'updatedAt')))
-    lows.append(('history_horizon', now - HORIZON_SECONDS + HISTORY_MARGIN - min(offset, 0)))
+    lows.append(('history_horizon', now - horizon + HISTORY_MARGIN - min(offset, 0)))
     highs = [('before_time', before), ('grace', now - offset - grace)]
     low_by, low = max(((name, value) for name, value in lows if value is not None), key=lambda pair: pair[1])
     high_by, high = min(((name, value) for name, value in highs if value is not None), key=lambda pair: pair[1])
@@ -175,7 +186,8 @@ class Backfill:
     """Plans and fills the missing runs of many tasks. Options are keywords: ``after``/``before`` (epoch seconds or
     None, the caller's window), ``now``, ``grace`` (seconds), ``ignore_updated_at``, ``allow_side_effects``,
     ``max_runs_per_task``, ``max_runs_total``, ``continue_on_error``, ``skip_history_check``, ``concurrency``,
-    ``run_timeout`` (seconds a manual run's request may take: Kapacitor answers when the run has finished),
+    ``run_timeout`` (seconds a manual run's request may take: Kapacitor answers when the run has finished; on
+    InfluxDB 2, seconds to wait for the run to finish),
     ``check_mode``; for tests ``clock`` (monotonic seconds) and ``sleep``."""
 
     def __init__(self, client, *, after, before, now, grace=300.0, ignore_updated_at=False, allow_side_effects=False,
@@ -197,10 +209,14 @@ class Backfill:
         self.check_mode = check_mode
         self._clock = clock
         self._sleep = sleep
+        self.horizon = HORIZON_SECONDS
+        self.server = 'Kapacitor'
 
     def run(self, tasks):
         """Plan every task, refuse them all if together they exceed ``max_runs_total``, then fill (not in check
         mode). Returns ``(results, totals)``."""
+        self.horizon = self.client.horizon_seconds()
+        self.server = server_label(self.client.server_type)
         plans = map_concurrently(self.plan, tasks, self.concurrency)
         pending = [plan for plan in plans if plan.outcome is None]
         total = sum(len(plan.missing) for plan in pending)
@@ -231,8 +247,8 @@ class Backfill:
     def _plan(self, plan):
         task = plan.task
         if task.get('status') != 'active':
-            plan.end('skipped', 'the task is %s: Kapacitor does not schedule it, and a backfill would run what someone '
-                                'stopped' % task.get('status'))
+            plan.end('skipped', 'the task is %s: %s does not schedule it, and a backfill would run what someone '
+                                'stopped' % (task.get('status'), self.server))
             return
         try:
             plan.schedule = schedule = parse_task_schedule(task)
@@ -251,7 +267,7 @@ class Backfill:
                                 'success, so a run for an earlier time queries an empty range and fails')
             return
         plan.window = clamp_window(task, schedule.offset, self.after, self.before, self.now, self.grace,
-                                   self.ignore_updated_at)
+                                   self.ignore_updated_at, self.horizon)
         low, high = plan.window[:2]
         if high <= low + 1:
             plan.end('nothing_missing', 'the effective window is empty')
@@ -281,7 +297,7 @@ class Backfill:
 
     def _history_problem(self, task, schedule, runs, low, high):
         """Why the runs Kapacitor lists cannot be trusted to show what ran, or None (docs/backfill.md)."""
-        horizon = self.now - HORIZON_SECONDS + HISTORY_MARGIN
+        horizon = self.now - self.horizon + HISTORY_MARGIN
         created = _task_time(task, 'createdAt') or 0
         latest = _task_time(task, 'latestCompleted')
         # latestCompleted is the scheduled time of the latest finished run (or a restart time, off the grid).
@@ -291,10 +307,10 @@ class Backfill:
             else:
                 listed = bool(self._runs_at(task['id'], latest))
             if not listed:
-                return ('the task says its latest finished run was scheduled for %s (latestCompleted), but Kapacitor '
-                        'lists no run for that time: its run history is off (task-run-influxdb = "none") or lost, so '
-                        'every scheduled time would look missed. Set skip_history_check only if you know why'
-                        % epoch_to_rfc3339(latest))
+                return ('the task says its latest finished run was scheduled for %s (latestCompleted), but %s lists '
+                        'no run for that time: its run history is off (task-run-influxdb = "none" on Kapacitor) or lost, '
+                        'so every scheduled time would look missed. Set skip_history_check only if you know why'
+                        % (epoch_to_rfc3339(latest), self.server))
         if runs or not task.get('lastRunStatus'):
             return None
         start = max(horizon, created)
@@ -307,9 +323,10 @@ class Backfill:
         listed, dummy = collect_runs(self.client, task['id'], Window(start, self.now + max(0, -schedule.offset) + 1),
                                      enough=lambda found, boundary: bool(found), strict=False)
         if not listed:
-            return ('the task has run (lastRunStatus is %s), but Kapacitor lists no run of it in the last 14 days: its '
-                    'run history is off (task-run-influxdb = "none") or lost, so every scheduled time would look '
-                    'missed. Set skip_history_check only if you know why' % task.get('lastRunStatus'))
+            return ('the task has run (lastRunStatus is %s), but %s lists no run of it in the last %s: its run '
+                    'history is off (task-run-influxdb = "none" on Kapacitor) or lost, so every scheduled time would '
+                    'look missed. Set skip_history_check only if you know why'
+                    % (task.get('lastRunStatus'), self.server, horizon_words(self.horizon)))
         return None
 
     def _runs_at(self, task_id, epoch, keep_logs=False):
@@ -370,6 +387,12 @@ class Backfill:
                 plan.not_created.append({'scheduled_for': when, 'reason': 'another job queued a run for this '
                                          'scheduled time during this call (%s)' % message})
                 return None
+            if kind == 'task_inactive':  # InfluxDB 2 refuses a manual run of an inactive task; nothing was created
+                reason = 'the task was deactivated during this call, and %s refuses its manual runs (%s)' % (
+                    self.server, message)
+                plan.not_created.append({'scheduled_for': when, 'reason': reason})
+                plan.end('skipped', reason)
+                return 'the task was deactivated'
             # Not a success: a run may exist all the same (a failed run is recorded; an uncertain request may have
             # been acted on). Only a run listed now, none having been listed before the request, is this request's.
             self._sleep(delay)
@@ -387,20 +410,37 @@ class Backfill:
                                      'and no run appeared' % (sends, message))
 
     def _created(self, plan, epoch, when, body):
-        """A 201: Kapacitor answers when the run has finished, and answers an error when it failed."""
+        """A 201. Kapacitor answers when the run has finished, and answers an error when it failed; InfluxDB 2
+        answers at once with the run ``scheduled``, so it is read until it has finished (up to ``run_timeout``)."""
         run_id = body.get('id')
         try:
             echoed = scheduled_instant(body.get('scheduledFor'))
         except (KapacitorError, TypeError):
             echoed = None
-        plan.created.append({'scheduled_for': epoch_to_rfc3339(echoed) if echoed is not None else body.get('scheduledFor'),
-                             'run_id': run_id, 'status': 'success', 'error': None})
+        influx = self.client.server_type == 'influxdb2'
+        entry = {'scheduled_for': epoch_to_rfc3339(echoed) if echoed is not None else body.get('scheduledFor'),
+                 'run_id': run_id, 'status': (body.get('status') or 'scheduled') if influx else 'success', 'error': None}
+        plan.created.append(entry)
         if echoed != epoch:
-            reason = ('Kapacitor created run %s for %s instead of %s (it ignores a body it cannot read, and then runs '
-                      'for now)' % (run_id, body.get('scheduledFor'), when))
+            reason = ('%s created run %s for %s instead of %s (it ignores a body it cannot read, and then runs '
+                      'for now)' % (self.server, run_id, body.get('scheduledFor'), when))
             plan.end('error', reason)
             return reason
-        return None
+        if not influx:
+            return None
+        run, finished = follow_run(self.client, plan.task_id, {'id': run_id, 'status': entry['status']}, self.run_timeout,
+                                   self._clock, self._sleep)
+        entry['status'] = run['status']
+        if not finished:
+            entry['error'] = ('still %s after run_timeout (%g s); InfluxDB goes on with it, but the task stops here, '
+                              'since the next scheduled time is decided only once a run has ended'
+                              % (run['status'], self.run_timeout))
+            return 'run %s for %s had not finished after run_timeout (%g s)' % (run_id, when, self.run_timeout)
+        entry['error'] = run_error(run)
+        if run['status'] == 'success' or self.continue_on_error:
+            return None
+        return 'the task stopped at its first failed backfilled run (%s, run %s); set continue_on_error to go on' % (
+            when, run_id)
 
     def _record(self, plan, when, run, timed_out):
         status = run['status']

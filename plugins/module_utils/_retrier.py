@@ -14,6 +14,13 @@ exactly once:
 * the retries run in a random order, so two jobs do not walk the same list in lock step;
 * afterwards every scheduled time retried is listed once more (one listing per task) and any that gained
   more than one new attempt during the call is reported in ``duplicates``.
+
+Kapacitor answers a retry when the new run has finished. InfluxDB 2 answers at once with the new run ``scheduled``
+(docs/design.md, "InfluxDB 2"): with ``wait`` the Retrier reads the new run until it has finished or ``retry_timeout``
+passed, so the outcomes mean the same on both servers; either way a worker sends its next retry only once its
+previous new run has finished (or reached its ``retry_timeout``), so that ``concurrency`` bounds the new runs in
+flight, not only the open requests. An inactive task's runs get ``task_inactive`` there and no request (InfluxDB
+would answer 400).
 """
 
 
@@ -39,8 +46,8 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing impor
     scheduled_window,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    COMPLETED_STATUSES,
     FAILING_OUTCOMES,
-    HORIZON_SECONDS,
     IN_PROGRESS_STATUSES,
     RUN_STATUSES,
     Window,
@@ -50,13 +57,21 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     compile_patterns,
     decide,
     epoch_to_rfc3339,
+    horizon_words,
     id_created_at,
     latest_of,
     rfc3339_to_epoch,
+    run_error,
     scheduled_instant,
+    server_label,
 )
 
 POLL_INTERVAL = 1.0
+# A run InfluxDB 2 accepted (it answers at once, the run starts within about a second) is read this often: first after
+# FOLLOW_FIRST seconds, then each wait FOLLOW_GROWTH times longer, up to FOLLOW_MAX.
+FOLLOW_FIRST = 0.5
+FOLLOW_GROWTH = 1.5
+FOLLOW_MAX = 2.0
 # A retry request whose fate is unknown (or that got a 429) is sent again only after a listing of its scheduled
 # time showed no new attempt, at most this many times in all, RETRY_RESEND_DELAY seconds (or Retry-After) apart.
 RETRY_SENDS = 4
@@ -69,6 +84,28 @@ RECHECK_AFTER = 1.0
 CONTENTION_PAUSE = 0.25
 # The module's failure message stays readable (and a playbook's output small) whatever the number of runs.
 MESSAGE_LIMIT = 2000
+
+
+def follow_run(client, task_id, run, timeout, clock, sleep):
+    """Read a run InfluxDB 2 accepted (``GET .../runs/{id}``) until it has finished or ``timeout`` seconds passed.
+
+    Returns ``(run as last seen, finished)``; ``run`` itself while it could not be read. A 404 is not an error here:
+    InfluxDB deletes a finished run from its kv store before it writes it to the ``_tasks`` bucket, so a run can be
+    missing for a moment (docs/design.md, "InfluxDB 2")."""
+    deadline = clock() + timeout
+    interval = FOLLOW_FIRST
+    last = run
+    while True:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return last, False
+        sleep(min(interval, remaining))
+        interval = min(FOLLOW_MAX, interval * FOLLOW_GROWTH)
+        seen = client.get_run(task_id, run['id'])
+        if seen is not None:
+            last = seen
+            if seen.get('status') in COMPLETED_STATUSES:
+                return seen, True
 
 
 def failure_message(results, limit=MESSAGE_LIMIT):
@@ -236,17 +273,19 @@ class Retrier:
     """Retries runs idempotently: one decision per (task, scheduled time) from all of its attempts.
 
     Options are keywords: ``max_attempts``, ``force``, ``concurrency``, ``retry_timeout`` (seconds a retry request
-    may take), ``check_mode``, ``refresh`` (False: trust the attempt fields of the input), ``recheck_after``,
+    may take, or on InfluxDB 2 the new run), ``wait`` (InfluxDB 2: wait for the new run's end; Kapacitor always
+    does), ``check_mode``, ``refresh`` (False: trust the attempt fields of the input), ``recheck_after``,
     ``min_age`` (seconds a failed latest attempt must have finished before it is retried, else ``deferred``),
     ``skip_errors`` (regular expressions, strings or compiled: a latest attempt whose error matches one is
     ``skipped``); and, for tests, ``clock`` (monotonic seconds), ``wall`` (seconds since the epoch), ``sleep`` and
     ``shuffle``.
     """
 
-    def __init__(self, client, *, max_attempts=3, force=False, concurrency=4, retry_timeout=1800.0, check_mode=False,
-                 refresh=True, recheck_after=RECHECK_AFTER, min_age=0.0, skip_errors=(), clock=time.monotonic,
-                 wall=time.time, sleep=time.sleep, shuffle=None):
+    def __init__(self, client, *, max_attempts=3, force=False, concurrency=4, retry_timeout=1800.0, wait=True,
+                 check_mode=False, refresh=True, recheck_after=RECHECK_AFTER, min_age=0.0, skip_errors=(),
+                 clock=time.monotonic, wall=time.time, sleep=time.sleep, shuffle=None):
         self.client = client
+        self.wait = wait
         self.max_attempts = max_attempts
         self.min_age = min_age
         self.skip_errors = compile_patterns(skip_errors, 'skip_errors')
@@ -261,10 +300,15 @@ class Retrier:
         self._sleep = sleep
         self._shuffle = shuffle or random.Random().shuffle
         self._lock = threading.Lock()
+        self._pending = threading.local()  # InfluxDB 2: the worker's last new run, (task ID, run, deadline)
         self._task_ids = ()
         self.duplicates = []
         self.unchecked = []  # tasks whose listing after the retries failed: duplicates there could not be seen
         self._started = self._wall()
+
+    @property
+    def _influx(self):
+        return self.client.server_type == 'influxdb2'
 
     # ---------------------------------------------------------------- listing
 
@@ -286,7 +330,7 @@ class Retrier:
 
         Runs given with their ``scheduled_for`` cost one windowed listing for the task that covers them all.
         Bare run IDs are looked up with a GET each when there are few of them, otherwise by listing the whole
-        14-day window once.
+        run history once.
         """
         epochs = [scheduled_instant(item.hints['scheduled_for']) for item in items if item.hints.get('scheduled_for')]
         bare = [item for item in items if not item.hints.get('scheduled_for')]
@@ -307,9 +351,7 @@ class Retrier:
     def _why_missing(self, item, cache):
         """The true reason why a run is not among the runs of its task, in words (for ``not_found``)."""
         task_id, run_id = item.task_id, item.run_id
-        if 'task_missing' not in cache:
-            cache['task_missing'] = self.client.get_task(task_id) is None
-        if cache['task_missing']:
+        if self._task(task_id, cache) is None:
             return 'task %s not found: it was deleted, or task_id is wrong' % task_id
         hinted = item.hints.get('scheduled_for')
         run = get_run(self.client, task_id, run_id)
@@ -322,11 +364,13 @@ class Retrier:
                     run_id, other, task_id, '%s.task_id' % item.where if item.where else 'task_id')
         created = id_created_at(run_id)
         when = epoch_to_rfc3339(created)
-        if created < self._wall() - HORIZON_SECONDS + 60:
-            return ('run %s not found: its ID dates from %s, 14 days ago or more, and Kapacitor only keeps runs of the '
-                    'last 14 days' % (run_id, when))
-        return ('run %s not found among the runs of task %s: its ID dates from %s, within the 14 days Kapacitor keeps, '
-                'so it belongs to another task or is wrong' % (run_id, task_id, when))
+        horizon = self.client.horizon_seconds()
+        words, server = horizon_words(horizon), server_label(self.client.server_type)
+        if created < self._wall() - horizon + 60:
+            return ('run %s not found: its ID dates from %s, %s ago or more, and %s only keeps runs of the last %s'
+                    % (run_id, when, words, server, words))
+        return ('run %s not found among the runs of task %s: its ID dates from %s, within the %s %s keeps, so it '
+                'belongs to another task or is wrong' % (run_id, task_id, when, words, server))
 
     # ---------------------------------------------------------------- planning
 
@@ -375,9 +419,9 @@ class Retrier:
             decision = self._decide(run, latest, count, self.force)
             if not decision.retry:
                 self._finish(item, decision.outcome, decision.msg, latest=latest, count=count)
+            elif self._blocked(item, cache, latest, count):
+                continue
             elif self.check_mode:
-                if self._task_missing(item, cache):  # a deleted task's runs are still listed; its retry is a 404
-                    continue
                 self._finish(item, 'would_retry', 'would retry run %s (check mode)' % decision.target['id'],
                              latest=latest, count=count)
             else:
@@ -399,17 +443,32 @@ class Retrier:
         return decide(requested, latest, count, self.max_attempts, force, now=self._wall(), min_age=self.min_age,
                       skip_errors=self.skip_errors)
 
-    def _task_missing(self, item, cache):
-        """Check mode: a deleted task would answer the retry with 404, so predict ``not_found``."""
+    def _task(self, task_id, cache):
+        """The task (one GET per task and call, kept in ``cache``), or None when it does not exist."""
+        if 'task' not in cache:
+            cache['task'] = self.client.get_task(task_id)
+        return cache['task']
+
+    def _blocked(self, item, cache, latest, count):
+        """Whether a retry decided for ``item`` is not to be sent (then the item has its result): in check mode a
+        deleted task, whose runs are still listed, would answer 404, so ``not_found`` is predicted; on InfluxDB 2 the
+        task must exist and be active, since InfluxDB refuses to retry a run of an inactive task (400)."""
+        if not (self.check_mode or self._influx):
+            return False
         try:
-            if 'task_missing' not in cache:
-                cache['task_missing'] = self.client.get_task(item.task_id) is None
+            task = self._task(item.task_id, cache)
         except KapacitorError as exc:
             self._finish(item, 'error', self._reason(exc, 'could not look up task %s' % item.task_id))
             return True
-        if cache['task_missing']:
+        if task is None:
             self._finish(item, 'not_found', 'task %s not found: it was deleted, or task_id is wrong' % item.task_id)
-        return cache['task_missing']
+            return True
+        if self._influx and task.get('status') != 'active':
+            self._finish(item, 'task_inactive', 'task %s is %s, and InfluxDB does not retry runs of an inactive task, so '
+                         'no retry was sent; activate the task to retry this scheduled time'
+                         % (item.task_id, task.get('status')), latest=latest, count=count)
+            return True
+        return False
 
     def _not_found(self, item, cache):
         try:
@@ -487,6 +546,7 @@ class Retrier:
         item, decision = job.item, job.decision
         target = decision.target
         try:
+            self._pace()
             if not self._recheck(job):
                 return
             sends = 0
@@ -497,7 +557,10 @@ class Retrier:
                 except RequestError as exc:
                     job.sent = job.sent or exc.sent
                     raise
-                job.sent = job.sent or outcome != 'rate_limited'  # a 429 did nothing
+                job.sent = job.sent or outcome not in ('rate_limited', 'task_inactive')  # those did nothing
+                if outcome == 'accepted':
+                    outcome, message, new_run = self._follow(job, new_run)
+                    break
                 if outcome == 'not_found':
                     self._finish(item, 'not_found', self._why_missing(item, {}), latest=target, count=job.count)
                     return
@@ -532,6 +595,9 @@ class Retrier:
             return
         if outcome in ('retried', 'retried_failed'):
             message = '%s: %s' % (decision.msg, message) if message else decision.msg
+        elif outcome == 'task_inactive':
+            message = ('InfluxDB refused the retry because task %s is inactive (%s); no run was created. Activate the task '
+                       'to retry this scheduled time' % (item.task_id, message))
         self._finish(item, outcome, message, latest=target, count=job.count, new_run=new_run)
 
     def _post(self, item, target):
@@ -548,6 +614,8 @@ class Retrier:
                 return 'timed_out', exc.message, None, 0
             return 'ambiguous', exc.message, None, RETRY_RESEND_DELAY
         outcome = classify_retry_response(status, server_message)
+        if outcome == 'retried' and self._influx:  # accepted: the new run is scheduled, its fate still to come
+            return 'accepted', None, {'id': body.get('id'), 'status': body.get('status') or 'scheduled'}, 0
         if outcome == 'retried':
             return outcome, 'new run %s succeeded' % body.get('id'), {'id': body.get('id'), 'status': 'success'}, 0
         message = 'HTTP %d: %s' % (status, server_message)
@@ -557,6 +625,36 @@ class Retrier:
         if hint:
             message = '%s. %s' % (message.rstrip('.'), hint)
         return outcome, message, None, 0
+
+    def _follow(self, job, new_run):
+        """InfluxDB 2 accepted the retry: with ``wait``, read the new run until it has finished or ``retry_timeout``
+        passed; without, report it as it was accepted and leave the wait to this worker's next retry (``_pace``)."""
+        task_id = job.item.task_id
+        if not self.wait:
+            self._pending.run = (task_id, new_run, self._clock() + self.retry_timeout)
+            return 'retried', 'new run %s is %s (wait is false, so its end was not waited for)' % (
+                new_run['id'], new_run['status']), new_run
+        run, finished = follow_run(self.client, task_id, new_run, self.retry_timeout, self._clock, self._sleep)
+        if finished:
+            outcome, message = self._outcome_of(run)
+            return outcome, message, run
+        return 'timed_out', ('retry_timeout (%g s) passed while the new run %s was still %s; InfluxDB goes on with it, '
+                             'and a later call sees how it ended. It is attempt %d of max_attempts %d'
+                             % (self.retry_timeout, run['id'], run['status'], job.count + 1, self.max_attempts)), run
+
+    def _pace(self):
+        """With ``wait: false`` on InfluxDB 2: before this worker sends another retry, its previous new run must have
+        finished (or reached its ``retry_timeout``), so that at most ``concurrency`` new runs of this call are
+        unfinished at once. A failure to read it ends the wait: the next request meets the same trouble."""
+        pending = getattr(self._pending, 'run', None)
+        if pending is None:
+            return
+        self._pending.run = None
+        task_id, run, deadline = pending
+        try:
+            follow_run(self.client, task_id, run, deadline - self._clock(), self._clock, self._sleep)
+        except KapacitorError:
+            return
 
     def _new_attempt(self, job):
         """After an uncertain, timed-out or failed request, list the scheduled time again and return the newest
@@ -587,7 +685,8 @@ class Retrier:
             return 'retried', 'new run %s succeeded' % new_run['id']
         if status in IN_PROGRESS_STATUSES:
             return 'retried', 'new run %s is still %s' % (new_run['id'], status)
-        return 'retried_failed', 'new run %s ended %s' % (new_run['id'], status)
+        error = new_run['error'] if 'error' in new_run else run_error(new_run)
+        return 'retried_failed', 'new run %s ended %s%s' % (new_run['id'], status, ': %s' % error if error else '')
 
     # ---------------------------------------------------------------- after the retries
 

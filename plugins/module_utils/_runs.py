@@ -29,10 +29,10 @@ IN_PROGRESS_STATUSES = frozenset(('scheduled', 'started'))
 
 OUTCOMES = (
     'retried', 'retried_failed', 'timed_out', 'would_retry', 'superseded', 'not_failed',
-    'max_attempts_reached', 'deferred', 'skipped', 'already_queued', 'not_found', 'error',
+    'max_attempts_reached', 'deferred', 'skipped', 'already_queued', 'task_inactive', 'not_found', 'error',
 )
-# Outcomes that fail kapacitor_task_run_retry. ``timed_out`` and ``deferred`` are not: the module did what it was
-# asked, but the scheduled time still needs a retry (the role counts them as remaining).
+# Outcomes that fail kapacitor_task_run_retry. ``timed_out``, ``deferred`` and ``task_inactive`` are not: the module did
+# what it was asked, but the scheduled time still needs a retry (the role counts them as remaining).
 FAILING_OUTCOMES = frozenset(('error', 'not_found'))
 
 _ID_RE = re.compile(r'^[0-9a-fA-F]{16}$')
@@ -212,9 +212,26 @@ class Window:
         }
 
 
-def resolve_window(after_time, before_time, now):
+def horizon_words(seconds):
+    """A run-history horizon in words: ``14 days``, ``3 days``, ``36 hours``, ``90 minutes``."""
+    seconds = int(seconds)
+    for unit, name in ((86400, 'day'), (3600, 'hour'), (60, 'minute'), (1, 'second')):
+        if seconds >= unit and seconds % unit == 0:
+            count = seconds // unit
+            return '%d %s%s' % (count, name, '' if count == 1 else 's')
+    return '%d seconds' % seconds
+
+
+def server_label(server_type):
+    """The server's name in messages: ``Kapacitor`` or ``InfluxDB`` (``server_type`` as the client says it)."""
+    return 'InfluxDB' if server_type == 'influxdb2' else 'Kapacitor'
+
+
+def resolve_window(after_time, before_time, now, horizon=HORIZON_SECONDS, server_type='kapacitor'):
     """Build a Window from the user's options and return ``(window, warnings)``.
 
+    ``horizon`` (seconds) is how far back the server lists runs (``client.horizon_seconds()``: 14 days on Kapacitor,
+    the ``_tasks`` bucket's retention on InfluxDB); a window that reaches further back gets a warning that names it.
     Raises InputError for unparsable times, a window that is empty, or an ``after_time`` in the future.
     """
     after = None if after_time in (None, '') else parse_time(after_time, 'after_time', now)
@@ -226,11 +243,12 @@ def resolve_window(after_time, before_time, now):
         raise InputError('after_time (%s) is not in the past: no run can be scheduled after it yet'
                          % epoch_to_rfc3339(after))
     warnings = []
-    horizon = now - HORIZON_SECONDS
-    if (after is not None and after < horizon) or (before is not None and before < horizon):
-        warnings.append('The window reaches further back than 14 days (before %s). Kapacitor only returns runs that '
-                        'started within the last 14 days, so older runs are missing from the result.'
-                        % epoch_to_rfc3339(horizon))
+    oldest = now - horizon
+    if (after is not None and after < oldest) or (before is not None and before < oldest):
+        words = horizon_words(horizon)
+        warnings.append('The window reaches further back than %s (before %s). %s only returns runs that started '
+                        'within the last %s, so older runs are missing from the result.'
+                        % (words, epoch_to_rfc3339(oldest), server_label(server_type), words))
     return Window(after, before), warnings
 
 
@@ -398,7 +416,7 @@ class RunPager:
         """Nothing older can be listed now: the rest of the window is a gap, and the listing ends."""
         after = self.window.server_after()
         self.gaps.append((after, self.before, 'runs scheduled after %s and before %s could not be listed: %s'
-                          % (_when(after, 'the 14-day horizon'), _when(self.before, 'now'), reason)))
+                          % (_when(after, 'the start of the run history'), _when(self.before, 'now'), reason)))
         self.done = True
 
 
@@ -579,7 +597,8 @@ def classify_retry_response(status, message, verb='failed to retry run:'):
 
     Returns one of ``retried`` (200: the new run succeeded), ``retried_failed`` (a new run was created and
     failed: 500 ``could not execute task run`` / ``unexpected error from queryd``, or 400 for Flux errors),
-    ``already_queued`` (422), ``not_found`` (404), ``ambiguous`` (the request's fate is unknown: a proxy's
+    ``already_queued`` (422), ``task_inactive`` (InfluxDB 2's 400 ``inactive task``: nothing was created),
+    ``not_found`` (404), ``ambiguous`` (the request's fate is unknown: a proxy's
     502/503/504, or a 5xx that is not Kapacitor's own error) or ``error``.
     """
     message = message or ''
@@ -587,6 +606,8 @@ def classify_retry_response(status, message, verb='failed to retry run:'):
         return 'retried'
     if status == 422 and 'already queued' in message:
         return 'already_queued'
+    if status == 400 and message.startswith(verb) and 'inactive task' in message:
+        return 'task_inactive'  # InfluxDB 2 refuses retries and manual runs of an inactive task
     if status == 404 and message.startswith(verb):
         return 'not_found'
     if status in (400, 500) and message.startswith(verb):

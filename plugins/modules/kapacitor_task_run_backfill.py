@@ -19,9 +19,11 @@ description:
     before each request the scheduled time is listed again, so a run another job created meanwhile is not doubled; the
     C(scheduledFor) Kapacitor echoes is checked, and a task stops when it differs.
   - Kapacitor answers a manual run when it has finished, with an error when the run failed (the run exists all the
-    same). After any answer that is not a success the module lists the scheduled time before deciding; a request whose
-    fate is unknown (a dropped connection, a proxy's 502, 503 or 504, a 429) is sent again only when that listing shows
-    no run. A task stops at its first failed backfilled run unless O(continue_on_error=true).
+    same). InfluxDB 2 answers at once with the run C(scheduled); the module reads the run until it has finished
+    (every 0.5 to 2 seconds, for at most O(run_timeout)) before it decides the task's next scheduled time, and skips a
+    task InfluxDB refuses a manual run of because it was deactivated meanwhile. After any answer that is not a success
+    the module lists the scheduled time before deciding; a request whose fate is unknown (a dropped connection, a
+    proxy's 502, 503 or 504, a 429) is sent again only when that listing shows no run. A task stops at its first failed backfilled run unless O(continue_on_error=true).
   - Safeguards, each an outcome with its reason in RV(tasks) (and a warning) - inactive tasks and schedules that cannot
     be enumerated (C(every) in C(mo) or C(y), some cron expressions) are V(skipped); tasks whose Flux would act outside
     its own output (alerts, notifications, C(http.post), C(sql.to), see the docs), tasks that call
@@ -29,8 +31,9 @@ description:
     O(max_runs_total), a run history that cannot be trusted (history check) and scheduler runs off the computed
     schedule (calibration) are V(refused). A refusal creates nothing for that task; limits never truncate.
   - The window is clamped per task (RV(tasks[].window)) - never before the task's C(createdAt), nor its C(updatedAt)
-    unless O(ignore_updated_at=true), nor before the 14-day run history less an hour, nor after now minus the task's
-    offset minus O(grace).
+    unless O(ignore_updated_at=true), nor before the run history's horizon less an hour (14 days on Kapacitor; on
+    InfluxDB 2 the retention of the C(_tasks) bucket, 3 days by default), nor after now minus the task's offset minus
+    O(grace).
   - The module fails when a task's outcome is V(error) (a request failed, the task vanished, Kapacitor ran another
     time than asked), and still returns every task's result.
 extends_documentation_fragment:
@@ -131,6 +134,8 @@ options:
     description:
       - Seconds one manual run's request may take. Kapacitor answers when the run has finished, and cancels the run
         when the client hangs up, so set it above the time the task takes.
+      - On InfluxDB 2, which answers at once, the seconds to wait for the run to finish. A run still unfinished then
+        stops its task (InfluxDB does not cancel it).
     type: float
     default: 1800
   concurrency:
@@ -150,8 +155,8 @@ options:
     type: float
     default: 3600
 notes:
-  - Kapacitor lists runs that started within the last 14 days; older scheduled times cannot be judged and are never
-    backfilled.
+  - Kapacitor lists runs that started within the last 14 days, InfluxDB 2 those its C(_tasks) bucket still holds (3 days
+    by default); older scheduled times cannot be judged and are never backfilled.
   - Scheduled times are computed in UTC. A Kapacitor running in another local time zone computes cron times after
     the first one in that zone; the calibration refuses such tasks when their runs show it.
   - A run Kapacitor lost (it executed, but its record never reached the run history) looks missed and would run
@@ -222,7 +227,8 @@ tasks:
         - V(would_backfill) - check mode; RV(tasks[].missing) are the scheduled times it would create runs for.
         - V(backfilled) - a run was created for every missing scheduled time (or another job created it meanwhile).
         - V(failed) - a backfilled run failed; without O(continue_on_error) the task stopped there.
-        - V(skipped) - inactive, or a schedule that cannot be enumerated.
+        - V(skipped) - inactive (on InfluxDB 2 also when the task was deactivated during the call, which InfluxDB
+          answers with its 400), or a schedule that cannot be enumerated.
         - V(refused) - a safeguard refused the task; nothing was created for it.
         - V(error) - a request failed, or Kapacitor ran another time than asked; the task stopped.
       type: str
@@ -283,6 +289,18 @@ missing_tasks:
   returned: success
   type: list
   elements: str
+server:
+  description: The server the module worked with, as it found it (or as O(server_type) said).
+  returned: whenever the module got as far as the server
+  type: dict
+  contains:
+    type:
+      description: V(kapacitor) or V(influxdb2).
+      type: str
+    version:
+      description: The version the server announced, or null when it announces none (InfluxDB Cloud).
+      type: str
+  sample: {"type": "influxdb2", "version": "v2.7.12"}
 lock:
   description: The lock held while creating runs (O(lock)); null when none was taken.
   returned: success
@@ -351,12 +369,12 @@ def main():
             lock.acquire()
         results, totals = backfill.run(tasks)
     except KapacitorError as exc:
-        module.fail_from(exc, changed=False, lock=lock.as_dict() if lock is not None else None)
+        module.fail_from(exc, changed=False, lock=lock.as_dict() if lock is not None else None, server=client.server)
     finally:
         if lock is not None:
             lock.release()
     result = dict(changed=totals['created'] > 0 or totals['would_backfill'] > 0, tasks=results, totals=totals,
-                  missing_tasks=missing or [], lock=lock.as_dict() if lock is not None else None)
+                  missing_tasks=missing or [], lock=lock.as_dict() if lock is not None else None, server=client.server)
     for entry in results:
         if entry['outcome'] in ('refused', 'failed'):
             module.warn('Task %s (%s) %s: %s' % (entry['task_name'], entry['task_id'], entry['outcome'], entry['reason']))

@@ -6,11 +6,11 @@
 
 DOCUMENTATION = r"""
 module: kapacitor_task_run_retry
-short_description: Retry Kapacitor Flux task runs idempotently
+short_description: Retry Kapacitor and InfluxDB 2 Flux task runs idempotently
 version_added: 0.1.0
 description:
-  - Retries one run or many runs of Kapacitor 1.6+ Flux tasks, concurrently, without ever retrying a scheduled
-    time twice by accident.
+  - Retries one run or many runs of Flux tasks of Kapacitor 1.6+, InfluxDB 2 OSS or InfluxDB Cloud, concurrently,
+    without ever retrying a scheduled time twice by accident.
   - A retry creates a new run with the same scheduled time and leaves the original C(failed) forever. So the module
     decides per task and scheduled time from all of its attempts, ordered by run ID. It retries only when the latest
     attempt failed and fewer than O(max_attempts) attempts exist; otherwise it does nothing and says why. Running the
@@ -20,6 +20,11 @@ description:
   - The retry request is never re-sent blindly. When its fate is unknown (a dropped connection, a read timeout, a
     proxy's 502, 503 or 504) or it was refused with 429, the module lists that scheduled time again and reports the
     new attempt if one appeared; only if none did is the request sent again, at most 4 sends in all.
+  - Kapacitor answers a retry request when the new run has finished. InfluxDB 2 answers at once with the new run
+    C(scheduled) and runs it about a second later; with O(wait) (the default) the module reads the new run until it
+    has finished, so V(retried), V(retried_failed) and V(timed_out) mean the same on both servers.
+  - On InfluxDB 2 no retry is sent for a run of an inactive task (InfluxDB would refuse it); its outcome is
+    V(task_inactive). On Kapacitor, which retries runs of inactive tasks, nothing changes.
   - The module fails when any outcome is V(error) or V(not_found), and still returns every result; its message
     groups identical errors with their counts. When the server stops answering during the call, every run not yet
     tried gets V(error) with that one reason and nothing more is sent to it.
@@ -101,6 +106,9 @@ options:
     description:
       - How many retries run at the same time, from 1 to 100 (Kapacitor runs at most 100 task runs at once).
       - Each retry request lasts as long as the new run executes, so concurrency is what makes many retries fast.
+      - On InfluxDB 2 it bounds the new runs in flight, not only the open requests - each of the O(concurrency)
+        workers sends its next retry only when its previous new run has finished (or reached O(retry_timeout)), also
+        with O(wait=false).
     type: int
     default: 4
   retry_timeout:
@@ -109,8 +117,23 @@ options:
       - Kapacitor answers a retry only when the new run has finished, and a client that gives up B(cancels) that run.
         So this must be longer than your slowest task runs; the default is 30 minutes. A retry that outlasts it gets
         the outcome V(timed_out), and the cancelled run counts as an attempt.
+      - On InfluxDB 2, the seconds to wait for the new run to finish (O(wait)). A run still unfinished then gets
+        V(timed_out) too, but InfluxDB does not cancel it; a later call sees how it ended.
     type: float
     default: 1800
+  wait:
+    description:
+      - On InfluxDB 2, wait for each new run to finish (reading it every 0.5 to 2 seconds, for at most
+        O(retry_timeout)) and report how it ended - V(retried) when it succeeded, V(retried_failed) when it failed.
+      - With V(false), a retry InfluxDB accepted is V(retried) at once, with RV(results[].status_after) as InfluxDB
+        answered (V(scheduled)), whatever becomes of the run; a later call (or
+        M(tickstack.kapacitor.kapacitor_task_runs_info)) shows how it ended. The module still paces itself - a worker
+        waits for its previous new run to finish before it sends the next retry, so at most O(concurrency) new runs
+        are unfinished at once - but it does not wait for the last new run of each worker.
+      - Kapacitor answers only when the new run has finished, so there the option changes nothing.
+    type: bool
+    default: true
+    version_added: 0.2.0
   refresh:
     description:
       - List the runs of each task again (one windowed request per task covering the runs asked about) to see every
@@ -226,11 +249,16 @@ results:
           same scheduled time was handled in this call, or another job created an attempt during this call),
           V(not_failed), V(max_attempts_reached), V(deferred) (the latest attempt failed less than O(min_age) ago;
           nothing was sent, a later call retries it), V(skipped) (the latest attempt's error matches a pattern of
-          O(skip_errors), which the message names; nothing was sent), V(already_queued) (Kapacitor's 422),
+          O(skip_errors), which the message names; nothing was sent), V(already_queued) (the server's 422),
+          V(task_inactive) (InfluxDB 2 only - the task is inactive, and InfluxDB does not retry its runs; nothing was
+          sent, or InfluxDB refused the request with its 400 because the task was deactivated meanwhile),
           V(not_found) (the message says why - a deleted task, a run of another task, a wrong C(scheduled_for), a run
-          older than Kapacitor's 14 days) or V(error).
-        - V(error) and V(not_found) fail the module. V(timed_out) and V(deferred) do not, but the scheduled time has
-          not been fixed - it still fails.
+          older than the server keeps - 14 days on Kapacitor, the retention of the C(_tasks) bucket on InfluxDB 2,
+          3 days by default) or V(error).
+        - On InfluxDB 2 with O(wait=false), V(retried) means InfluxDB accepted the retry; RV(results[].status_after)
+          is then V(scheduled).
+        - V(error) and V(not_found) fail the module. V(timed_out), V(deferred) and V(task_inactive) do not, but the
+          scheduled time has not been fixed - it still fails.
       type: str
       sample: retried
     msg:
@@ -252,7 +280,8 @@ results:
       description: The run this call created, or null.
       type: str
     status_after:
-      description: The status of the latest attempt after this call.
+      description: The status of the latest attempt after this call (as last seen; V(scheduled) for a retry InfluxDB 2
+        accepted when O(wait=false)).
       type: str
     log:
       description: The last log messages of the new run, when it was looked up (after a failure or an uncertain request).
@@ -263,7 +292,8 @@ summary:
   returned: always
   type: dict
   sample: {"retried": 3, "retried_failed": 1, "timed_out": 0, "would_retry": 0, "superseded": 2, "not_failed": 0,
-           "max_attempts_reached": 1, "deferred": 2, "skipped": 1, "already_queued": 0, "not_found": 0, "error": 0}
+           "max_attempts_reached": 1, "deferred": 2, "skipped": 1, "already_queued": 0, "task_inactive": 0,
+           "not_found": 0, "error": 0}
 duplicates_detected:
   description:
     - The scheduled times retried by this call that gained more than one new attempt while it ran (another job
@@ -286,6 +316,19 @@ duplicates_detected:
       type: list
       elements: str
   sample: []
+server:
+  description: The server the module worked with, as it found it (or as O(server_type) said).
+  returned: whenever the module got as far as the server
+  type: dict
+  contains:
+    type:
+      description: V(kapacitor) or V(influxdb2).
+      type: str
+    version:
+      description: The version the server announced, or null when it announces none (InfluxDB Cloud).
+      type: str
+  sample: {"type": "influxdb2", "version": "v2.7.12"}
+  version_added: 0.2.0
 lock:
   description: The lock held while deciding and retrying (O(lock)); null when no lock was taken (check mode, or
     O(lock=false)).
@@ -355,6 +398,7 @@ def main():
             skip_errors=dict(type='list', elements='str', default=[]),
             concurrency=dict(type='int', default=4),
             retry_timeout=dict(type='float', default=1800.0),
+            wait=dict(type='bool', default=True),
             refresh=dict(type='bool', default=True),
             lock=dict(type='bool', default=True),
             lock_timeout=dict(type='float', default=3600.0),
@@ -380,7 +424,8 @@ def main():
 
     client = module.client(pool_size=params['concurrency'] + 2)
     options = dict(max_attempts=params['max_attempts'], force=params['force'], concurrency=params['concurrency'],
-                   retry_timeout=params['retry_timeout'], check_mode=module.check_mode, refresh=params['refresh'],
+                   retry_timeout=params['retry_timeout'], wait=params['wait'], check_mode=module.check_mode,
+                   refresh=params['refresh'],
                    min_age=min_age, skip_errors=skip_errors)
     lock = None
     if params['lock'] and not module.check_mode:
@@ -391,21 +436,21 @@ def main():
             retrier = Retrier(client, **options)
             results = retrier.refuse(items, str(exc))
             module.fail_json(msg=failure_message(results), changed=False, results=results, summary=summarize(results),
-                             duplicates_detected=[], lock=lock.as_dict())
+                             duplicates_detected=[], lock=lock.as_dict(), server=client.server)
         # A job that waited may have waited for another one that retried these very runs: look again.
         options['refresh'] = options['refresh'] or lock.contended
     try:
         retrier = Retrier(client, **options)
         results = retrier.run(items)
     except KapacitorError as exc:
-        module.fail_from(exc)
+        module.fail_from(exc, server=client.server)
     finally:
         if lock is not None:
             lock.release()
     summary = summarize(results)
     changed = summary['retried'] + summary['retried_failed'] + summary['timed_out'] + summary['would_retry'] > 0
     result = dict(changed=changed, results=results, summary=summary, duplicates_detected=retrier.duplicates,
-                  lock=lock.as_dict() if lock is not None else None)
+                  lock=lock.as_dict() if lock is not None else None, server=client.server)
     for dup in retrier.duplicates:
         module.warn('Scheduled time %s of task %s gained %d new attempts during this call (%s): another job retried '
                     'it too' % (dup['scheduled_for'], dup['task_name'] or dup['task_id'], len(dup['new_attempts']),

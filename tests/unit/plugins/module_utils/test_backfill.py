@@ -29,6 +29,11 @@ TASK = '0a1b2c3d4e5f6789'
 class FakeKapacitor:
     """Runs per task, listed by scheduled time as Kapacitor does; each manual run POST takes the next step of
     ``script``. ``posts`` holds the scheduled times posted, ``lists`` counts listings."""
+    server_type = 'kapacitor'
+
+    @staticmethod
+    def horizon_seconds():
+        return HORIZON_SECONDS
 
     def __init__(self, script=()):
         self.runs = {}

@@ -27,7 +27,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier impor
     RetryItem,
     failure_message,
 )
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import epoch_to_rfc3339, rfc3339_to_epoch
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS, epoch_to_rfc3339, rfc3339_to_epoch
 from ansible_collections.tickstack.kapacitor.tests.unit.plugins.module_utils.fakes import FakeClock, snowflake
 
 NOW = 1790000000  # 2026-09-21T14:13:20Z
@@ -40,6 +40,11 @@ class FakeKapacitor:
     does, and answers each retry POST with the next step of ``script``. ``posts`` and ``lists`` count requests."""
 
     base_url = 'http://kapacitor.example:9092'
+    server_type = 'kapacitor'
+
+    @staticmethod
+    def horizon_seconds():
+        return HORIZON_SECONDS
 
     def __init__(self, clock, script=(), tasks=(TASK,)):
         self.clock = clock
