@@ -270,3 +270,107 @@ def test_the_history_check_refuses_a_task_whose_runs_are_not_listed():
     # skip_history_check turns it off.
     entry = backfill(FakeKapacitor(), skip_history_check=True).run([task(lastRunStatus='success')])[0][0]
     assert entry['outcome'] == 'backfilled'
+
+
+# --------------------------------------------------------------------------- InfluxDB 2: the run is created at once
+
+class FakeInfluxDB(FakeKapacitor):
+    """InfluxDB 2 as the backfill meets it: a manual run answers 201 at once with the run ``scheduled``; it starts a
+    second later on the fake clock, runs ``run_seconds`` and ends as the script's step says; a GET of it may answer
+    404 for ``gone_seconds`` after its end. ``finished_before_post`` records, at each POST, whether every run created
+    before had finished."""
+
+    server_type = 'influxdb2'
+
+    def __init__(self, clock, script=(), run_seconds=4.0, gone_seconds=0.0):
+        super().__init__(script)
+        self.clock = clock
+        self.run_seconds = run_seconds
+        self.gone_seconds = gone_seconds
+        self.fates = {}
+        self.finished_before_post = []
+
+    @staticmethod
+    def horizon_seconds():
+        return 3 * 86400
+
+    def _status(self, run):
+        if run['id'] not in self.fates:
+            return run['status']
+        start, end, final = self.fates[run['id']]
+        return 'scheduled' if self.clock.now < start else 'started' if self.clock.now < end else final
+
+    def list_runs_page(self, task_id, params):
+        return [dict(run, status=self._status(run)) for run in super().list_runs_page(task_id, params)]
+
+    def get_run(self, task_id, run_id):
+        for run in self.runs.get(task_id, []):
+            if run['id'] == run_id:
+                end = self.fates.get(run_id, (0, 0))[1]
+                if end <= self.clock.now < end + self.gone_seconds:
+                    return None
+                return dict(run, status=self._status(run))
+        return None
+
+    def force_run(self, task_id, scheduled_for, timeout):
+        self.finished_before_post.append(all(self._status(run) in ('success', 'failed')
+                                              for runs in self.runs.values() for run in runs))
+        self.posts.append(scheduled_for)
+        step = self.script.pop(0) if self.script else 'ok'
+        if step == 'inactive':
+            return 400, None, 'failed to force run: inactive task'
+        run = self.add(rfc3339_to_epoch(scheduled_for), 'scheduled', manual=True, task_id=task_id)
+        self.fates[run['id']] = (self.clock.now + 1, self.clock.now + 1 + self.run_seconds,
+                                 'success' if step == 'ok' else 'failed')
+        return 201, dict(run), None
+
+
+def influx_backfill(client, **options):
+    options.setdefault('after', NOW - 3 * 3600)
+    options.setdefault('before', None)
+    return Backfill(client, now=NOW, grace=300, clock=client.clock, sleep=client.clock.sleep, **options)
+
+
+def test_influxdb_each_created_run_is_read_to_its_end_before_the_next_post():
+    client = FakeInfluxDB(FakeClock(), gone_seconds=2.0)
+    missing = seed_with_gap(client)
+    entry = influx_backfill(client).run([task()])[0][0]
+    assert client.posts == [epoch_to_rfc3339(slot) for slot in missing]
+    assert client.finished_before_post == [True] * len(missing)
+    assert entry['outcome'] == 'backfilled' and [run['status'] for run in entry['created']] == ['success'] * len(missing)
+    assert client.clock.sleeps[0] == 0.5 and max(client.clock.sleeps) <= 2.0
+
+
+def test_influxdb_a_run_that_fails_later_stops_the_task():
+    client = FakeInfluxDB(FakeClock(), script=['fail'])
+    missing = seed_with_gap(client)
+    entry = influx_backfill(client).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['outcome'] == 'failed'
+    assert entry['created'][0]['status'] == 'failed'
+    assert len(entry['not_created']) == len(missing) - 1 and 'first failed' in entry['not_created'][0]['reason']
+
+
+def test_influxdb_a_run_unfinished_at_run_timeout_stops_the_task():
+    client = FakeInfluxDB(FakeClock(), run_seconds=600.0)
+    missing = seed_with_gap(client)
+    entry = influx_backfill(client, run_timeout=20.0).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['created'][0]['status'] == 'started'
+    assert 'run_timeout' in entry['created'][0]['error'] and entry['outcome'] == 'failed'
+    assert len(entry['not_created']) == len(missing) - 1
+
+
+def test_influxdb_a_task_deactivated_during_the_call_is_skipped_with_the_reason():
+    client = FakeInfluxDB(FakeClock(), script=['ok', 'inactive'])
+    missing = seed_with_gap(client)
+    entry = influx_backfill(client).run([task()])[0][0]
+    assert len(client.posts) == 2 and len(entry['created']) == 1
+    assert entry['outcome'] == 'skipped' and 'failed to force run: inactive task' in entry['reason']
+    assert len(entry['not_created']) == len(missing) - 1
+
+
+def test_influxdb_the_window_stops_at_its_own_horizon():
+    client = FakeInfluxDB(FakeClock())
+    entry = influx_backfill(client, after=NOW - 10 * 86400, skip_history_check=True).run(
+        [task(created=NOW - 20 * 86400)])[0][0]
+    assert entry['window']['after_limited_by'] == 'history_horizon'
+    assert entry['window']['after_time'] == epoch_to_rfc3339(NOW - 3 * 86400 + HISTORY_MARGIN)

@@ -604,3 +604,185 @@ def test_a_released_lock_is_taken_and_the_wait_is_reported(tmp_path):
     second.acquire()
     assert second.contended and second.waited == pytest.approx(0.3)
     second.release()
+
+
+# ------------------------------------------------------------------ InfluxDB 2: the retry is accepted at once
+
+INFLUX_HORIZON = 3 * 86400
+
+
+class FakeInfluxDB(FakeKapacitor):
+    """InfluxDB 2 as the Retrier meets it: a retry answers 200 at once with the new run ``scheduled``; the run starts
+    a second later (on the fake clock), runs ``run_seconds`` and ends as the script's step says (``ok`` or ``fail``),
+    and for ``gone_seconds`` after its end it cannot be read (404: deleted from kv, not yet in ``_tasks``). An
+    inactive task's retry answers 400. ``unfinished`` records, at each POST, how many runs this call created had not
+    finished."""
+
+    server_type = 'influxdb2'
+
+    def __init__(self, clock, script=(), run_seconds=3.0, gone_seconds=0.0, inactive=()):
+        super().__init__(clock, script)
+        self.run_seconds = run_seconds
+        self.gone_seconds = gone_seconds
+        self.inactive = set(inactive)
+        self.fates = {}          # run ID -> (start, end, final status)
+        self.unfinished = []
+        self.reads = []          # clock times of GET run
+
+    @staticmethod
+    def horizon_seconds():
+        return INFLUX_HORIZON
+
+    def _view(self, run):
+        fate = self.fates.get(run['id'])
+        if fate is None:
+            return dict(run)
+        start, end, final = fate
+        now = self.clock.now
+        view = dict(run, status='scheduled' if now < start else 'started' if now < end else final)
+        if view['status'] == 'failed':
+            view['log'] = [{'runID': run['id'], 'message': 'Started task from script: "..."'},
+                           {'runID': run['id'], 'message': 'error calling function "to": connection refused'}]
+        return view
+
+    def get_task(self, task_id):
+        if task_id not in self.tasks:
+            return None
+        return {'id': task_id, 'status': 'inactive' if task_id in self.inactive else 'active'}
+
+    def get_run(self, task_id, run_id):
+        self.reads.append(self.clock.now)
+        for run in self.runs.get(task_id, []):
+            if run['id'] == run_id:
+                fate = self.fates.get(run_id)
+                if fate and fate[1] <= self.clock.now < fate[1] + self.gone_seconds:
+                    return None
+                return self._view(run)
+        return None
+
+    def get(self, path):
+        return self._view(super().get(path))
+
+    def list_runs_page(self, task_id, params):
+        return [self._view(run) for run in super().list_runs_page(task_id, params)]
+
+    def retry_run(self, task_id, run_id, timeout):
+        self.posts.append(run_id)
+        self.unfinished.append(sum(1 for rid in self.fates if self.get_run_status(rid) in ('scheduled', 'started')))
+        step = self.script.pop(0) if self.script else 'ok'
+        if step == '400' or task_id in self.inactive:
+            return 400, None, 'failed to retry run: inactive task'
+        original = self.get('/tasks/%s/runs/%s' % (task_id, run_id))
+        run = self.add(task_id, 'scheduled', rfc3339_to_epoch(original['scheduledFor']), created=NOW + len(self.posts))
+        start = self.clock.now + 1.0
+        self.fates[run['id']] = (start, start + self.run_seconds, 'success' if step == 'ok' else 'failed')
+        return 200, dict(run, status='scheduled'), None
+
+    def get_run_status(self, run_id):
+        start, end, final = self.fates[run_id]
+        return 'scheduled' if self.clock.now < start else 'started' if self.clock.now < end else final
+
+
+def influx_one(script=(), server_options=None, **options):
+    clock = FakeClock()
+    server = FakeInfluxDB(clock, script, **(server_options or {}))
+    failed = server.add(TASK, 'failed')
+    result = retrier(server, clock, **options).run([RetryItem(TASK, failed['id'])])[0]
+    return result, server, clock
+
+
+def test_influxdb_a_new_run_that_succeeds_is_waited_for_and_retried():
+    result, server, clock = influx_one(['ok'])
+    assert result['outcome'] == 'retried' and result['status_after'] == 'success'
+    assert len(server.posts) == 1 and len(server.attempts()) == 2
+    assert result['new_run_id'] == server.attempts()[1]['id'] and result['attempts_after'] == 2
+    # Read after half a second first, then less and less often, never more than 2 seconds apart.
+    assert clock.sleeps[0] == 0.5 and max(clock.sleeps) <= 2.0 and len(server.reads) >= 3
+
+
+def test_influxdb_a_new_run_that_fails_later_is_retried_failed_with_its_error():
+    result, server, dummy = influx_one(['fail'])
+    assert result['outcome'] == 'retried_failed' and result['status_after'] == 'failed'
+    assert 'connection refused' in result['msg']
+    assert any('connection refused' in line for line in result['log'])
+    assert len(server.posts) == 1
+
+
+def test_influxdb_a_run_that_cannot_be_read_for_a_moment_is_not_an_error():
+    result, server, dummy = influx_one(['ok'], server_options={'gone_seconds': 3.0})
+    assert result['outcome'] == 'retried' and result['status_after'] == 'success'
+    assert len(server.posts) == 1
+
+
+def test_influxdb_a_run_still_unfinished_at_retry_timeout_is_timed_out_and_not_sent_again():
+    result, server, clock = influx_one(['ok'], server_options={'run_seconds': 600.0}, retry_timeout=30.0)
+    assert result['outcome'] == 'timed_out'
+    assert result['status_after'] == 'started' and result['new_run_id'] == server.attempts()[1]['id']
+    assert 'retry_timeout (30 s)' in result['msg'] and 'InfluxDB goes on with it' in result['msg']
+    assert len(server.posts) == 1 and 29.0 <= clock.now - 1000.0 <= 31.0
+
+
+def test_influxdb_an_inactive_task_gets_no_retry_request():
+    clock = FakeClock()
+    server = FakeInfluxDB(clock, inactive=(TASK,))
+    failed = server.add(TASK, 'failed')
+    for check_mode in (True, False):
+        result = retrier(server, clock, check_mode=check_mode).run([RetryItem(TASK, failed['id'])])[0]
+        assert result['outcome'] == 'task_inactive' and 'inactive' in result['msg']
+        assert result['status_after'] == 'failed' and result['new_run_id'] is None
+    assert server.posts == [] and len(server.attempts()) == 1
+
+
+def test_influxdb_a_task_deactivated_before_the_post_is_task_inactive_from_the_400():
+    result, server, dummy = influx_one(['400'])
+    assert result['outcome'] == 'task_inactive'
+    assert 'HTTP 400: failed to retry run: inactive task' in result['msg'] and 'no run was created' in result['msg']
+    assert len(server.posts) == 1 and len(server.attempts()) == 1
+
+
+def test_kapacitor_retries_runs_of_an_inactive_task_as_before():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['ok'])
+    server.get_task = lambda task_id: {'id': task_id, 'status': 'inactive'}
+    failed = server.add(TASK, 'failed')
+    result = retrier(server, clock).run([RetryItem(TASK, failed['id'])])[0]
+    assert result['outcome'] == 'retried' and len(server.posts) == 1
+
+
+def test_influxdb_wait_false_reports_the_accepted_run_as_scheduled():
+    result, server, clock = influx_one(['fail'], wait=False)
+    assert result['outcome'] == 'retried' and result['status_after'] == 'scheduled'
+    assert result['new_run_id'] == server.attempts()[1]['id'] and 'wait is false' in result['msg']
+    assert server.reads == []  # the last run of a worker is not waited for
+
+
+@pytest.mark.parametrize('wait', [False, True])
+def test_influxdb_concurrency_bounds_the_new_runs_in_flight(wait):
+    clock = FakeClock()
+    server = FakeInfluxDB(clock, run_seconds=5.0)
+    items = [RetryItem(TASK, server.add(TASK, 'failed', SCHEDULED - 60 * n)['id']) for n in range(8)]
+    results = retrier(server, clock, concurrency=2, wait=wait).run(items)
+    assert [r['outcome'] for r in results] == ['retried'] * 8
+    assert len(server.posts) == 8
+    # At each POST at most one other new run of this call is unfinished: two in flight at most.
+    assert max(server.unfinished) <= 1
+
+
+def test_influxdb_a_second_call_sees_the_scheduled_run_and_sends_nothing():
+    clock = FakeClock()
+    server = FakeInfluxDB(clock, run_seconds=60.0)
+    failed = server.add(TASK, 'failed')
+    first = retrier(server, clock, wait=False).run([RetryItem(TASK, failed['id'])])[0]
+    second = retrier(server, clock, wait=False).run([RetryItem(TASK, failed['id'])])[0]
+    assert first['outcome'] == 'retried' and second['outcome'] == 'superseded'
+    assert len(server.posts) == 1 and len(server.attempts()) == 2
+
+
+def test_influxdb_not_found_names_its_own_horizon():
+    clock = FakeClock()
+    server = FakeInfluxDB(clock)
+    server.add(TASK, 'failed')
+    results = retrier(server, clock, check_mode=True).run([RetryItem(TASK, snowflake(NOW - 4 * 86400)),
+                                                           RetryItem(TASK, snowflake(NOW - 2 * 86400))])
+    assert 'InfluxDB only keeps runs of the last 3 days' in results[0]['msg']
+    assert 'within the 3 days InfluxDB keeps' in results[1]['msg']

@@ -18,6 +18,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     decide,
     epoch_to_rfc3339,
     group_attempts,
+    horizon_words,
     latest_of,
     parse_time,
     resolve_window,
@@ -134,6 +135,19 @@ def test_resolve_window_warns_past_the_14_day_horizon():
     assert warnings == []
 
 
+def test_resolve_window_names_the_server_and_its_own_horizon():
+    dummy, warnings = resolve_window('4d', None, NOW, horizon=3 * 86400, server_type='influxdb2')
+    assert len(warnings) == 1 and 'InfluxDB only returns runs that started within the last 3 days' in warnings[0]
+    assert resolve_window('2d', None, NOW, horizon=3 * 86400, server_type='influxdb2')[1] == []
+
+
+@pytest.mark.parametrize('seconds, words', [
+    (14 * 86400, '14 days'), (86400, '1 day'), (36 * 3600, '36 hours'), (5400, '90 minutes'), (45, '45 seconds'),
+])
+def test_horizon_words(seconds, words):
+    assert horizon_words(seconds) == words
+
+
 def test_resolve_window_open_by_default():
     window, warnings = resolve_window(None, None, NOW)
     assert window.after is None and window.before is None and warnings == []
@@ -228,6 +242,7 @@ def test_force_retries_the_run_asked_about_whatever_its_attempts():
     (400, 'failed to retry run: could not parse Flux script: bad', 'retried_failed'),
     (400, 'failed to retry run: error exhausting result iterator: x', 'retried_failed'),
     (422, 'failed to retry run: run already queued', 'already_queued'),
+    (400, 'failed to retry run: inactive task', 'task_inactive'),
     (404, 'failed to retry run: run not found', 'not_found'),
     (404, 'failed to retry run: task not found', 'not_found'),
     (400, 'failed to decode request: invalid ID', 'error'),
