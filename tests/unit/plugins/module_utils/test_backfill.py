@@ -313,8 +313,8 @@ class FakeInfluxDB(FakeKapacitor):
         return None
 
     def force_run(self, task_id, scheduled_for, timeout):
-        self.finished_before_post.append(all(self._status(run) in ('success', 'failed')
-                                              for runs in self.runs.values() for run in runs))
+        statuses = [self._status(run) for runs in self.runs.values() for run in runs]
+        self.finished_before_post.append(all(status in ('success', 'failed') for status in statuses))
         self.posts.append(scheduled_for)
         step = self.script.pop(0) if self.script else 'ok'
         if step == 'inactive':
