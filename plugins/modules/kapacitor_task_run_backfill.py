@@ -369,12 +369,12 @@ def main():
             lock.acquire()
         results, totals = backfill.run(tasks)
     except KapacitorError as exc:
-        module.fail_from(exc, changed=False, lock=lock.as_dict() if lock is not None else None, server=client.server)
+        module.fail_from(exc, changed=False, lock=lock.as_dict() if lock is not None else None)
     finally:
         if lock is not None:
             lock.release()
     result = dict(changed=totals['created'] > 0 or totals['would_backfill'] > 0, tasks=results, totals=totals,
-                  missing_tasks=missing or [], lock=lock.as_dict() if lock is not None else None, server=client.server)
+                  missing_tasks=missing or [], lock=lock.as_dict() if lock is not None else None)
     for entry in results:
         if entry['outcome'] in ('refused', 'failed'):
             module.warn('Task %s (%s) %s: %s' % (entry['task_name'], entry['task_id'], entry['outcome'], entry['reason']))

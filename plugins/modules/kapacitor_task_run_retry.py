@@ -436,21 +436,21 @@ def main():
             retrier = Retrier(client, **options)
             results = retrier.refuse(items, str(exc))
             module.fail_json(msg=failure_message(results), changed=False, results=results, summary=summarize(results),
-                             duplicates_detected=[], lock=lock.as_dict(), server=client.server)
+                             duplicates_detected=[], lock=lock.as_dict())
         # A job that waited may have waited for another one that retried these very runs: look again.
         options['refresh'] = options['refresh'] or lock.contended
     try:
         retrier = Retrier(client, **options)
         results = retrier.run(items)
     except KapacitorError as exc:
-        module.fail_from(exc, server=client.server)
+        module.fail_from(exc)
     finally:
         if lock is not None:
             lock.release()
     summary = summarize(results)
     changed = summary['retried'] + summary['retried_failed'] + summary['timed_out'] + summary['would_retry'] > 0
     result = dict(changed=changed, results=results, summary=summary, duplicates_detected=retrier.duplicates,
-                  lock=lock.as_dict() if lock is not None else None, server=client.server)
+                  lock=lock.as_dict() if lock is not None else None)
     for dup in retrier.duplicates:
         module.warn('Scheduled time %s of task %s gained %d new attempts during this call (%s): another job retried '
                     'it too' % (dup['scheduled_for'], dup['task_name'] or dup['task_id'], len(dup['new_attempts']),
