@@ -5,26 +5,44 @@
 
 class ModuleDocFragment:
     # The connection options every module of the collection shares (one argument spec in
-    # plugins/module_utils/_module.py, documented once here).
+    # plugins/module_utils/_module.py, documented once here), for Kapacitor and InfluxDB 2 alike.
     DOCUMENTATION = r"""
 options:
   url:
     description:
-      - Base URL of the Kapacitor server, with scheme and port, for example C(https://kapacitor.example.com:9092).
-        The collection adds C(/kapacitor/v1/api/v2/tasks) itself.
+      - Base URL of the server, with scheme and port, for example C(https://kapacitor.example.com:9092) for Kapacitor,
+        C(http://influxdb.example.com:8086) for InfluxDB 2 OSS, or the region URL of InfluxDB Cloud such as
+        C(https://us-east-1-1.aws.cloud2.influxdata.com). The collection adds C(/kapacitor/v1/api/v2/tasks) (Kapacitor)
+        or C(/api/v2/tasks) (InfluxDB 2) itself.
       - Behind a reverse proxy that routes by path, the URL may carry that path prefix, for example
         C(https://gw.example.com/kapacitor-eu); requests then go to C(https://gw.example.com/kapacitor-eu/kapacitor/v1/...).
-        A trailing C(/) is ignored; a path that holds Kapacitor's own C(/kapacitor/v1) is refused.
+        A trailing C(/) is ignored; a path that holds the server's own C(/kapacitor/v1) or C(/api/v2) is refused.
       - "Credentials in the URL work as with the kapacitor CLI and Kapacitor itself: C(user:password@)
         (percent-encode C(/ ? # @) in the password, as in any URL), or Kapacitor's query parameters
         C(?u=user&p=password). Either way they are sent as HTTP basic authentication, never in the query string,
         and never shown in output, in their written (percent-encoded) or decoded form. No other query is accepted."
-      - If not set, the environment variable E(KAPACITOR_URL) is used, then C(http://localhost:9092).
+      - If not set, the environment variable E(KAPACITOR_URL) is used, then E(INFLUX_HOST) (as the influx CLI names
+        it), then C(http://localhost:9092), or C(http://localhost:8086) with O(server_type=influxdb2).
     type: str
+  server_type:
+    description:
+      - Which server O(url) points at, which decides the API path, how O(token) is sent and how tasks are listed.
+      - V(auto) tells them apart with one request, C(GET /ping) under O(url), before anything else. Kapacitor marks
+        every answer with its version header; InfluxDB 2 OSS answers with its version (2.x), InfluxDB Cloud without
+        one. InfluxDB 1.x (no task engine), InfluxDB 3 (no Flux tasks) and any other answer are refused, with a
+        message that says what answered. A proxy that hides those headers needs an explicit type.
+      - V(kapacitor) or V(influxdb2) sends no such request. Pointed at the wrong type, a module fails with an
+        error that names what came back (InfluxDB's web page for a Kapacitor path, for example), never a success.
+      - Every result carries C(server), the type found and its version.
+    type: str
+    choices: [auto, kapacitor, influxdb2]
+    default: auto
+    version_added: 0.2.0
   username:
     aliases: [url_username]
     description:
-      - User name for HTTP basic authentication (Kapacitor's C([http] auth-enabled = true)).
+      - User name for HTTP basic authentication (Kapacitor's C([http] auth-enabled = true)). InfluxDB 2 accepts no
+        basic authentication on its API, use O(token) there.
       - If no credential is given in the task (neither O(username), O(password), O(token) nor credentials in O(url)),
         the environment variables E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are used, or E(KAPACITOR_TOKEN).
       - Mutually exclusive with O(token). Wins over credentials in O(url).
@@ -38,11 +56,38 @@ options:
     type: str
   token:
     description:
-      - A JSON Web Token sent as an C(Authorization) C(Bearer) header, signed with Kapacitor's C([http] shared-secret).
-        Spaces and line breaks around it (as read from a file) are removed.
-      - If no credential is given in the task, the environment variable E(KAPACITOR_TOKEN) is used (see O(username)).
+      - For Kapacitor, a JSON Web Token signed with its C([http] shared-secret), sent in the C(Authorization) header with the
+        C(Bearer) scheme.
+      - For InfluxDB 2 and InfluxDB Cloud, an API token, sent in the C(Authorization) header with the C(Token) scheme (the
+        one every InfluxDB 2 release accepts). Listing runs needs read access to the org's tasks, retrying needs write access
+        (InfluxDB's documentation asks for an all-access or operator token to retry).
+      - Spaces and line breaks around it (as read from a file) are removed. It is never shown in output.
+      - If no credential is given in the task, the environment variable E(KAPACITOR_TOKEN) is used (see O(username)),
+        and after every KAPACITOR_* credential variable, E(INFLUX_TOKEN).
       - Mutually exclusive with O(username) and O(password). Wins over credentials in O(url).
     type: str
+  org:
+    description:
+      - The name of the InfluxDB organization whose tasks are listed, sent as C(org) with the task listing.
+      - Required on InfluxDB 2 whenever tasks are listed (by name, by status, or all of them), because InfluxDB then
+        returns only the tasks the token's user owns, silently leaving out the others. Not needed when tasks are
+        chosen by ID only. The module fails with a message before listing if neither O(org) nor O(org_id) is set.
+      - If neither O(org) nor O(org_id) is set, the environment variable E(INFLUX_ORG) is used, or E(INFLUX_ORG_ID);
+        both set in the environment alone is an error.
+      - Kapacitor has no organizations and ignores it.
+      - Mutually exclusive with O(org_id).
+    type: str
+    version_added: 0.2.0
+  org_id:
+    description:
+      - The ID of the InfluxDB organization (16 hexadecimal characters, as C(influx org list) shows it), sent as
+        C(orgID) with the task listing. Preferred to O(org), as InfluxDB needs no lookup for it.
+      - Also used to read the retention of the organization's C(_tasks) bucket, which is how far back InfluxDB keeps
+        runs (with O(org) too; when the token may not read buckets, the default of 3 days is assumed).
+      - If neither O(org) nor O(org_id) is set, the environment variable E(INFLUX_ORG_ID) is used (see O(org)).
+      - Mutually exclusive with O(org).
+    type: str
+    version_added: 0.2.0
   validate_certs:
     description:
       - Whether to verify the server's TLS certificate.
@@ -57,7 +102,7 @@ options:
     type: path
   client_cert:
     description:
-      - A PEM client certificate, for a Kapacitor or proxy that requires one. It may also hold the key.
+      - A PEM client certificate, for a server or proxy that requires one. It may also hold the key.
     type: path
   client_key:
     description:
@@ -65,14 +110,15 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for Kapacitor to accept a connection and to answer a read request.
+      - Seconds to wait for the server to accept a connection and to answer a read request.
       - Must be a positive number.
     type: float
     default: 30
   http_retries:
     description:
-      - How many times a read request (GET) is sent again after a dropped connection, HTTP 429 (honouring
-        C(Retry-After)) or HTTP 502, 503 or 504, with jittered exponential backoff (0.5 s doubling to at most 8 s).
+      - How many times a read request (GET) is sent again after a dropped connection, HTTP 429 or HTTP 502, 503 or 504,
+        with jittered exponential backoff (0.5 s doubling to at most 8 s), waiting at least as long as a
+        C(Retry-After) header of a 429 or 503 asks (InfluxDB Cloud's quotas), up to 60 s.
       - V(0) sends each read request once. Requests that change something (a retry or a manual run) are never
         re-sent this way, whatever the value.
       - Between 0 and 100.
@@ -88,13 +134,14 @@ options:
     default: true
 notes:
   - Explicit options always win over the environment variables. For credentials this holds as a whole. With
-    O(username) and O(password) in the task, E(KAPACITOR_TOKEN) is ignored, and with O(token), E(KAPACITOR_USERNAME) and
-    E(KAPACITOR_PASSWORD) are; setting both kinds in the environment alone is an error.
-  - After three failures in a row to reach Kapacitor at all (refused, reset or timed-out connections without any
+    O(username) and O(password) in the task, E(KAPACITOR_TOKEN) and E(INFLUX_TOKEN) are ignored, and with O(token),
+    E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are; setting both kinds of KAPACITOR_* credentials in the
+    environment alone is an error. The same holds for O(org) and O(org_id) as a pair.
+  - After three failures in a row to reach the server at all (refused, reset or timed-out connections without any
     HTTP answer in between) and a ping that gets no answer either, a module sends nothing more to that server;
     every request still to make fails at once with one shared reason.
-  - The modules talk to Kapacitor over HTTP from wherever they run; run them on the controller
-    (C(delegate_to) C(localhost)) when the Kapacitor hosts have no Python.
+  - The modules talk to Kapacitor or InfluxDB over HTTP from wherever they run; run them on the controller
+    (C(delegate_to) C(localhost)) when the server hosts have no Python.
 requirements:
   - requests >= 2.25.0 (on the host that runs the module)
 """

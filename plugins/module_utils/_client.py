@@ -2,18 +2,21 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one HTTP client of the collection, on ``requests``.
+"""The one HTTP client of the collection, on ``requests``, for the Flux task API of Kapacitor and of InfluxDB 2.
 
+The server type is given (``server_type``) or told by one ``GET {base}/ping`` (``detect``); it decides the API
+prefix, the authorization scheme of a token, the org scoping of the task listing and the run history horizon.
 One Session per module run with a pool sized for the module's concurrency. Safe calls (GET) are
 retried on connection errors, 429 (honouring ``Retry-After``) and 502/503/504 with jittered, capped
-backoff. The retry POST is never re-sent here: its fate, when unknown, is reported as
+backoff (429 and 503 honouring ``Retry-After``). The retry POST is never re-sent here: its fate, when unknown, is reported as
 ``AmbiguousRequest`` and the caller decides by listing runs again. Every failure becomes a
 ``RequestError`` (``_errors``) that names the method, the URL (credentials redacted), the status, the server's
-own message (whichever of Kapacitor's three error shapes it came in) and a hint; a transport failure of a
+own message (whichever of Kapacitor's three error shapes, or InfluxDB's one, it came in) and a hint; a transport failure of a
 request sent through a proxy (from ``HTTP(S)_PROXY``, unless ``use_proxy`` is false) names the proxy.
 """
 
 
+import email.utils
 import json
 import os
 import random
@@ -31,6 +34,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     RequestError,
     ServerUnreachable,
 )
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -42,9 +46,20 @@ except ImportError:  # pragma: no cover - exercised through missing_required_lib
     HTTPAdapter = object
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-API_PREFIX = '/kapacitor/v1/api/v2'
-PING_PATH = '/kapacitor/v1/ping'
-DEFAULT_URL = 'http://localhost:9092'
+SERVER_TYPES = ('kapacitor', 'influxdb2')
+# The Flux task API after the base URL (and its path prefix), and the ping the circuit breaker sends, per type.
+API_PREFIXES = {'kapacitor': '/kapacitor/v1/api/v2', 'influxdb2': '/api/v2'}
+PING_PATHS = {'kapacitor': '/kapacitor/v1/ping', 'influxdb2': '/ping'}
+# The one request of detection: InfluxDB's ping, which Kapacitor answers with a 404 that carries its version header.
+DETECT_PATH = '/ping'
+DEFAULT_URLS = {'kapacitor': 'http://localhost:9092', 'influxdb2': 'http://localhost:8086'}
+DEFAULT_URL = DEFAULT_URLS['kapacitor']
+# InfluxDB keeps run history in the org's _tasks bucket, 3 days unless its retention was changed; when the bucket
+# cannot be read, this is the horizon. Its reader never looks back further than Kapacitor's 14 days either.
+INFLUX_DEFAULT_HORIZON = 3 * 24 * 3600
+# Names in messages, per server type; None: not known yet (before detection).
+PRODUCTS = {'kapacitor': 'Kapacitor', 'influxdb2': 'InfluxDB', None: 'Kapacitor or InfluxDB'}
+URL_ENVS = {'kapacitor': 'KAPACITOR_URL', 'influxdb2': 'INFLUX_HOST', None: 'KAPACITOR_URL or INFLUX_HOST'}
 USER_AGENT = 'tickstack.kapacitor-ansible'
 SAFE_RETRIES = 5  # the default of http_retries
 BACKOFF_BASE = 0.5
@@ -65,8 +80,9 @@ _REDACTED = '********'
 _TOKEN = re.compile(r'^[\x21-\x7e]+$')
 # A path prefix (a reverse proxy that routes by path): RFC 3986 path characters, segments neither empty nor dots.
 _PREFIX = re.compile(r"^(/(?!\.\.?(?:/|$))[A-Za-z0-9._~%!$&'()*+,;=:@-]+)+$")
-# Kapacitor's own API path in the prefix: the user gave the API's URL, not the server's.
-_API_IN_PATH = re.compile(r'(^|/)kapacitor/v1(/|$)')
+# The server's own API path in the prefix: the user gave the API's URL, not the server's.
+_API_IN_PATH = re.compile(r'(^|/)(kapacitor/v1|api/v2)(/|$)')
+_ORG_ID = re.compile(r'^[0-9a-fA-F]{16}$')
 
 
 def redact_url(url):
@@ -144,7 +160,7 @@ def parse_base_url(url):
     if parts.fragment or _API_IN_PATH.search(prefix):
         raise InputError("url %r must be the server's base URL without a path, query or fragment (%s), or with only "
                          'the path prefix of a reverse proxy in front of it; the collection adds '
-                         '/kapacitor/v1/api/v2/tasks itself' % (shown, URL_EXAMPLE))
+                         '/kapacitor/v1/api/v2/tasks itself (InfluxDB 2: /api/v2/tasks)' % (shown, URL_EXAMPLE))
     if prefix and not _PREFIX.match(prefix):
         raise InputError('url %r has a path prefix %r that is not a plain URL path: expected segments such as '
                          '/kapacitor-eu, with characters outside A-Z a-z 0-9 - . _ ~ percent-encoded'
@@ -174,11 +190,13 @@ def check_credentials(username, token):
         raise InputError('username must not contain ":" (HTTP basic authentication cannot carry it)')
     if token is not None and not _TOKEN.match(token):
         raise InputError('token holds spaces, line breaks or non-ASCII characters: expected a JSON Web Token '
-                         "(three base64url parts joined by dots), signed with Kapacitor's [http] shared-secret")
+                         "(three base64url parts joined by dots) signed with Kapacitor's [http] shared-secret, or an "
+                         'InfluxDB API token')
 
 
 def server_message(response):
-    """The server's own error message from any of Kapacitor's three error shapes, or a short excerpt."""
+    """The server's own error message from any of Kapacitor's three error shapes (InfluxDB's is one of them), or a
+    short excerpt; for an HTML page, its title."""
     text = response.text or ''
     try:
         body = json.loads(text)
@@ -189,11 +207,18 @@ def server_message(response):
         for key in ('message', 'error'):
             if isinstance(body.get(key), str) and body.get(key):
                 return body[key]
+    title = _HTML_TITLE.search(text) if 'html' in response.headers.get('Content-Type', '').lower() else None
+    if title and title.group(1).strip():
+        return 'an HTML page titled %r' % ' '.join(title.group(1).split())[:100]
     snippet = ' '.join(text.split())[:200]
     return snippet or '(empty body)'
 
 
+_HTML_TITLE = re.compile(r'<title[^>]*>([^<]*)</title>', re.I)
+
+
 def is_kapacitor_error_body(response):
+    """Whether the body is one of the JSON error shapes of Kapacitor and InfluxDB."""
     try:
         body = json.loads(response.text or '')
     except ValueError:
@@ -201,28 +226,40 @@ def is_kapacitor_error_body(response):
     return isinstance(body, dict) and ('code' in body or 'error' in body) and 'message' in body
 
 
-def hint_for_status(status, message, response=None):
-    """What to do about an HTTP error status (``response``, when given, tells Kapacitor's bodies from others')."""
+def hint_for_status(status, message, response=None, server_type='kapacitor'):
+    """What to do about an HTTP error status (``response``, when given, tells the server's own error bodies from
+    others'; ``server_type`` the client's, None before detection)."""
+    product = PRODUCTS[server_type]
+    url_env = URL_ENVS[server_type]
+    if status == 401 and server_type == 'influxdb2':
+        return ('InfluxDB rejected the credentials: set token (INFLUX_TOKEN) to an API token of this InfluxDB; its API '
+                'accepts no username and password')
     if status == 401:
         return ('Kapacitor rejected the credentials: set username and password (KAPACITOR_USERNAME, '
                 'KAPACITOR_PASSWORD) or token (KAPACITOR_TOKEN) for a user Kapacitor accepts')
     if status == 407:
         return ('The proxy requires authentication: put its credentials in the proxy URL (HTTPS_PROXY or HTTP_PROXY), '
                 'or set use_proxy: false to connect directly')
+    if status == 403 and server_type == 'influxdb2':
+        return ("The token is valid but lacks a permission for this request: use a token with read and write on the "
+                "org's tasks (or an all-access token), of an active user")
     if status == 403:
         return "The user is authenticated but lacks the privilege for this endpoint: grant it in Kapacitor's auth settings"
-    if status == 404 and message == 'Not Found':
+    if status == 404 and message == 'Not Found' and server_type != 'influxdb2':
         return ('Kapacitor answered its generic 404 for the Flux task API: the API is disabled on this server. Set '
                 '[fluxtask] enabled = true in kapacitor.conf and restart Kapacitor')
+    if server_type == 'influxdb2' and (status == 405 or (status == 404 and message == 'path not found')):
+        return ('InfluxDB has no such API path or method: check url (INFLUX_HOST), and that the server is InfluxDB 2.2 '
+                'or later or InfluxDB Cloud')
     if status == 404 and response is not None and not is_kapacitor_error_body(response):
-        return 'The server does not look like Kapacitor: check url (KAPACITOR_URL)'
+        return 'The server does not look like %s: check url (%s)' % (product, url_env)
     if status == 429:
-        return 'Kapacitor or a proxy is rate limiting: try again later or lower the concurrency'
+        return '%s or a proxy is rate limiting: try again later or lower the concurrency' % product
     if status in (502, 503, 504):
-        return 'A proxy or Kapacitor is unavailable: check that Kapacitor is running and reachable'
+        return 'A proxy or %s is unavailable: check that %s is running and reachable' % (product, product)
     if status >= 500:
-        return ("The server failed to handle the request: see Kapacitor's log (or the log of a proxy in front of it) "
-                'and check url (KAPACITOR_URL)')
+        return ("The server failed to handle the request: see %s's log (or the log of a proxy in front of it) "
+                'and check url (%s)' % (product, url_env))
     return None
 
 
@@ -319,44 +356,46 @@ def environment_proxy(url):
     return redact_url(proxy), (names or [key.upper() + '_PROXY'])[0]
 
 
-def classify(exc, base_url, answered=False, proxy=None):
+def classify(exc, base_url, answered=False, proxy=None, server_type='kapacitor'):
     """Classify a ``requests`` exception into a TransportFailure, with the hint that fits.
 
     ``answered`` says whether the server gave an HTTP answer earlier in this module run: a server that answered
     and then stopped is not a wrong ``url``, so the hint says so instead of pointing at the URL. ``proxy``, the
     ``environment_proxy`` the request went through, is named in the text; a failure to reach it points at it.
+    ``server_type`` names the server in the hints (None: not known yet).
     """
     kind = _kind(exc)
     text = _short_exception(exc)
+    product, url_env = PRODUCTS[server_type], URL_ENVS[server_type]
     if proxy:
         text = '%s, through the proxy %s (from %s)' % (text.rstrip('.'), proxy[0], proxy[1])
         if kind in ('refused', 'dns', 'unreachable', 'connect_timeout') or isinstance(exc, requests.exceptions.ProxyError):
-            return TransportFailure(kind, text, 'The proxy %s (from %s) could not be reached or could not reach Kapacitor: '
+            return TransportFailure(kind, text, 'The proxy %s (from %s) could not be reached or could not reach %s: '
                                                 'check the proxy and %s, add the host to NO_PROXY, or set use_proxy: '
-                                                'false to connect directly' % (proxy[0], proxy[1], proxy[1]))
+                                                'false to connect directly' % (proxy[0], proxy[1], product, proxy[1]))
     if answered and kind in _CONNECTION_LOST:
         if kind == 'read_timeout':
-            hint = ('Kapacitor answered earlier in this call, then did not answer in time: check that it is still '
-                    'running and not overloaded, or raise timeout')
+            hint = ('%s answered earlier in this call, then did not answer in time: check that it is still '
+                    'running and not overloaded, or raise timeout' % product)
         else:
-            hint = 'Kapacitor answered earlier in this call, then stopped: check that Kapacitor is still running'
+            hint = '%s answered earlier in this call, then stopped: check that %s is still running' % (product, product)
         return TransportFailure(kind, text, hint)
     hints = {
-        'refused': 'Nothing listens at %s: check url (KAPACITOR_URL) and that Kapacitor is running' % base_url,
-        'dns': 'The host name does not resolve: check url (KAPACITOR_URL)',
-        'unreachable': 'The network has no route to the host: check url (KAPACITOR_URL) and the network path to Kapacitor',
-        'connect_timeout': 'Kapacitor did not answer in time: check the server, or raise timeout',
-        'read_timeout': 'Kapacitor did not answer in time: check the server, or raise timeout',
+        'refused': 'Nothing listens at %s: check url (%s) and that %s is running' % (base_url, url_env, product),
+        'dns': 'The host name does not resolve: check url (%s)' % url_env,
+        'unreachable': 'The network has no route to the host: check url (%s) and the network path to %s' % (url_env, product),
+        'connect_timeout': '%s did not answer in time: check the server, or raise timeout' % product,
+        'read_timeout': '%s did not answer in time: check the server, or raise timeout' % product,
         'tls_version': 'The server does not speak TLS on this port: use http:// instead of https://',
         'cert_verify': ('TLS certificate verification failed: set ca_path to the CA bundle that signed the server '
                         'certificate, or validate_certs: false (KAPACITOR_UNSAFE_SSL=true) to skip the check (insecure)'),
         'tls_handshake': 'The TLS handshake failed; the server may require a client certificate: set client_cert and client_key',
         'tls': 'The TLS connection failed: check ca_path, client_cert/client_key and that url uses the right scheme',
     }
-    hint = hints.get(kind, 'Check url (KAPACITOR_URL) and the network path to Kapacitor')
+    hint = hints.get(kind, 'Check url (%s) and the network path to %s' % (url_env, product))
     if kind == 'disconnected' and base_url.startswith('http://'):
         hint = ('The server closed the connection without answering: if it serves HTTPS, use https:// in url; '
-                'otherwise check url (KAPACITOR_URL) and the network path to Kapacitor')
+                'otherwise check url (%s) and the network path to %s' % (url_env, product))
     return TransportFailure(kind, text, hint)
 
 
@@ -374,29 +413,100 @@ def _short_exception(exc):
     return ' '.join(text.split())[:300] or exc.__class__.__name__
 
 
+def identify_server(response):
+    """``(server_type, version or None)`` from the answer to ``GET {base}/ping``, or RequestError saying what answered.
+
+    Kapacitor puts ``X-Kapacitor-Version`` on every answer (its 404 for this path included). InfluxDB 2 puts
+    ``X-Influxdb-Version: v2.x`` on every answer (OSS), and its ping answers 204; InfluxDB Cloud's 204 carries no
+    version. InfluxDB 1.x (``1.x``: no task engine) and InfluxDB 3 (``3.x``, or its ping's 200 JSON: no Flux tasks)
+    are refused, as is anything else. An error status without either header (a proxy's 502, an authenticating proxy)
+    is raised as the HTTP error it is.
+    """
+    headers = response.headers
+    status = response.status_code
+    kapacitor = headers.get('X-Kapacitor-Version')
+    if kapacitor is not None:
+        return 'kapacitor', kapacitor.strip() or None
+    version = (headers.get('X-Influxdb-Version') or '').strip()
+    major = version.lstrip('vV').split('.', 1)[0]
+    if major == '2':
+        return 'influxdb2', version
+    if major == '1':
+        raise _refusal(response, 'InfluxDB %s answered: InfluxDB 1.x has no task engine, so it has no task runs to '
+                                 'list or retry' % version, 'Point url at Kapacitor or at InfluxDB 2')
+    body = None
+    if status == 200 and 'json' in headers.get('Content-Type', '').lower():
+        try:
+            body = json.loads(response.text or '')
+        except ValueError:
+            body = None
+    if isinstance(body, dict) and not version and isinstance(body.get('version'), str):
+        version = body['version'].strip()
+    if major == '3' or (isinstance(body, dict) and version.lstrip('vV').startswith('3.')):
+        raise _refusal(response, 'InfluxDB %s answered: InfluxDB 3 has no Flux tasks (Flux is not supported there)'
+                       % version, 'Point url at Kapacitor or at InfluxDB 2 (OSS 2.2 or later, or Cloud)')
+    if status == 204 and not version:
+        return 'influxdb2', None
+    message = server_message(response)
+    if status in (401, 403, 407, 429) or status >= 500:
+        raise RequestError('HTTP %d: %s' % (status, message), method='GET', url=redact_url(response.url),
+                           status=status, server_message=message, hint=hint_for_status(status, message, response, None))
+    raise _refusal(response, 'HTTP %d: %s (%s), without an X-Kapacitor-Version or X-Influxdb-Version header: neither '
+                             'Kapacitor nor InfluxDB 2 answered'
+                   % (status, message, headers.get('Content-Type', 'no content type')),
+                   'The server does not look like Kapacitor or InfluxDB 2: check url (KAPACITOR_URL or INFLUX_HOST); if a '
+                   'proxy in front of the server hides which it is, set server_type')
+
+
+def _refusal(response, text, hint):
+    return RequestError(text, method='GET', url=redact_url(response.url), status=response.status_code,
+                        server_message=server_message(response), hint=hint)
+
+
 class KapacitorClient:
-    """Talks to one Kapacitor's Flux task API.
+    """Talks to the Flux task API of one Kapacitor or InfluxDB 2.
+
+    ``server_type`` is ``kapacitor``, ``influxdb2`` or ``auto``: then ``detect()`` (called by the module once, and
+    by the first request otherwise) tells them apart with one ``GET {base}/ping``. ``token`` is sent as ``Token``
+    to InfluxDB and as ``Bearer`` to Kapacitor; ``org_id`` (preferred) or ``org`` scope the task listing on InfluxDB.
 
     Thread-safe: the modules call one client from a pool of threads. Its circuit breaker is shared by them:
     after BREAKER_THRESHOLD connection-level failures in a row (refused, reset, timed out, no HTTP answer in
-    between), one ping to Kapacitor decides; if the ping gets no answer either, every later request raises
+    between), one ping to the server decides; if the ping gets no answer either, every later request raises
     ServerUnreachable at once, unsent, with one shared reason, and safe requests stop backing off.
     """
 
     def __init__(self, url=None, username=None, password=None, token=None, validate_certs=True, ca_path=None,
                  client_cert=None, client_key=None, timeout=30.0, pool_size=10, sleep=time.sleep, use_proxy=True,
-                 http_retries=SAFE_RETRIES):
-        self.base_url, url_user, url_password = parse_base_url(DEFAULT_URL if url is None else url)
+                 http_retries=SAFE_RETRIES, server_type='auto', org=None, org_id=None):
+        if server_type not in SERVER_TYPES + ('auto',):
+            raise InputError('server_type must be auto, kapacitor or influxdb2, got %r' % (server_type,))
+        if org is not None and org_id is not None:
+            raise InputError('org and org_id are mutually exclusive: give the org by name or by ID, not both')
+        if org is not None and (not isinstance(org, str) or not org.strip()):
+            raise InputError('org must be the name of an InfluxDB organization, got %r' % (org,))
+        if org_id is not None and (not isinstance(org_id, str) or not _ORG_ID.match(org_id)):
+            raise InputError('org_id must be the 16 hexadecimal characters of an InfluxDB organization ID (as influx '
+                             'org list shows it), got %r' % (org_id,))
+        default = DEFAULT_URLS.get(server_type, DEFAULT_URL)
+        self.base_url, url_user, url_password = parse_base_url(default if url is None else url)
         check_credentials(username, token)
         check_credentials(url_user, None)
         if isinstance(http_retries, bool) or not isinstance(http_retries, int) or http_retries < 0:
             raise InputError('http_retries must be a whole number of 0 or more, got %r' % (http_retries,))
         self.timeout = float(timeout)
         self.http_retries = http_retries
+        self.org = org.strip() if org is not None else None
+        self.org_id = org_id.lower() if org_id is not None else None
+        self._token = token
+        self._type = None
+        self._version = None
+        self._horizon = None
+        self._detect_lock = threading.Lock()
         # use_proxy false: no proxy of the environment, the rest of it (REQUESTS_CA_BUNDLE, ...) as before. A None
         # per request removes what the environment would add, for every key requests looks up.
         self.proxies = None if use_proxy else {'http': None, 'https': None, 'all': None}
-        self.proxy = environment_proxy(self.base_url + PING_PATH) if use_proxy else None
+        self.proxy = environment_proxy(self.base_url + DETECT_PATH) if use_proxy else None
         self._sleep = sleep
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(4, pool_size), max_retries=0)
@@ -404,9 +514,7 @@ class KapacitorClient:
         session.mount('https://', adapter)
         session.headers['User-Agent'] = USER_AGENT
         session.headers['Accept'] = 'application/json'
-        if token:
-            session.headers['Authorization'] = 'Bearer %s' % token
-        elif username or url_user:
+        if not token and (username or url_user):
             user, secret = (username, password) if username else (url_user, url_password)
             # As UTF-8 bytes, as the kapacitor CLI (Go) sends them; requests would encode str as Latin-1 and fail.
             session.auth = (user.encode('utf-8'), (secret or '').encode('utf-8'))
@@ -420,6 +528,51 @@ class KapacitorClient:
         self._first_failure = None  # the first of them
         self._pinging = False
         self._unreachable = None    # (message, hint) of ServerUnreachable once the breaker is open
+        if server_type != 'auto':
+            self._set_type(server_type)
+
+    # ------------------------------------------------------------------ the server
+
+    def _set_type(self, server_type, version=None):
+        """Fix the server type: the token's scheme follows it (InfluxDB's own ``Token``; Kapacitor knows ``Bearer``)."""
+        if self._token:
+            self.session.headers['Authorization'] = '%s %s' % ('Token' if server_type == 'influxdb2' else 'Bearer',
+                                                               self._token)
+        self._version = version
+        self._type = server_type
+
+    @property
+    def server_type(self):
+        """``kapacitor`` or ``influxdb2`` (detecting it first when it was ``auto``)."""
+        return self.detect()['type']
+
+    @property
+    def detected(self):
+        """Whether the server type is known (given, or detected), so that ``server`` sends nothing."""
+        return self._type is not None
+
+    @property
+    def server(self):
+        """``{'type', 'version'}`` as every module returns it (``version``: None when the server did not say)."""
+        return self.detect()
+
+    def detect(self):
+        """Tell the server type with one ``GET {base}/ping`` unless it is known; return ``server``.
+
+        Sent before the token's scheme is known, so without a token. Raises RequestError for a server that is not
+        Kapacitor or InfluxDB 2, naming what answered, and for a ping that gets no HTTP answer."""
+        if self._type is None:
+            with self._detect_lock:
+                if self._type is None:
+                    url = self.base_url + DETECT_PATH
+                    response = self._safe('GET', url, None)
+                    self._set_type(*identify_server(response))
+        return {'type': self._type, 'version': self._version}
+
+    @property
+    def product(self):
+        """The server's name in messages: ``Kapacitor`` or ``InfluxDB``."""
+        return PRODUCTS[self.server_type]
 
     # ------------------------------------------------------------------ transport
 
@@ -428,23 +581,25 @@ class KapacitorClient:
         return None if self.proxies is None else dict(self.proxies)
 
     def _url(self, path):
-        return self.base_url + API_PREFIX + path
+        return self.base_url + API_PREFIXES[self.server_type] + path
 
-    def _send(self, method, path, params, timeout, body=None):
-        url = self._url(path)
+    def _send(self, method, url, params, timeout, body=None):
         if self._unreachable is not None:
             raise self._unreachable_error(method, url)
         try:
             response = self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
                                             verify=self.verify, cert=self.cert, json=body, proxies=self._proxies())
         except requests.exceptions.RequestException as exc:
-            failure = classify(exc, self.base_url, self._answered, self.proxy)
+            failure = classify(exc, self.base_url, self._answered, self.proxy, self._type)
             if failure.connection_lost:
                 self._count_failure(failure)
             error_cls = AmbiguousRequest if method != 'GET' and failure.sent else RequestError
             raise error_cls(failure.text, method=method, url=url, hint=failure.hint, sent=failure.sent,
                             transient=failure.transient) from exc
         self._count_answer()
+        if self._version is None and self._type is not None:
+            header = 'X-Kapacitor-Version' if self._type == 'kapacitor' else 'X-Influxdb-Version'
+            self._version = (response.headers.get(header) or '').strip() or None
         return response
 
     def _count_answer(self):
@@ -474,18 +629,19 @@ class KapacitorClient:
             if alive:
                 self._answered, self._failures, self._first_failure = True, 0, None
             elif self._unreachable is None:
+                product = PRODUCTS[self._type]
                 if self._answered:
-                    message = 'Kapacitor at %s became unreachable during the call: %s' % (self.base_url, first.text)
+                    message = '%s at %s became unreachable during the call: %s' % (product, self.base_url, first.text)
                 else:
-                    message = 'Kapacitor at %s is unreachable: %s' % (self.base_url, first.text)
+                    message = '%s at %s is unreachable: %s' % (product, self.base_url, first.text)
                 self._unreachable = (message, first.hint)
 
     def _ping(self):
-        """True when Kapacitor gives any HTTP answer to a ping (its ping needs no credentials)."""
+        """True when the server gives any HTTP answer to its ping (which needs no credentials)."""
         timeout = min(self.timeout, PING_TIMEOUT)
         try:
-            self.session.get(self.base_url + PING_PATH, timeout=(timeout, timeout), allow_redirects=False,
-                             verify=self.verify, cert=self.cert, proxies=self._proxies())
+            self.session.get(self.base_url + PING_PATHS.get(self._type, DETECT_PATH), timeout=(timeout, timeout),
+                             allow_redirects=False, verify=self.verify, cert=self.cert, proxies=self._proxies())
         except requests.exceptions.RequestException:
             return False
         return True
@@ -502,23 +658,23 @@ class KapacitorClient:
     def _error(self, method, response):
         message = server_message(response)
         status = response.status_code
-        hint = hint_for_status(status, message, response)
+        hint = hint_for_status(status, message, response, self._type)
         if self.proxy and status in (407, 502, 503, 504):
             hint = '%s; the request went through the proxy %s (from %s)' % (hint, self.proxy[0], self.proxy[1])
         return RequestError('HTTP %d: %s' % (status, message), method=method, url=redact_url(response.url),
                             status=status, server_message=message, hint=hint)
 
-    def get(self, path, params=None):
-        """GET a JSON object, re-sent up to ``http_retries`` times on dropped connections, 429 and 502/503/504,
-        with backoff."""
+    def _safe(self, method, url, params):
+        """Send a safe request, again up to ``http_retries`` times on dropped connections, 429 and 502/503/504, with
+        backoff (at least ``Retry-After`` when a 429 or 503 asks for it); return the last answer."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._send('GET', path, params, self.timeout)
+                response = self._send(method, url, params, self.timeout)
             except RequestError as exc:
                 if self._unreachable is not None and not isinstance(exc, ServerUnreachable):
-                    raise self._unreachable_error('GET', exc.url) from exc
+                    raise self._unreachable_error(method, exc.url) from exc
                 if attempt > self.http_retries or not exc.transient:
                     raise
                 self._sleep(self._backoff(attempt))
@@ -526,42 +682,59 @@ class KapacitorClient:
             status = response.status_code
             if status in (429, 502, 503, 504) and attempt <= self.http_retries:
                 delay = self._backoff(attempt)
-                if status == 429:
+                if status == 429 or (status == 503 and response.headers.get('Retry-After')):
                     delay = max(delay, _retry_after(response))
                 self._sleep(delay)
                 continue
-            if status != 200:
-                raise self._error('GET', response)
-            return self._json(response, 'GET')
+            return response
+
+    def get(self, path, params=None):
+        """GET a JSON object from the task API, re-sent up to ``http_retries`` times on dropped connections, 429 and
+        502/503/504, with backoff."""
+        response = self._safe('GET', self._url(path), params)
+        if response.status_code != 200:
+            raise self._error('GET', response)
+        return self._json(response, 'GET')
 
     def post(self, path, timeout, body=None):
         """POST once (``body``, when given, as JSON) and return ``(status, body or None, server message or None)``;
         never re-sent.
 
         Raises RateLimited for a 429 (nothing was done; the caller decides whether and when to send again)."""
-        response = self._send('POST', path, None, (min(self.timeout, 30.0), timeout), body)
+        response = self._send('POST', self._url(path), None, (min(self.timeout, 30.0), timeout), body)
         if response.status_code == 429:
             message = server_message(response)
             raise RateLimited('HTTP 429: %s' % message, _retry_after(response), method='POST', url=redact_url(response.url),
-                              status=429, server_message=message, hint=hint_for_status(429, message, response))
+                              status=429, server_message=message,
+                              hint=hint_for_status(429, message, response, self._type))
         if 200 <= response.status_code < 300:
             return response.status_code, self._json(response, 'POST'), None
         return response.status_code, None, server_message(response)
 
     def _json(self, response, method):
+        """The JSON object of a 2xx answer; anything else (InfluxDB's web UI for a Kapacitor path, a proxy's page) is a
+        RequestError naming what came back, never a success."""
+        product = PRODUCTS[self._type]
         try:
             body = response.json()
         except ValueError:
             kind = response.headers.get('Content-Type', 'no content type')
             text = 'HTTP %d with a body that is not JSON (%s): %s' % (response.status_code, kind, server_message(response))
-            raise RequestError(text,
-                               method=method, url=redact_url(response.url), status=response.status_code,
-                               hint="The server does not look like Kapacitor's Flux task API (a proxy's page?): "
-                                    'check url (KAPACITOR_URL)') from None
+            if self._type == 'kapacitor' and response.headers.get('X-Influxdb-Version') is not None:
+                hint = ('InfluxDB %s answered, with its web UI: this is not Kapacitor. Set server_type: influxdb2 '
+                        '(or auto) and a token' % response.headers['X-Influxdb-Version'])
+            elif self._type == 'kapacitor' and 'html' in kind.lower():
+                hint = ("The server does not look like Kapacitor's Flux task API (a proxy's page, or InfluxDB 2's web "
+                        'UI?): check url (KAPACITOR_URL), or set server_type: influxdb2 (or auto) for InfluxDB')
+            else:
+                hint = ("The server does not look like %s's Flux task API (a proxy's page?): check url (%s)"
+                        % (product, URL_ENVS[self._type]))
+            raise RequestError(text, method=method, url=redact_url(response.url), status=response.status_code,
+                               server_message=server_message(response), hint=hint) from None
         if not isinstance(body, dict):
             raise RequestError('HTTP %d with JSON that is not an object' % response.status_code, method=method,
                                url=redact_url(response.url), status=response.status_code,
-                               hint="The server does not look like Kapacitor's Flux task API: check url")
+                               hint="The server does not look like %s's Flux task API: check url" % product)
         return body
 
     @staticmethod
@@ -574,13 +747,16 @@ class KapacitorClient:
     def _expect_list(self, body, key, path):
         value = body.get(key)
         if not isinstance(value, list):
-            raise RequestError('the answer has no %r list, so it is not what Kapacitor sends' % key, method='GET',
+            product = self.product
+            raise RequestError('the answer has no %r list, so it is not what %s sends' % (key, product), method='GET',
                                url=self._url(path), status=200,
-                               hint='Check that url (KAPACITOR_URL) points at Kapacitor 1.6 or later')
+                               hint='Check that url (%s) points at %s' % (
+                                   URL_ENVS[self._type], 'Kapacitor 1.6 or later' if product == 'Kapacitor'
+                                   else 'InfluxDB 2.2 or later, or InfluxDB Cloud'))
         return value
 
     def get_task(self, task_id):
-        """The task object, or None when Kapacitor says it does not exist."""
+        """The task object, or None when the server says it does not exist."""
         path = '/tasks/%s' % task_id
         try:
             return self.get(path)
@@ -589,8 +765,27 @@ class KapacitorClient:
                 return None
             raise
 
+    @property
+    def lists_every_task(self):
+        """Whether a task listing returns every task: always on Kapacitor; on InfluxDB only with ``org`` or
+        ``org_id`` (without them it returns only the tasks the token's user owns, silently)."""
+        return self.server_type == 'kapacitor' or bool(self.org_id or self.org)
+
+    def _org_params(self):
+        """The org scope of a task listing: ``orgID`` (preferred: no lookup) or ``org`` on InfluxDB, nothing on
+        Kapacitor (it ignores both). InputError on InfluxDB without either."""
+        if self.server_type == 'kapacitor':
+            return {}
+        if self.org_id:
+            return {'orgID': self.org_id}
+        if self.org:
+            return {'org': self.org}
+        raise InputError('org or org_id (INFLUX_ORG, INFLUX_ORG_ID) is required to list the tasks of InfluxDB: without '
+                         "it InfluxDB returns only the tasks the token's user owns. Set one, or choose tasks by task_id")
+
     def list_tasks_page(self, limit, after=None, status=None, name=None):
-        params = {'limit': limit}
+        params = self._org_params()
+        params['limit'] = limit
         if after:
             params['after'] = after
         if status:
@@ -600,8 +795,26 @@ class KapacitorClient:
         return self._expect_list(self.get('/tasks', params), 'tasks', '/tasks')
 
     def list_runs_page(self, task_id, params):
+        """One page of a task's runs; ``[]`` for a task the server does not know, as Kapacitor answers it (InfluxDB
+        answers 404 ``task not found``): the caller tells a missing task by ``get_task``."""
         path = '/tasks/%s/runs' % task_id
-        return self._expect_list(self.get(path, params), 'runs', path)
+        try:
+            body = self.get(path, params)
+        except RequestError as exc:
+            if exc.status == 404 and 'task not found' in (exc.server_message or ''):
+                return []
+            raise
+        return self._expect_list(body, 'runs', path)
+
+    def get_run(self, task_id, run_id):
+        """One run (API view, with its log), or None for a 404: no such run (or task), or, on InfluxDB, for a moment
+        between a finished run leaving the kv store and its record in the ``_tasks`` bucket."""
+        try:
+            return self.get('/tasks/%s/runs/%s' % (task_id, run_id))
+        except RequestError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def retry_run(self, task_id, run_id, timeout):
         return self.post('/tasks/%s/runs/%s/retry' % (task_id, run_id), timeout)
@@ -610,10 +823,49 @@ class KapacitorClient:
         """A manual run for ``scheduled_for`` (RFC3339); a tiny JSON body, as Kapacitor ignores one of 1000 bytes or more."""
         return self.post('/tasks/%s/runs' % task_id, timeout, body={'scheduledFor': scheduled_for})
 
+    def horizon_seconds(self):
+        """How far back the server lists runs, in seconds: 14 days on Kapacitor; on InfluxDB the retention of the
+        org's ``_tasks`` bucket (at most 14 days, which is as far as InfluxDB reads it) when the token may read it and
+        the org is known, else its default of 3 days. Asked once per client."""
+        if self._horizon is None:
+            horizon = HORIZON_SECONDS
+            if self.server_type == 'influxdb2':
+                horizon = min(HORIZON_SECONDS, self._tasks_retention() or INFLUX_DEFAULT_HORIZON)
+            self._horizon = horizon
+        return self._horizon
+
+    def _tasks_retention(self):
+        """The expiry of the ``_tasks`` bucket in seconds, or None when it cannot be read (no org, no permission) or
+        is infinite."""
+        scope = {'orgID': self.org_id} if self.org_id else {'org': self.org} if self.org else None
+        if scope is None:
+            return None
+        try:
+            body = self.get('/buckets', dict(scope, name='_tasks'))
+        except RequestError:
+            return None
+        for bucket in body.get('buckets') or []:
+            if isinstance(bucket, dict) and bucket.get('name') == '_tasks':
+                for rule in bucket.get('retentionRules') or []:
+                    if not isinstance(rule, dict) or rule.get('type', 'expire') != 'expire':
+                        continue
+                    seconds = rule.get('everySeconds')
+                    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0:
+                        return seconds
+        return None
+
 
 def _retry_after(response):
-    value = response.headers.get('Retry-After', '')
+    """The wait ``Retry-After`` asks for, in seconds (a number or an HTTP date), capped; 1 s when it says nothing."""
+    value = response.headers.get('Retry-After', '').strip()
     try:
-        return min(RETRY_AFTER_CAP, max(0.0, float(value)))
+        seconds = float(value)
     except ValueError:
-        return 1.0
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return 1.0
+        if when is None:
+            return 1.0
+        seconds = when.timestamp() - time.time()
+    return min(RETRY_AFTER_CAP, max(0.0, seconds))

@@ -16,8 +16,8 @@ from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import (
-    DEFAULT_URL,
     REQUESTS_IMPORT_ERROR,
+    SERVER_TYPES,
     KapacitorClient,
     parse_base_url,
     url_secrets,
@@ -45,14 +45,18 @@ def env_value(name):
     return os.environ.get(name) or None
 
 
-# The credentials have no ``fallback``: AnsibleModule applies fallbacks before it checks ``mutually_exclusive``, so
-# KAPACITOR_TOKEN in the environment would clash with an explicit username. KapacitorModule reads them itself,
-# after parsing, and only where no credential was given explicitly (``_credentials_from_environment``).
+# The credentials and the org have no ``fallback``: AnsibleModule applies fallbacks before it checks
+# ``mutually_exclusive``, so KAPACITOR_TOKEN in the environment would clash with an explicit username, INFLUX_ORG with
+# an explicit org_id. KapacitorModule reads them itself, after parsing, and only where nothing was given explicitly
+# (``_credentials_from_environment``, ``_org_from_environment``).
 CONNECTION_ARGSPEC = dict(
-    url=dict(type='str', fallback=(env_set, ['KAPACITOR_URL'])),
+    url=dict(type='str', fallback=(env_set, ['KAPACITOR_URL', 'INFLUX_HOST'])),
+    server_type=dict(type='str', choices=['auto'] + list(SERVER_TYPES), default='auto'),
     username=dict(type='str', aliases=['url_username']),
     password=dict(type='str', no_log=True, aliases=['url_password']),
     token=dict(type='str', no_log=True),
+    org=dict(type='str'),
+    org_id=dict(type='str'),
     validate_certs=dict(type='bool'),
     ca_path=dict(type='path', fallback=(env_set, ['KAPACITOR_CA_PATH'])),
     client_cert=dict(type='path'),
@@ -62,7 +66,7 @@ CONNECTION_ARGSPEC = dict(
     http_retries=dict(type='int', default=5),
 )
 
-CONNECTION_MUTUALLY_EXCLUSIVE = [('token', 'username'), ('token', 'password')]
+CONNECTION_MUTUALLY_EXCLUSIVE = [('token', 'username'), ('token', 'password'), ('org', 'org_id')]
 
 
 def task_selection_spec(task_status):
@@ -82,11 +86,13 @@ class KapacitorModule(AnsibleModule):
         spec = dict(CONNECTION_ARGSPEC)
         spec.update(argument_spec)
         kwargs['mutually_exclusive'] = list(kwargs.get('mutually_exclusive') or []) + CONNECTION_MUTUALLY_EXCLUSIVE
+        self.kapacitor_client = None
         super().__init__(argument_spec=spec, **kwargs)
         self._mask(url_secrets(self.params['url']))
         if self.params['token']:
             self._mask([self.params['token'].strip()])
         self._credentials_from_environment()
+        self._org_from_environment()
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
 
@@ -97,19 +103,24 @@ class KapacitorModule(AnsibleModule):
         super()._log_invocation()
 
     def _mask(self, secrets):
-        """Keep these values out of every output, as Ansible does for ``no_log`` options."""
-        self.no_log_values.update(secret for secret in secrets if secret)
+        """Keep these values out of every output (as written and without surrounding spaces), as Ansible does for
+        ``no_log`` options."""
+        for secret in secrets:
+            if secret:
+                self.no_log_values.update(value for value in (secret, secret.strip()) if value)
 
     def _credentials_from_environment(self):
         """Explicit credentials win over the environment, in every combination.
 
         The KAPACITOR_* credential variables are used only where the task gave none: not at all when it gave
         ``token`` or credentials inside ``url``; KAPACITOR_PASSWORD completes an explicit ``username`` only when
-        KAPACITOR_USERNAME names no other user; KAPACITOR_USERNAME completes an explicit ``password``.
+        KAPACITOR_USERNAME names no other user; KAPACITOR_USERNAME completes an explicit ``password``. INFLUX_TOKEN
+        comes after them all: it is used only where neither the task nor a KAPACITOR_* variable gave a credential.
         """
         params = self.params
         env = {name: env_value('KAPACITOR_' + name.upper()) for name in ('token', 'username', 'password')}
-        self._mask([env['token'], env['password']])
+        influx_token = env_value('INFLUX_TOKEN')
+        self._mask([env['token'], env['password'], influx_token])
         if params['token']:
             return
         try:
@@ -127,6 +138,20 @@ class KapacitorModule(AnsibleModule):
             self.fail_json(msg='KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the '
                                'environment: unset one kind, or set token or username and password explicitly')
         params.update((name, value) for name, value in env.items() if value is not None)
+        if not any(env.values()) and influx_token:
+            params['token'] = influx_token
+
+    def _org_from_environment(self):
+        """INFLUX_ORG_ID or INFLUX_ORG, as the influx CLI reads them, where the task gave neither ``org`` nor
+        ``org_id``; both set in the environment alone is an error, as with the influx CLI."""
+        params = self.params
+        if params['org'] is not None or params['org_id'] is not None:
+            return
+        org, org_id = env_value('INFLUX_ORG'), env_value('INFLUX_ORG_ID')
+        if org and org_id:
+            self.fail_json(msg='INFLUX_ORG and INFLUX_ORG_ID are both set in the environment: unset one, or set org or '
+                               'org_id explicitly')
+        params['org'], params['org_id'] = org, org_id
 
     def check_concurrency(self):
         value = self.params['concurrency']
@@ -177,7 +202,7 @@ class KapacitorModule(AnsibleModule):
                 context.load_verify_locations(cafile=params['ca_path'])
             except (ssl.SSLError, ValueError) as exc:
                 self.fail_json(msg='ca_path %s holds no PEM certificate that can be loaded (%s): expected the CA '
-                                   "certificate(s) that signed Kapacitor's certificate" % (params['ca_path'], exc))
+                                   "certificate(s) that signed the server's certificate" % (params['ca_path'], exc))
         if params['client_cert']:
             try:
                 # A callable password: an encrypted key fails here instead of prompting on a terminal.
@@ -189,12 +214,14 @@ class KapacitorModule(AnsibleModule):
                                       if params['client_key'] else '', exc))
 
     def client(self, pool_size=4):
-        """The client for this module run, once every connection option has been checked."""
+        """The client for this module run, once every connection option has been checked, and the server type known
+        (detected with one request when ``server_type`` is ``auto``). From then on every result of the module, success
+        or failure, carries ``server``: its type and version."""
         self.check_connection()
         params = self.params
         try:
-            return KapacitorClient(
-                url=DEFAULT_URL if params['url'] is None else params['url'],
+            client = KapacitorClient(
+                url=params['url'],
                 username=params['username'],
                 password=params['password'],
                 token=params['token'].strip() if params['token'] else None,
@@ -206,9 +233,27 @@ class KapacitorModule(AnsibleModule):
                 pool_size=pool_size,
                 use_proxy=params['use_proxy'],
                 http_retries=params['http_retries'],
+                server_type=params['server_type'],
+                org=params['org'],
+                org_id=params['org_id'],
             )
+            self.kapacitor_client = client
+            client.detect()
+            return client
         except KapacitorError as exc:
             self.fail_from(exc)
+
+    def _with_server(self, result):
+        client = self.kapacitor_client
+        if client is not None and client.detected:
+            result.setdefault('server', client.server)
+        return result
+
+    def exit_json(self, **kwargs):
+        super().exit_json(**self._with_server(kwargs))
+
+    def fail_json(self, msg, **kwargs):
+        super().fail_json(msg, **self._with_server(kwargs))
 
     def fail_from(self, exc, **result):
         """The one way a module fails on a KapacitorError: one short line that names the problem and what to do,

@@ -148,15 +148,15 @@ def test_url_secrets_lists_the_password_as_written_and_decoded_never_the_user(ur
 
 def test_credentials_http_cannot_carry_are_refused_without_quoting_them():
     with pytest.raises(InputError, match='username must not contain ":"'):
-        KapacitorClient(url='http://127.0.0.1:9', username='a:b', password='pw-1')
+        KapacitorClient(server_type='kapacitor', url='http://127.0.0.1:9', username='a:b', password='pw-1')
     for token in ('abc def', 'abc\ndef', 'ab\u00e9'):
         with pytest.raises(InputError) as info:
-            KapacitorClient(url='http://127.0.0.1:9', token=token)
+            KapacitorClient(server_type='kapacitor', url='http://127.0.0.1:9', token=token)
         assert 'expected a JSON Web Token' in str(info.value) and 'abc' not in str(info.value)
 
 
 def test_basic_credentials_are_sent_as_utf8_as_the_kapacitor_cli_does():
-    client = KapacitorClient(url='http://127.0.0.1:9', username='jos\u00e9', password='\u043f\u0430\u0440\u043e\u043b\u044c')
+    client = KapacitorClient(server_type='kapacitor', url='http://127.0.0.1:9', username='jos\u00e9', password='\u043f\u0430\u0440\u043e\u043b\u044c')
     prepared = requests.Request('GET', 'http://127.0.0.1:9/', auth=client.session.auth).prepare()
     expected = base64.b64encode('jos\u00e9:\u043f\u0430\u0440\u043e\u043b\u044c'.encode('utf-8')).decode()
     assert prepared.headers['Authorization'] == 'Basic ' + expected
@@ -330,7 +330,7 @@ def test_every_platforms_dns_failure_is_never_sent(text):
 
 
 def test_a_post_that_was_never_sent_is_not_ambiguous():
-    client = KapacitorClient(url='http://kapacitor.invalid:9092', timeout=10)
+    client = KapacitorClient(server_type='kapacitor', url='http://kapacitor.invalid:9092', timeout=10)
     with pytest.raises(RequestError) as info:
         client.retry_run('0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 10)
     assert not isinstance(info.value, AmbiguousRequest) and info.value.sent is False
@@ -399,7 +399,7 @@ class Sleeps(list):
 def test_a_server_that_answered_then_vanished_gets_a_fitting_hint_and_then_the_breaker(servers):
     server = servers(JSONServer())
     sleeps = Sleeps()
-    client = KapacitorClient(url=server.url, timeout=5, sleep=sleeps)
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=sleeps)
     assert client.list_tasks_page(10) == []
     server.stop()
     errors = []
@@ -430,7 +430,7 @@ def test_a_server_that_answered_then_vanished_gets_a_fitting_hint_and_then_the_b
 def test_a_server_that_never_answered_keeps_its_hint_and_backoff_stops_when_the_breaker_opens(servers):
     server = servers(RawServer(reset))
     sleeps = Sleeps()
-    client = KapacitorClient(url=server.url, timeout=5, sleep=sleeps)
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=sleeps)
     with pytest.raises(ServerUnreachable) as info:
         client.list_tasks_page(10)
     # Two resets backed off, the third opened the breaker (its ping was reset too): no more sleeps, not 5 of them.
@@ -448,7 +448,7 @@ def test_a_ping_that_answers_keeps_the_breaker_closed(servers):
     """Failures in a row that a live server explains (resets of some requests) must not stop the module."""
     server = servers(RawServer(ping_only))
     sleeps = Sleeps()
-    client = KapacitorClient(url=server.url, timeout=5, sleep=sleeps)
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=sleeps)
     with pytest.raises(RequestError) as info:
         client.list_tasks_page(10)
     assert not isinstance(info.value, ServerUnreachable) and client.unreachable is None
@@ -458,7 +458,7 @@ def test_a_ping_that_answers_keeps_the_breaker_closed(servers):
 
 def test_the_breaker_is_shared_by_threads(servers):
     server = servers(JSONServer())
-    client = KapacitorClient(url=server.url, timeout=5, pool_size=8, sleep=Sleeps())
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, pool_size=8, sleep=Sleeps())
     assert client.list_tasks_page(10) == []
     server.stop()
 
@@ -506,22 +506,22 @@ class RecordingServer(RawServer):
 
 def test_a_path_prefix_is_sent_before_the_api_path_and_the_ping_and_names_its_own_lock(servers):
     server = servers(RecordingServer(answer(200)))
-    client = KapacitorClient(url=server.url + '/kapacitor-eu/', timeout=5, sleep=Sleeps())
+    client = KapacitorClient(server_type='kapacitor', url=server.url + '/kapacitor-eu/', timeout=5, sleep=Sleeps())
     assert client.base_url == server.url + '/kapacitor-eu'
     assert client.list_tasks_page(10) == [] and client._ping()
     assert request_lines(server) == ['GET /kapacitor-eu/kapacitor/v1/api/v2/tasks?limit=10 HTTP/1.1',
                                      'GET /kapacitor-eu/kapacitor/v1/ping HTTP/1.1']
     # Two Kapacitors behind one gateway are two servers: each has its own lock.
-    other = KapacitorClient(url=server.url + '/kapacitor-us', timeout=5)
+    other = KapacitorClient(server_type='kapacitor', url=server.url + '/kapacitor-us', timeout=5)
     assert lock_path(client.base_url) != lock_path(other.base_url)
-    assert lock_path(client.base_url) == lock_path(KapacitorClient(url=server.url + '/kapacitor-eu').base_url)
+    assert lock_path(client.base_url) == lock_path(KapacitorClient(server_type='kapacitor', url=server.url + '/kapacitor-eu').base_url)
 
 
 @pytest.mark.parametrize('retries', [0, 2, _client.SAFE_RETRIES])
 def test_http_retries_is_how_often_a_get_is_sent_again_and_a_post_never_is(servers, retries):
     server = servers(RecordingServer(answer(503, b'{"code": "unavailable", "message": "busy"}')))
     sleeps = Sleeps()
-    client = KapacitorClient(url=server.url, timeout=5, sleep=sleeps, http_retries=retries)
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=sleeps, http_retries=retries)
     with pytest.raises(RequestError) as info:
         client.list_tasks_page(10)
     assert info.value.status == 503 and 'busy' in str(info.value)
@@ -531,13 +531,13 @@ def test_http_retries_is_how_often_a_get_is_sent_again_and_a_post_never_is(serve
 
 
 def test_the_default_http_retries_is_five():
-    assert KapacitorClient(url='http://127.0.0.1:9').http_retries == _client.SAFE_RETRIES == 5
+    assert KapacitorClient(server_type='kapacitor', url='http://127.0.0.1:9').http_retries == _client.SAFE_RETRIES == 5
 
 
 @pytest.mark.parametrize('value', [-1, True, '3', 2.5])
 def test_a_bad_http_retries_is_refused_naming_it(value):
     with pytest.raises(InputError, match='http_retries must be a whole number of 0 or more, got'):
-        KapacitorClient(url='http://127.0.0.1:9', http_retries=value)
+        KapacitorClient(server_type='kapacitor', url='http://127.0.0.1:9', http_retries=value)
 
 
 @pytest.fixture
@@ -552,7 +552,7 @@ def env_proxy(monkeypatch):
 
 def test_a_failure_through_a_proxy_names_the_proxy_without_its_password(servers, env_proxy):
     server = servers(RecordingServer(answer(200)))
-    client = KapacitorClient(url=server.url, timeout=5, sleep=Sleeps())
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=Sleeps())
     assert client.proxy == (env_proxy, 'HTTP_PROXY')
     with pytest.raises(RequestError) as info:
         client.list_tasks_page(10)
@@ -564,7 +564,7 @@ def test_a_failure_through_a_proxy_names_the_proxy_without_its_password(servers,
 
 def test_use_proxy_false_ignores_the_proxy_of_the_environment(servers, env_proxy):
     server = servers(RecordingServer(answer(200)))
-    client = KapacitorClient(url=server.url, timeout=5, use_proxy=False)
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, use_proxy=False)
     assert client.proxy is None
     assert client.list_tasks_page(10) == []
     assert request_lines(server) == ['GET /kapacitor/v1/api/v2/tasks?limit=10 HTTP/1.1']
@@ -578,7 +578,7 @@ def test_a_working_proxy_gets_the_request_and_no_proxy_exempts_the_host(servers,
     monkeypatch.setenv('HTTP_PROXY', proxy.url)
     monkeypatch.setenv('NO_PROXY', '')
     target = 'http://kapacitor.invalid:9092/eu'
-    assert KapacitorClient(url=target, timeout=5).list_tasks_page(10) == []
+    assert KapacitorClient(server_type='kapacitor', url=target, timeout=5).list_tasks_page(10) == []
     assert request_lines(proxy) == ['GET http://kapacitor.invalid:9092/eu/kapacitor/v1/api/v2/tasks?limit=10 HTTP/1.1']
     monkeypatch.setenv('NO_PROXY', 'kapacitor.invalid')
-    assert KapacitorClient(url=target, timeout=5).proxy is None
+    assert KapacitorClient(server_type='kapacitor', url=target, timeout=5).proxy is None
