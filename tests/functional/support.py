@@ -40,6 +40,11 @@ COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
 PLAYBOOK = os.path.join(COLLECTION, 'playbooks', 'retry_failed_runs.yml')
 RETRY_ROUTE = 'POST /api/v2/tasks/:id/runs/:rid/retry'
+# The defaults of the simulator's InfluxDB 2 mode (tests/simulator/kapacitor_simulator/influxdb2.py): the one
+# organization every scenario task belongs to, and the all-access token whose user owns them.
+INFLUX_ORG = 'sim-org'
+INFLUX_ORG_ID = '0000000000000a01'
+INFLUX_TOKEN = 'sim-token'
 
 
 # --------------------------------------------------------------------------- the simulator
@@ -47,10 +52,12 @@ RETRY_ROUTE = 'POST /api/v2/tasks/:id/runs/:rid/retry'
 class SimControl:
     """The ``/_sim/`` control API of one running simulator: its record of what happened, its scenario and faults.
     ``process`` is the ``SimulatorProcess`` behind it; for a TLS simulator, ``verify`` is the CA file its
-    certificate is checked against and ``cert`` the client certificate it may require."""
+    certificate is checked against and ``cert`` the client certificate it may require. ``flavor`` is the server it
+    plays, ``'kapacitor'`` or ``'influxdb2'``; ``url`` is the base URL a module is given in both."""
 
-    def __init__(self, process, verify=True, cert=None):
+    def __init__(self, process, verify=True, cert=None, flavor='kapacitor'):
         self.process = process
+        self.flavor = flavor
         self.verify = verify
         self.cert = cert
         self.session = requests.Session()   # one TLS handshake, not one a request
@@ -90,10 +97,11 @@ class SimControl:
         return self.stats()['requests'].get(route, 0)
 
 
-def start_simulator(*flags, **kwargs):
+def start_simulator(*flags, flavor='kapacitor', **kwargs):
     """Start a simulator with these command-line flags; return its ``SimControl`` (``.process.stop()`` ends it).
-    Keyword arguments go to ``SimControl`` (``verify`` and ``cert`` for a TLS simulator)."""
-    return SimControl(SimulatorProcess(*flags).start(), **kwargs)
+    ``flavor='influxdb2'`` makes it an InfluxDB 2 server (``--flavor influxdb2``). Keyword arguments go to
+    ``SimControl`` (``verify`` and ``cert`` for a TLS simulator)."""
+    return SimControl(SimulatorProcess(*flags, flavor=flavor).start(), flavor=flavor, **kwargs)
 
 
 def start_tls_simulator(pki, client_ca=False, self_signed=False):

@@ -22,14 +22,16 @@ SIMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kapacitor_
 class SimulatorProcess:
     """One ``kapacitor_sim.py`` process: started with ``--ready-file``/``--pid-file``, stopped with SIGTERM.
 
-    ``flags`` are passed to kapacitor_sim.py as they are (``--scenario FILE``, ``--auth-user ...``, TLS flags).
+    ``flags`` are passed to kapacitor_sim.py as they are (``--scenario FILE``, ``--auth-user ...``, TLS flags);
+    ``flavor='influxdb2'`` adds ``--flavor influxdb2`` (an InfluxDB 2 server instead of Kapacitor).
     ``port`` 0 picks a free port at the first start; ``restart()`` reuses the port it got. The process's stdout and
     stderr go to ``log_path`` in ``workdir``: a temporary directory that ``stop()`` removes, unless a ``workdir``
     is given (then it is kept, with the log).
     """
 
-    def __init__(self, *flags, port=0, python=sys.executable, workdir=None, ready_timeout=30.0):
-        self.flags = [str(flag) for flag in flags]
+    def __init__(self, *flags, port=0, python=sys.executable, workdir=None, ready_timeout=30.0, flavor='kapacitor'):
+        self.flavor = flavor
+        self.flags = ([] if flavor == 'kapacitor' else ['--flavor', flavor]) + [str(flag) for flag in flags]
         self.port = port
         self.python = python
         self.ready_timeout = ready_timeout

@@ -15,10 +15,25 @@ from .model import ClientGone, ExecutionPlan, Run, Task, finish_run
 
 
 class TaskAPI:
-    """Handlers of the endpoints of docs/kapacitor-api.md §2 (rows 1-12). ``request`` gives method, params, query, body, user and a disconnect probe."""
+    """Handlers of the endpoints of docs/kapacitor-api.md §2 (rows 1-12). ``request`` gives method, params, query, body, user and a disconnect probe.
+
+    InfluxDB 2 mode subclasses it (influxdb2.py): ``prefix``, ``task_json``, ``task_owner``, ``require_task`` and
+    ``execute_manual_run`` are what differs; the listing code is the same."""
+
+    prefix = TASKS_PREFIX
 
     def __init__(self, state):
         self.state = state
+
+    def task_json(self, task):
+        return task.to_json()
+
+    def task_owner(self, req, body):
+        """The owner and organization of a task created by ``req`` (Kapacitor: the user name, no organization)."""
+        return req.user, None
+
+    def require_task(self, req, task_id, verb, write=False):
+        """Kapacitor's handlers look no task up before their own work (docs/kapacitor-api.md §4.4): nothing to do."""
 
     @staticmethod
     def decode_limit(query, out_of_bounds):
@@ -49,7 +64,7 @@ class TaskAPI:
                 task = self.state.tasks[task_id]
                 if (status and task.status != status) or (name and task.name != name) or (user and task.owner != user):
                     continue
-                tasks.append(task.to_json())
+                tasks.append(self.task_json(task))
                 if len(tasks) >= limit:
                     break
         # docs/kapacitor-api.md §3.4: self/next rebuilt from after/limit/username only (name and status are dropped).
@@ -76,11 +91,13 @@ class TaskAPI:
         created = now_ns()
         created -= created % NS               # docs/kapacitor-api.md §3.1: createdAt truncated to the second
         with self.state.lock:
-            task = Task(self.state.ids.live(), body['flux'], req.user, created)
+            owner, org_id = self.task_owner(req, body)
+            task = Task(self.state.ids.live(), body['flux'], owner, created)
+            task.org_id = org_id
             task.status = status
             task.description = body.get('description') or ''
             self.state.add_task(task)
-            return json_response(201, task.to_json())
+            return json_response(201, self.task_json(task))
 
     def get_task(self, req):
         task_id = self.decode_id(req.params['id'])
@@ -88,7 +105,7 @@ class TaskAPI:
             task = self.state.tasks.get(task_id)
             if task is None:
                 raise APIError('not found', 'failed to find task: task not found')
-            return json_response(200, task.to_json())
+            return json_response(200, self.task_json(task))
 
     def update_task(self, req):
         task_id = self.decode_id(req.params['id'])
@@ -123,7 +140,7 @@ class TaskAPI:
                     task.latest_completed = now - now % NS    # docs/kapacitor-api.md §4.3: no backfill after re-activation
                 task.status = body['status']
             task.updated_at = now
-            return json_response(200, task.to_json())
+            return json_response(200, self.task_json(task))
 
     def delete_task(self, req):
         task_id = self.decode_id(req.params['id'])
@@ -141,10 +158,11 @@ class TaskAPI:
     def list_runs(self, req):
         task_id, filters = self.decode_runs_request(req)
         with self.state.lock:
+            self.require_task(req, task_id, 'failed to find runs')
             runs = self.find_runs(task_id, *filters)
             flux = self.state.task_flux(task_id)
-            body = {'links': {'self': '%s/%s/runs' % (TASKS_PREFIX, fmt_id(task_id)), 'task': '%s/%s' % (TASKS_PREFIX, fmt_id(task_id))},
-                    'runs': [run.to_json(flux) for run in runs]}
+            body = {'links': {'self': '%s/%s/runs' % (self.prefix, fmt_id(task_id)), 'task': '%s/%s' % (self.prefix, fmt_id(task_id))},
+                    'runs': [run.to_json(flux, self.prefix) for run in runs]}
         return json_response(200, body)
 
     def decode_runs_request(self, req):
@@ -194,7 +212,7 @@ class TaskAPI:
         scheduledFor come back in any order (docs/kapacitor-api.md §4.4 point 4), a different one on every request here,
         including which of them a page cut keeps."""
         runs = []
-        for run in task_runs.visible_completed(now, after_time, before_time):
+        for run in task_runs.visible_completed(now, after_time, before_time, self.state.horizon_ns):
             if len(runs) >= size and run.scheduled_for != runs[-1].scheduled_for:
                 break
             runs.append(run)
@@ -217,11 +235,12 @@ class TaskAPI:
             return None
         now = now_ns()
         task_runs.move_finished_to_history(now)
-        return task_runs.running.get(run_id) or task_runs.find_completed(run_id, now)
+        return task_runs.running.get(run_id) or task_runs.find_completed(run_id, now, self.state.horizon_ns)
 
     def request_run(self, req, verb):
         """The task ID, the run named by the path (404 ``<verb>: run not found`` without one) and its task's script."""
         task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
+        self.require_task(req, task_id, verb)
         run = self.find_run(task_id, run_id)
         if run is None:
             raise APIError('not found', verb + ': run not found')
@@ -230,11 +249,12 @@ class TaskAPI:
     def get_run(self, req):
         with self.state.lock:
             run, flux = self.request_run(req, 'failed to find run')
-            return json_response(200, run.to_json(flux))
+            return json_response(200, run.to_json(flux, self.prefix))
 
     def task_logs(self, req):
         task_id = self.decode_id(req.params['id'])
         with self.state.lock:
+            self.require_task(req, task_id, 'failed to find task logs')
             flux = self.state.task_flux(task_id)
             events = []
             for run in self.find_runs(task_id, None, DEFAULT_LIMIT, None, None):
@@ -286,6 +306,8 @@ class TaskAPI:
             scheduled_for = now_ns()
         # No alignment, range or history check (kv ForceRun: "may or may not align with the task's schedule").
         scheduled_for -= scheduled_for % NS
+        with self.state.lock:
+            self.require_task(req, task_id, 'failed to force run', write=True)
         run, plan = self.queue_manual_run('failed to force run', task_id, scheduled_for, retry=False)
         return self.execute_manual_run(req, run, plan, 'failed to force run', 201)
 
@@ -317,6 +339,7 @@ class TaskAPI:
         """POST /retry (docs/kapacitor-api.md §6): 404 task, 404 run, 422 queued collision, then block while the new run executes."""
         task_id, run_id = self.decode_id(req.params['id']), self.decode_id(req.params['rid'])
         with self.state.lock:
+            self.require_task(req, task_id, 'failed to retry run', write=True)
             if task_id not in self.state.tasks:
                 raise APIError('not found', 'failed to retry run: task not found')
             original = self.find_run(task_id, run_id)
@@ -359,7 +382,7 @@ class TaskAPI:
             stats.retries_started += 1
             stats.retries_in_flight += 1
             stats.peak_concurrent_retries = max(stats.peak_concurrent_retries, stats.retries_in_flight)
-            plan = ExecutionPlan(run.to_json(task.flux), outcome, task.queue_seconds, task.run_seconds, task.retry_error)
+            plan = ExecutionPlan(run.to_json(task.flux, self.prefix), outcome, task.queue_seconds, task.run_seconds, task.retry_error)
             return run, plan
 
     def execute_manual_run(self, req, run, plan, verb, success_status):
@@ -393,7 +416,7 @@ class TaskAPI:
                     finish_run(state, run, 'success', '')
                     return json_response(success_status, created_json)
                 if outcome == 'flux_error':
-                    message = 'could not parse Flux script: ' + (retry_error if retry_error != DEFAULT_RETRY_ERROR else DEFAULT_FLUX_ERROR)
+                    message = flux_error_message(retry_error)
                     finish_run(state, run, 'failed', message)
                     raise APIError('invalid', verb + ': ' + message)
                 finish_run(state, run, 'failed', retry_error)
@@ -442,6 +465,11 @@ class TaskAPI:
                 raise decode_error('json: cannot unmarshal %s into Go struct field .%s of type %s'
                                    % (go_json_type(value), key, 'string' if kind is str else 'int'))
         return body
+
+
+def flux_error_message(retry_error):
+    """The executor's error for a run whose outcome is ``flux_error``."""
+    return 'could not parse Flux script: ' + (retry_error if retry_error != DEFAULT_RETRY_ERROR else DEFAULT_FLUX_ERROR)
 
 
 # One request to a handler: method, path parameters, flat query, body, user, a probe for a client that went away, and

@@ -52,7 +52,7 @@ def _route(state, method, path, query, body):
 def state_view(state):
     """Every task and every run, including runs beyond the 14-day horizon."""
     with state.lock:
-        tasks = [state.tasks[tid].to_json() for tid in state.task_ids]
+        tasks = [state.task_view(state.tasks[tid]) for tid in state.task_ids]
         runs = []
         now = now_ns()
         for task_id, task_runs in sorted(state.runs.items()):

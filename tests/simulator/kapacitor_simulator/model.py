@@ -17,7 +17,7 @@ class Task:
 
     __slots__ = ('id', 'name', 'status', 'flux', 'every', 'cron', 'offset', 'description', 'owner', 'created_at',
                  'updated_at', 'latest_completed', 'last_run_status', 'last_run_error', 'run_seconds', 'queue_seconds',
-                 'retry_outcomes', 'retry_error', 'kv_linger_seconds')
+                 'retry_outcomes', 'retry_error', 'kv_linger_seconds', 'org_id')
 
     def __init__(self, task_id, flux, owner, created_at):
         self.id = task_id
@@ -35,6 +35,7 @@ class Task:
         self.retry_outcomes = ['success']
         self.retry_error = DEFAULT_RETRY_ERROR
         self.kv_linger_seconds = 0.0
+        self.org_id = None                      # InfluxDB 2 mode only: the owning organization's ID
         self.name = self.every = self.cron = self.offset = ''
         self.apply_options(parse_task_options(flux))
 
@@ -44,11 +45,11 @@ class Task:
         self.cron = options.get('cron', '')
         self.offset = wire_offset(options.get('offset', ''))
 
-    def to_json(self):
+    def to_json(self, prefix=TASKS_PREFIX):
         """Task object, key order and omitempty as docs/kapacitor-api.md §3.1."""
         tid = fmt_id(self.id)
-        out = {'links': {'logs': '%s/%s/logs' % (TASKS_PREFIX, tid), 'runs': '%s/%s/runs' % (TASKS_PREFIX, tid),
-                         'self': '%s/%s' % (TASKS_PREFIX, tid)},
+        out = {'links': {'logs': '%s/%s/logs' % (prefix, tid), 'runs': '%s/%s/runs' % (prefix, tid),
+                         'self': '%s/%s' % (prefix, tid)},
                'labels': None, 'id': tid, 'ownerID': self.owner, 'orgID': '', 'name': self.name}
         optional = [('description', self.description), ('status', self.status), ('flux', self.flux), ('every', self.every),
                     ('cron', self.cron), ('offset', self.offset),
@@ -75,7 +76,7 @@ class Run:
     """One run. ``log`` None means "the executor's default lines", built lazily (cheap 100k-run scenarios)."""
 
     __slots__ = ('id', 'task_id', 'status', 'scheduled_for', 'started_at', 'finished_at', 'requested_at', 'log',
-                 'error', 'manual', 'created_by_retry', 'cancel', 'done', 'flux', 'kv_until', 'log_prefix')
+                 'error', 'manual', 'created_by_retry', 'cancel', 'done', 'flux', 'kv_until', 'log_prefix', 'recorded_at')
 
     def __init__(self, run_id, task_id, status, scheduled_for):
         self.id = run_id
@@ -92,6 +93,8 @@ class Run:
         self.flux = None
         self.kv_until = None                    # a finished run held in kv moves to the history at this time (ns)
         self.log_prefix = ()                    # entries copied from the run that a kv retry copied
+        self.recorded_at = None                 # in the history but readable only from this time (ns): the gap between
+        #                                         the kv delete and the history write (InfluxDB 2 mode)
 
     def log_entries(self, task_flux):
         """The executor's lines (docs/kapacitor-api.md §3.2): "Started task from script" once started, then "Completed(...)"
@@ -112,11 +115,11 @@ class Run:
             entries.append({'runID': rid, 'time': format_time(end), 'message': self.error or DEFAULT_RETRY_ERROR})
         return entries
 
-    def to_json(self, task_flux):
+    def to_json(self, task_flux, prefix=TASKS_PREFIX):
         """Run object as docs/kapacitor-api.md §3.2: scheduledFor always, other times and log omitted when empty."""
         tid, rid = fmt_id(self.task_id), fmt_id(self.id)
-        base = '%s/%s/runs/%s' % (TASKS_PREFIX, tid, rid)
-        out = {'links': {'logs': base + '/logs', 'retry': base + '/retry', 'self': base, 'task': '%s/%s' % (TASKS_PREFIX, tid)},
+        base = '%s/%s/runs/%s' % (prefix, tid, rid)
+        out = {'links': {'logs': base + '/logs', 'retry': base + '/retry', 'self': base, 'task': '%s/%s' % (prefix, tid)},
                'id': rid, 'taskID': tid, 'status': self.status, 'scheduledFor': format_time(self.scheduled_for)}
         for key, value in (('startedAt', self.started_at), ('finishedAt', self.finished_at), ('requestedAt', self.requested_at)):
             if value is not None:
@@ -166,14 +169,14 @@ class TaskRuns:
         self.completed.sort(key=Run.sort_key)
         self.keys = [run.sort_key() for run in self.completed]
 
-    def visible_completed(self, now, after_ns=None, before_ns=None):
+    def visible_completed(self, now, after_ns=None, before_ns=None, horizon_ns=HORIZON_NS):
         """Completed runs newest scheduledFor first, as AnalyticalStorage.FindRuns reads them (docs/kapacitor-api.md §4.4):
         ``range(start: -14d)`` on the point time (startedAt; the stop is now), and a scheduledFor filter only when a
         window is given, with beforeTime defaulting to now then. Without a window a completed run scheduled in the
         future (a manual run for a later time) is returned; the kv part, by contrast, always stops at now."""
         if not self.history:
             return
-        horizon = now - HORIZON_NS
+        horizon = now - horizon_ns
         low = horizon - self.max_lag
         if after_ns is not None:
             low = max(low, after_ns + 1)
@@ -182,15 +185,20 @@ class TaskRuns:
         stop = len(self.keys) if high is None else bisect.bisect_left(self.keys, (high, -1))
         for index in range(stop - 1, start - 1, -1):
             run = self.completed[index]
-            if horizon <= point_time(run) < now:
+            if horizon <= point_time(run) < now and recorded(run, now):
                 yield run
 
-    def find_completed(self, run_id, now):
+    def find_completed(self, run_id, now, horizon_ns=HORIZON_NS):
         """FindRunByID's history part: the same ``range(start: -14d)``, no scheduledFor filter."""
         run = self.completed_by_id.get(run_id)
-        if run is None or not self.history or not now - HORIZON_NS <= point_time(run) < now:
+        if run is None or not self.history or not now - horizon_ns <= point_time(run) < now or not recorded(run, now):
             return None
         return run
+
+
+def recorded(run, now):
+    """Whether the history write of a finished run has happened by ``now``."""
+    return run.recorded_at is None or run.recorded_at <= now
 
 
 def point_time(run):
@@ -232,6 +240,8 @@ class Faults:
         self.retry_after = spec.get('retry_after', 1)
         self.reset_ratio = float(spec.get('reset_ratio', 0))
         self.retry_drop_after_ratio = float(spec.get('retry_drop_after_ratio', 0))
+        # Not a per-request fault: every run finishing from now on is out of both kv and the history for this long.
+        self.history_gap_ms = float(spec.get('history_gap_ms', 0))
         self.routes = set(spec.get('routes') or ())
 
     def draw(self, ratio):
@@ -273,6 +283,9 @@ class State:
         self.runs = {}             # task id -> TaskRuns
         self.stats = Stats()
         self.faults = Faults()
+        self.horizon_ns = HORIZON_NS   # how far back completed runs are visible
+        self.tenancy = None            # InfluxDB 2 mode: orgs, users and tokens (influxdb2.Tenancy)
+        self.task_view = Task.to_json  # the task object of the API served, for /_sim/state
         self.rng = random.Random()  # orders runs that share a scheduledFor, differently on every listing
 
     # -- helpers ------------------------------------------------------------------------------------------------------
@@ -311,6 +324,9 @@ def finish_run(state, run, status, error):
         run.kv_until = now + int(task.kv_linger_seconds * NS)
         task_runs.running[run.id] = run
     else:
+        if state.faults.history_gap_ms > 0:
+            # AnalyticalStorage.FinishRun deletes the run from kv before it writes it to the history.
+            run.recorded_at = now + int(state.faults.history_gap_ms * 1_000_000)
         task_runs.add_completed(run)
     if task is not None:
         task.latest_completed = max(task.latest_completed or 0, run.scheduled_for)

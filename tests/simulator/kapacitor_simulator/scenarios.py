@@ -44,7 +44,8 @@ _RFC3339_LAYOUT = '2006-01-02T15:04:05Z07:00'
 class ScenarioLoader:
     """Builds tasks and runs from a scenario dict without touching the live state."""
 
-    def __init__(self, machine, base_ns):
+    def __init__(self, machine, base_ns, tenancy=None):
+        self.tenancy = tenancy          # InfluxDB 2 mode: gives each task its organization and owner
         self.ids = IdGenerator(machine)
         self.base = base_ns
         self.tasks = []
@@ -109,6 +110,8 @@ class ScenarioLoader:
         created -= created % NS
         task_id = parse_id(spec['id']) if spec.get('id') else self.ids.derived(created)
         task = Task(task_id, flux, spec.get('owner', ADMIN_USER), created)
+        if self.tenancy is not None:
+            self.tenancy.adopt(task, spec)
         if spec.get('updated_at'):
             task.updated_at = parse_scenario_time(spec['updated_at'], self.base)
         task.status = spec.get('status', 'active')
@@ -258,9 +261,12 @@ def generate_run_specs(gen, base):
 
 def load_scenario(state, scenario):
     """Replace all state of ``state`` (docs/simulator.md "Scenario format"); returns the tasks and the run count."""
-    loader = ScenarioLoader(state.ids.machine, now_ns())
-    loader.load(scenario or {})
+    scenario = scenario or {}
+    tenancy = state.tenancy.reload(scenario) if state.tenancy is not None else None
+    loader = ScenarioLoader(state.ids.machine, now_ns(), tenancy)
+    loader.load(scenario)
     with state.lock:
+        state.tenancy = tenancy
         state.ids = loader.ids
         state.tasks = {}
         state.task_ids = []

@@ -21,6 +21,7 @@ from .auth import Auth, AuthError
 from .constants import API_PREFIX, TASKS_PREFIX, VERSION
 from .control import handle_control
 from .encoding import APIError, Response, error_response, kapacitor_error
+from .influxdb2 import INFLUX_VERSION, TASKS_RETENTION_SECONDS, InfluxDB2
 from .model import State
 from .routing import HANDLERS, ROUTER_METHODS, clean_path, fixed_path, has_handler, join_task_path, match_route, redirect_response, route_template
 from .scenarios import load_scenario
@@ -113,6 +114,8 @@ class Handler(BaseHTTPRequestHandler):
         return faults
 
     def template_for(self, path):
+        if self.server.sim.influx is not None:
+            return self.server.sim.influx.template_for(self.command, path)
         if path == API_PREFIX + '/ping':
             return '%s /ping' % self.command
         if path == TASKS_PREFIX or path.startswith(TASKS_PREFIX + '/'):
@@ -128,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self, path, raw_query, body):
         sim = self.server.sim
+        if sim.influx is not None:
+            return sim.influx.route(self, path, raw_query, body)
         cleaned = clean_path(path)
         if cleaned != path:                     # Kapacitor's mux cleanPath: 301 (docs/kapacitor-api.md §2)
             return redirect_response(301, cleaned + ('?' + raw_query if raw_query else ''), self.command)
@@ -158,14 +163,7 @@ class Handler(BaseHTTPRequestHandler):
                 sim.auth.authorize(user, method, path)
             except AuthError as exc:
                 return kapacitor_error(exc.status, exc.message)
-            handler = getattr(sim.api, HANDLERS[(matched[0], method)])
-            flat_query = {key: values[0] for key, values in query.items()}
-            chunked = self.headers.get('Transfer-Encoding', '').lower() == 'chunked'
-            request = Request(method, matched[2], flat_query, body, user, self.client_gone, -1 if chunked else len(body))
-            try:
-                return handler(request)
-            except APIError as exc:
-                return error_response(exc)
+            return self.call(matched, query, body, user)
         if method in ROUTER_METHODS:
             code = 301 if method == 'GET' else 308
             if segments and segments[-1] == '' and has_handler(segments[:-1], method):
@@ -179,6 +177,17 @@ class Handler(BaseHTTPRequestHandler):
                                                            ('X-Content-Type-Options', 'nosniff'),
                                                            ('Allow', ', '.join(sorted(allowed + ['OPTIONS'])))])
         return error_response(APIError('not found', 'url not found: %s: not found' % self.path))
+
+    def call(self, matched, query, body, user):
+        """Run the task API handler of a matched route; platform errors become their JSON answer."""
+        handler = getattr(self.server.sim.api, HANDLERS[(matched[0], self.command)])
+        flat_query = {key: values[0] for key, values in query.items()}
+        chunked = self.headers.get('Transfer-Encoding', '').lower() == 'chunked'
+        request = Request(self.command, matched[2], flat_query, body, user, self.client_gone, -1 if chunked else len(body))
+        try:
+            return handler(request)
+        except APIError as exc:
+            return error_response(exc)
 
     # -- I/O ----------------------------------------------------------------------------------------------------------
     def read_body(self):
@@ -207,8 +216,12 @@ class Handler(BaseHTTPRequestHandler):
     def send(self, response):
         self.send_response_only(response.status)
         self.send_header('Date', self.date_time_string())
-        self.send_header('Request-Id', str(uuid.uuid1()))
-        self.send_header('X-Kapacitor-Version', VERSION)
+        if self.server.sim.influx is not None:
+            for key, value in self.server.sim.influx.version_headers():
+                self.send_header(key, value)
+        else:
+            self.send_header('Request-Id', str(uuid.uuid1()))
+            self.send_header('X-Kapacitor-Version', VERSION)
         for key, value in response.headers:
             self.send_header(key, value)
         if response.status != 204:
@@ -276,9 +289,13 @@ class KapacitorSimulator:
     """The whole simulator: state, Kapacitor API, control API and the HTTP server."""
 
     def __init__(self, port=0, scenario=None, auth_users=(), shared_secret=None, tls_cert=None, tls_key=None,
-                 tls_client_ca=None, fluxtask_disabled=False, host='127.0.0.1'):
+                 tls_client_ca=None, fluxtask_disabled=False, host='127.0.0.1', flavor='kapacitor',
+                 influx_version=INFLUX_VERSION, tasks_retention=TASKS_RETENTION_SECONDS):
         self.state = State()
-        self.api = TaskAPI(self.state)
+        self.flavor = flavor
+        # InfluxDB 2 mode: what differs lives in influxdb2.py; None serves Kapacitor.
+        self.influx = InfluxDB2(self.state, influx_version, tasks_retention) if flavor == 'influxdb2' else None
+        self.api = self.influx.api if self.influx is not None else TaskAPI(self.state)
         self.auth = Auth(auth_users, shared_secret)
         self.fluxtask_disabled = fluxtask_disabled
         if scenario is not None:
@@ -319,8 +336,12 @@ class KapacitorSimulator:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+        if self.influx is not None:
+            self.influx.stop()
 
     def stop_async(self):
+        if self.influx is not None:
+            self.influx.stop()
         threading.Thread(target=self.server.shutdown, daemon=True).start()
 
 
@@ -336,6 +357,12 @@ def parse_args(argv):
     parser.add_argument('--tls-key')
     parser.add_argument('--tls-client-ca')
     parser.add_argument('--fluxtask-disabled', action='store_true')
+    parser.add_argument('--flavor', choices=('kapacitor', 'influxdb2'), default='kapacitor',
+                        help='the server to be: Kapacitor (default) or InfluxDB 2 OSS / Cloud')
+    parser.add_argument('--influx-version', default=INFLUX_VERSION,
+                        help="influxdb2: the X-Influxdb-Version header; '' leaves it out, as InfluxDB Cloud does")
+    parser.add_argument('--tasks-retention', type=int, default=TASKS_RETENTION_SECONDS, metavar='SECONDS',
+                        help='influxdb2: retention of the _tasks bucket, how long completed runs stay listed (0 = forever)')
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error('--tls-cert and --tls-key go together')
@@ -381,7 +408,8 @@ def main(argv=None):
             sys.exit('kapacitor-sim: cannot load the scenario %s: %s' % (args.scenario, exc))
     sim = KapacitorSimulator(port=args.port, scenario=scenario, auth_users=args.auth_user, shared_secret=args.shared_secret,
                              tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
-                             fluxtask_disabled=args.fluxtask_disabled)
+                             fluxtask_disabled=args.fluxtask_disabled, flavor=args.flavor,
+                             influx_version=args.influx_version, tasks_retention=args.tasks_retention)
 
     def on_signal(_signum, _frame):
         sim.stop_async()
