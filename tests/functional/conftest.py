@@ -40,6 +40,14 @@ def sim():
     control.process.stop()
 
 
+@pytest.fixture
+def influx_sim():
+    """A simulator of its own in InfluxDB 2 mode for one test (its default org and all-access token: support.INFLUX_*)."""
+    control = support.start_simulator(flavor='influxdb2')
+    yield control
+    control.process.stop()
+
+
 @pytest.fixture(scope='module')
 def shared_sim():
     """One simulator for a module of read-only tests (load a scenario once)."""
