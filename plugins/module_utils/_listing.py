@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
-    HORIZON_SECONDS,
     IN_PROGRESS_STATUSES,
     PAGE_LIMIT,
     RUN_STATUSES,
@@ -26,9 +25,11 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     check_id,
     epoch_to_rfc3339,
     group_attempts,
+    horizon_words,
     id_created_at,
     run_error,
     scheduled_epoch,
+    server_label,
     snake_run,
     sort_runs,
 )
@@ -67,9 +68,13 @@ def list_all_tasks(client, status=None, name=None):
 def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
     """The tasks to work on, sorted by ID. ``task_status`` is ``active``, ``inactive`` or ``any``.
 
-    One ID costs one GET; several IDs or names cost one pass over the task list. An unknown ID or name
-    raises InputError naming it; when ``missing`` is a list (``missing_ok``), it is appended there instead.
+    One ID costs one GET; several IDs or names cost one pass over the task list, except on InfluxDB without an org
+    (its listing would leave out the tasks of other users): there each ID costs one GET, and names cannot be listed
+    (``client.list_tasks_page`` raises InputError). An unknown ID or name raises InputError naming it; when
+    ``missing`` is a list (``missing_ok``), it is appended there instead.
     """
+    label = server_label(client.server_type)
+
     def absent(what, message):
         if missing is None:
             raise InputError(message)
@@ -79,23 +84,27 @@ def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
     if not task_ids and not task_names:
         return list_all_tasks(client, status=server_status)
     found = {}
-    if len(task_ids) == 1 and not task_names:
-        task = client.get_task(task_ids[0])
-        if task is None:
-            absent(task_ids[0], 'task %s not found on this Kapacitor' % task_ids[0])
-        else:
-            found[task['id']] = task
+    if task_ids and not task_names and (len(task_ids) == 1 or not client.lists_every_task):
+        tasks = [(task_id, client.get_task(task_id)) for task_id in dict.fromkeys(task_ids)]
+        unknown = [task_id for task_id, task in tasks if task is None]
+        if unknown and missing is None:
+            raise InputError('task %s not found on this %s' % (', '.join(unknown), label))
+        for task_id, task in tasks:
+            if task is None:
+                missing.append(task_id)
+            else:
+                found[task['id']] = task
     elif len(task_names) == 1 and not task_ids:
         for task in list_all_tasks(client, name=task_names[0]):
             found[task['id']] = task
         if not found:
-            absent(task_names[0], 'no task named %r on this Kapacitor' % task_names[0])
+            absent(task_names[0], 'no task named %r on this %s' % (task_names[0], label))
     else:
         every = list_all_tasks(client)
         by_id = {task['id']: task for task in every}
         unknown = [task_id for task_id in task_ids if task_id not in by_id]
         if unknown and missing is None:
-            raise InputError('task %s not found on this Kapacitor' % ', '.join(unknown))
+            raise InputError('task %s not found on this %s' % (', '.join(unknown), label))
         for task_id in task_ids:
             if task_id in by_id:
                 found[task_id] = by_id[task_id]
@@ -104,7 +113,7 @@ def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
         for name in task_names:
             named = [task for task in every if task.get('name') == name]
             if not named:
-                absent(name, 'no task named %r on this Kapacitor' % name)
+                absent(name, 'no task named %r on this %s' % (name, label))
             for task in named:
                 found[task['id']] = task
     return [found[task_id] for task_id in sorted(found)
@@ -114,7 +123,8 @@ def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
 # --------------------------------------------------------------------------- runs
 
 def get_run(client, task_id, run_id):
-    """One run of a task (API view, with its log), or None when Kapacitor answers 404 (docs/kapacitor-api.md §4.5)."""
+    """One run of a task, or None for a 404: ``client.get_run`` for the callers (and fake clients) that still use
+    this one; it goes once they call the client's."""
     try:
         return client.get('/tasks/%s/runs/%s' % (task_id, run_id))
     except RequestError as exc:
@@ -138,7 +148,7 @@ def _slim(run, task_id, keep_logs):
     return slim
 
 
-def _check_page(task_id, page):
+def _check_page(task_id, page, label):
     """Every entry of a page of runs must be a run this code can order, or the listing stops with a RequestError."""
     for index, run in enumerate(page):
         problem = None
@@ -152,9 +162,9 @@ def _check_page(task_id, page):
             except (InputError, KeyError):
                 problem = 'has no valid scheduledFor (%r)' % (run.get('scheduledFor'),)
         if problem:
-            raise RequestError('entry %d of the runs Kapacitor listed for task %s %s' % (index, task_id, problem),
-                               method='GET', status=200,
-                               hint='Check that url (KAPACITOR_URL) points at Kapacitor 1.6 or later')
+            raise RequestError('entry %d of the runs %s listed for task %s %s' % (index, label, task_id, problem),
+                               method='GET', status=200, hint='Check that url points at %s' % (
+                                   'Kapacitor 1.6 or later' if label == 'Kapacitor' else 'InfluxDB 2.2 or later, or Cloud'))
 
 
 def collect_runs(client, task_id, window, keep_logs=False, enough=None, strict=True):
@@ -167,9 +177,10 @@ def collect_runs(client, task_id, window, keep_logs=False, enough=None, strict=T
     """
     pager = RunPager(window)
     runs = []
+    label = server_label(client.server_type)
     while not pager.done:
         page = client.list_runs_page(task_id, pager.params())
-        _check_page(task_id, page)
+        _check_page(task_id, page, label)
         runs.extend(_slim(run, task_id, keep_logs) for run in pager.feed(page)
                     if run.get('taskID') == task_id and window.contains(run))
         if enough is not None and not pager.done and enough(runs, pager.boundary):
@@ -302,8 +313,9 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
 
     def note_gaps(task, pager):
         gaps.extend('task %s (%s): %s' % (task['id'], task.get('name'), warning) for warning in pager.warnings)
+    horizon = client.horizon_seconds()
     created = [id_created_at(run_id) for run_id in wanted]
-    recent = [when for when in created if now - HORIZON_SECONDS - ID_LOOKBACK < when < now + 60]
+    recent = [when for when in created if now - horizon - ID_LOOKBACK < when < now + 60]
     if recent:
         window = Window(int(min(recent)) - ID_LOOKBACK, int(max(recent)) + 60)
 
@@ -321,7 +333,7 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
 
     def probe(pair):
         task, run_id = pair
-        return task, get_run(client, task['id'], run_id)
+        return task, client.get_run(task['id'], run_id)
 
     for run_id in [run_id for run_id in wanted if run_id not in found]:
         hits = [(task, run) for task, run in map_concurrently(probe, [(task, run_id) for task in tasks], concurrency)
@@ -353,8 +365,10 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
     for run_id in not_found:
         when = id_created_at(run_id)
         reason = 'its ID dates from %s' % epoch_to_rfc3339(when)
-        if when < now - HORIZON_SECONDS:
-            reason += ', 14 days ago or more, and Kapacitor only keeps runs of the last 14 days'
+        if when < now - horizon:
+            words = horizon_words(horizon)
+            reason += ', %s ago or more, and %s only keeps runs of the last %s' % (words, server_label(client.server_type),
+                                                                                    words)
         warnings.append('run %s was not found among the runs of the %d task(s) searched (%s)' % (run_id, len(tasks), reason))
     result = _result(tasks, runs_by_task, requests, warnings)
     result['not_found'] = not_found

@@ -5,18 +5,20 @@
 
 DOCUMENTATION = r"""
 module: kapacitor_task_runs_info
-short_description: List the runs of Kapacitor Flux tasks, completely
+short_description: List the runs of Flux tasks on Kapacitor or InfluxDB 2, completely
 version_added: 0.1.0
 description:
-  - Lists the runs of one task, several tasks or every task on a Kapacitor 1.6+ server, with filters on the
-    run's status, its scheduled time and its ID.
-  - Returns every run in the window, never a silent first page. Kapacitor answers at most 500 runs per request
+  - Lists the runs of one task, several tasks or every task on a Kapacitor 1.6+ server, an InfluxDB 2 OSS (2.2 or
+    later) or InfluxDB Cloud, with filters on the run's status, its scheduled time and its ID.
+  - Returns every run in the window, never a silent first page. The server answers at most 500 runs per request
     and its C(after) cursor does not work, so the module pages by moving C(beforeTime) back and de-duplicates
-    runs by ID. When Kapacitor's answers leave part of the window out of reach (more completed runs in one second
+    runs by ID. When the server's answers leave part of the window out of reach (more completed runs in one second
     than a page holds, or a page's worth of queued and running runs), the module warns, naming the task and the
     time range.
-  - Returns the failure reason RV(runs[].error) of every failed run, taken from the log that Kapacitor's listing
+  - Returns the failure reason RV(runs[].error) of every failed run, taken from the log that the listing
     carries anyway (no O(include_logs) needed, no extra request).
+  - On InfluxDB 2, listing tasks (by name, by status, or all of them) needs O(org) or O(org_id); tasks chosen by
+    O(task_id) alone do not.
   - Finds runs by ID alone with O(run_id) (alerts often carry only the run ID), across every task or the tasks selected.
   - Annotates each run with its attempt number among the runs that share its task and scheduled time (a retry
     creates a new run with the same scheduled time).
@@ -74,13 +76,13 @@ options:
       - Only runs scheduled after this time (exclusive).
       - An RFC3339 time such as V(2026-05-01T10:00:00Z) (any offset, or none for UTC; an unquoted YAML timestamp
         works too), or a duration such as V(24h), V(90m), V(7d) or V(1h30m) meaning that long before now.
-      - Kapacitor only returns runs that started within the last 14 days; the module warns when the window reaches
-        further back.
+      - Kapacitor only returns runs that started within the last 14 days, InfluxDB those its C(_tasks) bucket still
+        holds (3 days unless its retention was changed); the module warns when the window reaches further back.
     type: str
   before_time:
     description:
       - Only runs scheduled before this time (exclusive). Same formats as O(after_time).
-      - If not set, Kapacitor's own clock decides "now", and queued or running runs scheduled in the future are not
+      - If not set, the server's own clock decides "now", and queued or running runs scheduled in the future are not
         returned.
     type: str
   run_id:
@@ -96,8 +98,8 @@ options:
     elements: str
   after:
     description:
-      - A run ID; only runs created after that run (with a higher ID; Kapacitor's IDs grow with time).
-      - Applied by the module, because Kapacitor's own C(after) parameter drops every completed run.
+      - A run ID; only runs created after that run (with a higher ID; run IDs grow with time).
+      - Applied by the module, because the server's own C(after) parameter drops every completed run.
     type: str
   limit:
     description:
@@ -129,8 +131,8 @@ options:
     type: int
     default: 4
 notes:
-  - Kapacitor keeps completed runs visible for 14 days (they must have started within that time); older runs
-    cannot be listed.
+  - Kapacitor keeps completed runs visible for 14 days (they must have started within that time); InfluxDB 2 for the
+    retention of the org's C(_tasks) bucket, 3 days by default. Older runs cannot be listed.
 seealso:
   - module: tickstack.kapacitor.kapacitor_task_run_retry
 author:
@@ -236,7 +238,7 @@ runs:
       sample: 2
     error:
       description:
-        - The failure reason of a V(failed) or V(canceled) run, from its log - the lines Kapacitor wrote after
+        - The failure reason of a V(failed) or V(canceled) run, from its log - the lines the server wrote after
           C(Completed(failed)), joined with C(; ), without the echo of the Flux script. Null for other runs, and when
           the log holds no reason.
       type: str
@@ -283,7 +285,7 @@ totals:
       description: Returned runs by status.
       type: dict
     requests:
-      description: List requests made to Kapacitor for the runs.
+      description: List requests made to the server for the runs.
       type: int
   sample: {"tasks": 2, "runs": 99, "run_counts": {"failed": 4, "success": 95}, "requests": 2}
 missing_tasks:
@@ -299,8 +301,16 @@ not_found:
   type: list
   elements: str
   sample: []
+server:
+  description:
+    - The server the module talked to, its type (V(kapacitor) or V(influxdb2)) and version (null when it did not say
+      one, as InfluxDB Cloud does).
+  returned: when the server type is known (given in O(server_type), or detected)
+  type: dict
+  sample: {"type": "influxdb2", "version": "v2.7.12"}
+  version_added: 0.2.0
 window:
-  description: The window on the runs' scheduled times, as sent to Kapacitor (null bounds are open).
+  description: The window on the runs' scheduled times, as sent to the server (null bounds are open).
   returned: success
   type: dict
   sample: {"after_time": "2026-11-25T10:00:00Z", "before_time": null}
@@ -345,7 +355,8 @@ def main():
     try:
         task_ids = [check_id(value, 'task_id') for value in params['task_id'] or []]
         run_ids = [check_id(value, 'run_id') for value in params['run_id'] or []]
-        window, warnings = resolve_window(params['after_time'], params['before_time'], utc_now())
+        now = utc_now()
+        window, warnings = resolve_window(params['after_time'], params['before_time'], now)
         filters = RunFilters(statuses=params['status'], after_id=params['after'], limit=params['limit'],
                              latest_attempt_only=params['latest_attempt_only'], include_logs=params['include_logs'],
                              fields=params['fields'])
@@ -354,6 +365,9 @@ def main():
 
     client = module.client(pool_size=concurrency)
     try:
+        if window.after is not None or window.before is not None:  # the warning about the server's real horizon
+            dummy, warnings = resolve_window(params['after_time'], params['before_time'], now,
+                                             horizon=client.horizon_seconds(), server_type=client.server_type)
         missing = [] if params['missing_ok'] else None
         tasks = resolve_tasks(client, task_ids, task_names, params['task_status'], missing=missing)
         if run_ids:

@@ -4,7 +4,8 @@
 
 """Stand-ins the orchestration layer's unit tests share: a clock that only moves when slept on, and run IDs."""
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import SNOWFLAKE_EPOCH
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import INFLUX_DEFAULT_HORIZON
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS, SNOWFLAKE_EPOCH
 
 
 def snowflake(seconds, sequence=0):
@@ -25,3 +26,18 @@ class FakeClock:
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+class FakeServer:
+    """What a scripted fake client says about its server, as KapacitorClient does: Kapacitor unless ``server_type``
+    is set to ``influxdb2`` (then the default 3-day horizon, and a task listing needs ``org`` unless it is set)."""
+
+    server_type = 'kapacitor'
+    org = None
+
+    @property
+    def lists_every_task(self):
+        return self.server_type == 'kapacitor' or self.org is not None
+
+    def horizon_seconds(self):
+        return HORIZON_SECONDS if self.server_type == 'kapacitor' else INFLUX_DEFAULT_HORIZON

@@ -15,11 +15,11 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing impor
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     RUN_FIELDS,
-    SNOWFLAKE_EPOCH,
     Window,
     epoch_to_rfc3339,
     rfc3339_to_epoch,
 )
+from ansible_collections.tickstack.kapacitor.tests.unit.plugins.module_utils.fakes import FakeServer, snowflake
 
 NOW = 1790000000
 CPU, DISK = '0a1b2c3d4e5f0001', '0a1b2c3d4e5f0002'
@@ -33,7 +33,7 @@ def run(task, number, scheduled, status='success', **extra):
     return out
 
 
-class ScriptedClient:
+class ScriptedClient(FakeServer):
     """Answers ``list_runs_page`` from per-task run lists the way Kapacitor orders completed runs, and records calls."""
 
     def __init__(self, runs_by_task):
@@ -51,14 +51,13 @@ class ScriptedClient:
         runs.sort(key=lambda r: (r['scheduledFor'], r['id']), reverse=True)
         return [dict(r) for r in runs[:params['limit']]]
 
-    def get(self, path):
-        """One run, as GET /tasks/:id/runs/:rid answers (404 for a run of another task)."""
-        self.calls.append(('GET', path))
-        dummy, task_id, dummy, run_id = path.strip('/').split('/')
+    def get_run(self, task_id, run_id):
+        """One run, as GET /tasks/:id/runs/:rid answers (None for the 404 of a run of another task)."""
+        self.calls.append(('GET', '/tasks/%s/runs/%s' % (task_id, run_id)))
         for candidate in self.runs_by_task.get(task_id, []):
             if candidate['id'] == run_id:
                 return dict(candidate)
-        raise RequestError('HTTP 404: failed to find run: run not found', status=404)
+        return None
 
     def lists(self):
         return [call for call in self.calls if call[0] != 'GET']
@@ -165,7 +164,7 @@ def test_filters_reject_bad_values(kwargs, message):
 
 # ------------------------------------------------------------------ collect_runs: only PagingError and RequestError
 
-class KvOnlyClient:
+class KvOnlyClient(FakeServer):
     """Kapacitor holding a page of queued runs for the task: every answer, kv-only or not, is 500 of them."""
 
     def list_runs_page(self, task_id, params):
@@ -189,7 +188,7 @@ def test_list_runs_warns_instead_and_returns_what_it_could_list():
                                    {'id': '0b00000000000001', 'status': 'failed', 'scheduledFor': 'soon'},
                                    {'id': '0b00000000000001', 'status': 'failed', 'scheduledFor': None}])
 def test_a_malformed_run_is_a_request_error(entry):
-    class Malformed:
+    class Malformed(FakeServer):
         def list_runs_page(self, task_id, params):
             return [entry]
     with pytest.raises(RequestError) as info:
@@ -202,10 +201,6 @@ def test_a_malformed_run_is_a_request_error(entry):
 MEM_ID = '0a1b2c3d4e5f0003'
 ALL_TASKS = TASKS + [{'id': MEM_ID, 'name': 'mem', 'status': 'active'}]
 ECHO = 'Started task from script: "option task = {name: \\"cpu\\", every: 15m}"'
-
-
-def snowflake(seconds, sequence=0):
-    return '%016x' % ((int((seconds - SNOWFLAKE_EPOCH) * 1000) << 22) + sequence)
 
 
 def logged_run(task, created, scheduled, status='success', error=None):
