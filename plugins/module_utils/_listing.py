@@ -367,8 +367,8 @@ def find_runs(client, tasks, run_ids, filters, concurrency, now):
         reason = 'its ID dates from %s' % epoch_to_rfc3339(when)
         if when < now - horizon:
             words = horizon_words(horizon)
-            reason += ', %s ago or more, and %s only keeps runs of the last %s' % (words, server_label(client.server_type),
-                                                                                    words)
+            label = server_label(client.server_type)
+            reason += ', %s ago or more, and %s only keeps runs of the last %s' % (words, label, words)
         warnings.append('run %s was not found among the runs of the %d task(s) searched (%s)' % (run_id, len(tasks), reason))
     result = _result(tasks, runs_by_task, requests, warnings)
     result['not_found'] = not_found
