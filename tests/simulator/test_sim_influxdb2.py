@@ -338,3 +338,13 @@ def test_process_flag_and_scenario_file(tmp_path):
         assert sim.flags[:2] == ['--flavor', 'influxdb2']
         response = requests.get(sim.url + '%s/%s/runs' % (TASKS, TASK_ID), headers=TOKEN, timeout=5)
         assert [run['id'] for run in response.json()['runs']] == [FAILED, '0b00000000000001']
+
+
+def test_a_run_in_flight_does_not_leak_into_a_new_scenario(influx):
+    client = influx(scenario(run_seconds=0.3))
+    run_id = client.post(RETRY_PATH).json()['id']
+    client.post('/_sim/scenario', json=scenario()).raise_for_status()      # same task and run IDs, fresh state
+    time.sleep(1.8)                                                        # a tick and the run's duration have passed
+    assert [run['id'] for run in client.state_runs()] == ['0b00000000000001', FAILED]
+    assert run_status(client, run_id) == 404
+    assert client.stats()['retries_in_flight'] == 0

@@ -106,6 +106,11 @@ class Executor:
         with self.state.lock:
             self.pending.append((run, plan, time.monotonic() + plan.queue_seconds))
 
+    def held(self, run):
+        """Whether kv still holds the run: not when its task was deleted or the scenario replaced since."""
+        task_runs = self.state.runs.get(run.task_id)
+        return task_runs is not None and task_runs.running.get(run.id) is run
+
     def loop(self):
         while not self.stopped.wait(self.tick):
             now, clock = now_ns(), time.monotonic()
@@ -121,12 +126,16 @@ class Executor:
         try:
             with self.workers:
                 with state.lock:
+                    if not self.held(run):
+                        return
                     if not run.cancel.is_set():
                         run.status = 'started'
                         run.started_at = now_ns()
                         run.flux = state.task_flux(run.task_id)
                 run.cancel.wait(plan.run_seconds)
                 with state.lock:
+                    if not self.held(run):
+                        return
                     if run.cancel.is_set():
                         finish_run(state, run, 'failed', 'context canceled')
                     elif plan.outcome == 'success':
