@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import id_created_at, rfc3339_to_epoch
+from ansible_collections.tickstack.kapacitor.tests.functional.support import INFLUX_ORG_ID, INFLUX_TOKEN, run_module
 
 # Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
 pytestmark = pytest.mark.line_independent
@@ -162,6 +163,63 @@ def test_a_failed_backfilled_run_stops_the_task_unless_continue_on_error(sim):
     assert more.rc == 0, more
     # The failed run counts as present: the rest are created, each once.
     assert manual_runs(sim, task_id) == gap and sim.requests_to(FORCE_ROUTE) == len(gap)
+
+
+def influx_backfill(sim, **args):
+    return backfill(sim, token=INFLUX_TOKEN, org_id=INFLUX_ORG_ID, **args)
+
+
+def manual_records(sim, task_id):
+    """The simulator's record of the task's manual runs, oldest first."""
+    return sorted((run for run in sim.state()['runs'] if run['task_id'] == task_id and run['manual']),
+                  key=lambda run: run['id'])
+
+
+def test_influxdb_fills_the_gap_one_finished_run_after_another_and_skips_an_inactive_task(influx_sim):
+    sim = influx_sim
+    now = int(time.time())
+    down, up = now - 3 * HOUR, now - 2 * HOUR
+    schedule = {'from': rfc(now - 6 * HOUR), 'outages': [{'from': rfc(down), 'to': rfc(up)}]}
+    loaded = sim.load({'tasks': [{'name': 'rollup', 'every': '15m', 'run_seconds': 0.5, 'schedule_runs': schedule},
+                                 {'name': 'paused', 'every': '15m', 'status': 'inactive', 'schedule_runs': schedule}]})
+    task_id, paused_id = (task['id'] for task in loaded['tasks'])
+    gap = every_slots(15 * MINUTE, down, up + 1)
+    result = influx_backfill(sim, after_time='5h', task_status='any')
+    assert result.rc == 0, result
+    assert result['server']['type'] == 'influxdb2'
+    # Out of band: one manual run per missed slot, each created only once the one before had finished, all succeeded.
+    records = manual_records(sim, task_id)
+    assert [epoch_of(run['scheduled_for']) for run in records] == gap and sim.requests_to(FORCE_ROUTE) == len(gap)
+    assert all(run['status'] == 'success' for run in records)
+    for earlier, later in zip(records, records[1:]):
+        assert id_created_at(later['id']) >= rfc3339_to_epoch(earlier['finished_at'])
+    assert manual_records(sim, paused_id) == []
+    outcomes = {entry['task_id']: entry for entry in result['tasks']}
+    assert outcomes[task_id]['outcome'] == 'backfilled'
+    assert [run['status'] for run in outcomes[task_id]['created']] == ['success'] * len(gap)
+    assert outcomes[paused_id]['outcome'] == 'skipped' and 'inactive' in outcomes[paused_id]['reason']
+
+    sim.reset_stats()
+    again = influx_backfill(sim, after_time='5h', task_status='any')
+    assert again.rc == 0 and again['changed'] is False, again
+    assert sim.requests_to(FORCE_ROUTE) == 0 and manual_records(sim, task_id) == records
+
+
+def test_influxdb_a_backfilled_run_that_fails_after_the_201_stops_the_task(influx_sim):
+    sim = influx_sim
+    now = int(time.time())
+    task_id, down, up = outage_task(sim, now, every='15m', run_seconds=0.5, retry_outcomes=['fail'],
+                                    retry_error='influxdb is down')
+    gap = every_slots(15 * MINUTE, down, up + 1)
+    result = influx_backfill(sim, after_time='5h')
+    assert result.rc == 0, result
+    records = manual_records(sim, task_id)
+    assert [epoch_of(run['scheduled_for']) for run in records] == gap[:1] and records[0]['status'] == 'failed'
+    assert sim.requests_to(FORCE_ROUTE) == 1
+    entry = result['tasks'][0]
+    assert entry['outcome'] == 'failed' and entry['created'][0]['status'] == 'failed'
+    assert 'influxdb is down' in entry['created'][0]['error']
+    assert [item['scheduled_for'] for item in entry['not_created']] == [rfc(slot) for slot in gap[1:]]
 
 
 SIDE_EFFECT_FLUX = """import "slack"
