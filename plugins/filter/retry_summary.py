@@ -24,6 +24,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
     NOT_ERROR_RE,
     rfc3339_to_epoch,
+    server_label,
     summarize,
 )
 
@@ -43,20 +44,25 @@ FIGURE_OUTCOMES = (
     ('skipped', 'skipped'),
     ('deferred', 'deferred'),
     ('already_queued', 'already_queued'),
+    ('task_inactive', 'task_inactive'),
 )
 # A new attempt was made (or asked for) and did not succeed: Kapacitor's run failed, or the client gave up on it
 # and Kapacitor canceled it; or the run could not be handled at all.
 FAILED_AGAIN_OUTCOMES = frozenset(('retried_failed', 'timed_out')) | FAILING_OUTCOMES
+# Scheduled times left failed on purpose: not retried by a rule (InfluxDB 2 refuses to retry a run of an inactive task).
+NOT_RETRIED_OUTCOMES = ('would_retry', 'max_attempts_reached', 'skipped', 'deferred', 'task_inactive')
 # Scheduled times whose latest attempt is still failed once the call is over.
-REMAINING_OUTCOMES = FAILED_AGAIN_OUTCOMES | frozenset(('would_retry', 'max_attempts_reached', 'skipped', 'deferred'))
+REMAINING_OUTCOMES = FAILED_AGAIN_OUTCOMES | frozenset(NOT_RETRIED_OUTCOMES)
 # The columns of the per-task tables: (column, the outcomes it counts); ``found`` counts the listed runs.
 TASK_COLUMNS = (
     ('retried', ('retried', 'would_retry')),
     ('failed_again', tuple(sorted(FAILED_AGAIN_OUTCOMES))),
     ('given_up', ('max_attempts_reached',)),
-    ('skipped', ('skipped',)),
+    ('skipped', ('skipped', 'task_inactive')),
     ('deferred', ('deferred',)),
 )
+# The server types the modules report (their ``server`` result).
+SERVER_TYPES = ('kapacitor', 'influxdb2')
 
 # (setting, type, the values it admits, what is expected)
 NUMBERS = (
@@ -323,13 +329,41 @@ def backfill_part(backfill, settings):
             'msg': backfill.get('msg') if backfill.get('failed') else None}
 
 
-def retry_summary(found, retry, settings, host, url=None, check_mode=False, error='', backfill=None):
-    """What happened on one Kapacitor server, as the role reports it.
+def server_of(found, retry=None, backfill=None, server_type=None):
+    """The server one host's modules talked to, ``{'type': 'kapacitor' | 'influxdb2' | None, 'version': ...}``.
+
+    Taken from the modules' own ``server`` result: the listing's, else the backfill's, else a retry call's (one call or
+    a loop of batches). When none reached the server (it failed before), the type the role was given
+    (``kapacitor_server_type``, unless ``auto``) without a version; else both are None.
+    """
+    candidates = [found, backfill, retry] + [entry for entry in _field(retry, 'results', []) if isinstance(entry, dict)
+                                             and 'ansible_loop_var' in entry]
+    for candidate in candidates:
+        server = _field(candidate, 'server')
+        if isinstance(server, Mapping) and server.get('type'):
+            return {'type': server['type'], 'version': server.get('version')}
+    return {'type': server_type if server_type in SERVER_TYPES else None, 'version': None}
+
+
+def server_words(server):
+    """A server in the summary's words: ``Kapacitor 1.8.3``, ``InfluxDB 2.7.12``, ``InfluxDB 2`` (no version: Cloud, or
+    a type that was given rather than detected); empty when unknown."""
+    kind, version = _field(server, 'type'), _field(server, 'version')
+    if kind not in SERVER_TYPES:
+        return ''
+    if version:
+        return '%s %s' % (server_label(kind), str(version).lstrip('v'))
+    return server_label(kind) + (' 2' if kind == 'influxdb2' else '')
+
+
+def retry_summary(found, retry, settings, host, url=None, check_mode=False, error='', backfill=None, server_type=None):
+    """What happened on one Kapacitor or InfluxDB 2 server, as the role reports it.
 
     ``found`` is the registered result of kapacitor_task_runs_info and ``retry`` that of kapacitor_task_run_retry,
     one call or a loop over batches (either may be empty or skipped); ``settings`` comes from ``retry_settings``.
     Results are joined to the listing by run ID. ``backfill`` is the registered result of kapacitor_task_run_backfill
-    when the role's backfill step is on (see ``backfill_part``).
+    when the role's backfill step is on (see ``backfill_part``). ``server_type`` is the role's
+    ``kapacitor_server_type``, the fallback of ``server`` (see ``server_of``).
     """
     rows = _field(found, 'runs', [])
     if not isinstance(rows, list):
@@ -341,8 +375,7 @@ def retry_summary(found, retry, settings, host, url=None, check_mode=False, erro
         run = dict(result)
         row = listed.get(result.get('run_id'), {})
         run['task_name'] = result.get('task_name') or row.get('task_name')
-        if run['outcome'] in FAILED_AGAIN_OUTCOMES or run['outcome'] in ('would_retry', 'max_attempts_reached',
-                                                                         'skipped', 'deferred'):
+        if run['outcome'] in FAILED_AGAIN_OUTCOMES or run['outcome'] in NOT_RETRIED_OUTCOMES:
             run['error'] = run_error(result, row)
         runs.append(run)
     counts = summarize(runs)
@@ -361,6 +394,7 @@ def retry_summary(found, retry, settings, host, url=None, check_mode=False, erro
     return {
         'host': host,
         'url': redact_url(effective_url) if effective_url else URL_UNSET,
+        'server': server_of(found, retry, backfill, server_type),
         'check_mode': bool(check_mode),
         'dry_run': bool(check_mode),
         'max_attempts': settings['max_attempts'],
@@ -398,21 +432,25 @@ def _table(header, rows):
             for row in [header] + rows]
 
 
+def _server_cell(summary):
+    return _field(summary.get('server'), 'type', '-')
+
+
 def _task_rows(summary, host=None):
-    """Table rows of one server's tasks, the most failing first."""
+    """Table rows of one server's tasks, the most failing first; with ``host``, led by the host and its server type."""
     rows = []
     for name, counts in sorted((summary.get('tasks') or {}).items(),
                                key=lambda item: (-item[1]['failed_again'], -item[1]['given_up'], item[0])):
         cells = [name, counts['found']] + [counts[column] for column, _o in TASK_COLUMNS]
         cells.append(_truncate(counts['error'], ERROR_LENGTH) if counts['error'] else '')
-        rows.append(([host] if host is not None else []) + cells)
+        rows.append(([host, _server_cell(summary)] if host is not None else []) + cells)
     return rows
 
 
 def _header(check_mode, host=False):
     columns = ['task', 'found', 'would_retry' if check_mode else 'retried', 'failed_again', 'given_up', 'skipped',
                'deferred', 'error']
-    return (['host'] if host else []) + columns
+    return (['host', 'server'] if host else []) + columns
 
 
 def _backfill_headline(figures, check_mode, hosts=None):
@@ -468,8 +506,10 @@ def retry_summary_lines(summary, summary_runs=10, log_lines=3, table_rows=20):
     figures = summary['figures']
     window = summary['window'] or {}
     reports = [summary['report']] if summary.get('report') else []
-    lines = ['%s (%s)%s: %s task(s) scanned, %s failed scheduled time(s) found (scheduled after %s, before %s)'
-             % (summary['host'], summary['url'], ' [check mode: nothing retried]' if summary['check_mode'] else '',
+    words = server_words(summary.get('server'))
+    lines = ['%s (%s)%s%s: %s task(s) scanned, %s failed scheduled time(s) found (scheduled after %s, before %s)'
+             % (summary['host'], summary['url'], ' ' + words if words else '',
+                ' [check mode: nothing retried]' if summary['check_mode'] else '',
                 figures['tasks_scanned'], figures['failed_found'], window.get('after_time') or '-',
                 window.get('before_time') or 'now')]
     lines.extend(_backfill_lines(summary, table_rows))
@@ -486,7 +526,12 @@ def retry_summary_lines(summary, summary_runs=10, log_lines=3, table_rows=20):
                         figures['given_up'], figures.get('skipped', 0), figures.get('deferred', 0),
                         figures['already_queued'], figures['errors']))
     if figures.get('timed_out'):
-        lines.append('timed out (retry_timeout reached; Kapacitor canceled the new run): %s' % figures['timed_out'])
+        lines.append('timed out (retry_timeout reached; %s): %s'
+                     % ('InfluxDB goes on with the new run' if _field(summary.get('server'), 'type') == 'influxdb2'
+                        else 'Kapacitor canceled the new run', figures['timed_out']))
+    if figures.get('task_inactive'):
+        lines.append('not retried, their task is inactive (InfluxDB refuses to retry its runs; counted as skipped '
+                     'below): %s' % figures['task_inactive'])
     lines.append('still failing afterwards: %s' % figures['remaining'])
     if summary.get('missing_tasks'):
         lines.append('not on this server (missing_ok): %s' % ', '.join(summary['missing_tasks']))
@@ -528,24 +573,33 @@ def retry_fleet_lines(hosts, hostvars, table_rows=20):
             absent.append(host)
     check_mode = any(summary['check_mode'] for summary in summaries)
     totals = {key: sum(summary['figures'].get(key, 0) for summary in summaries)
-              for key in ('failed_found', 'retried', 'would_retry', 'given_up', 'skipped', 'deferred', 'remaining')}
+              for key in ('failed_found', 'retried', 'would_retry', 'given_up', 'skipped', 'task_inactive', 'deferred',
+                          'remaining')}
+    totals['skipped'] += totals.pop('task_inactive')   # as in the tables: not retried by a rule
     failed_hosts = [summary['host'] for summary in summaries if summary['error']]
+    kinds = {}
+    for summary in summaries:
+        kind = _server_cell(summary)
+        kinds[kind] = kinds.get(kind, 0) + 1
     lines = ['%d host(s)%s, %d with errors%s: found %d, %s %d, failed again %d, given up %d, skipped %d, deferred %d; '
-             'still failing %d'
+             'still failing %d%s'
              % (len(summaries) + len(absent), ' [check mode]' if check_mode else '', len(failed_hosts),
                 (', %d without a summary (%s)' % (len(absent), ', '.join(absent))) if absent else '',
                 totals['failed_found'], 'would retry' if check_mode else 'retried',
                 totals['would_retry'] if check_mode else totals['retried'],
                 sum(len(summary['failed_again']) for summary in summaries),
-                totals['given_up'], totals['skipped'], totals['deferred'], totals['remaining'])]
+                totals['given_up'], totals['skipped'], totals['deferred'], totals['remaining'],
+                ('; servers: ' + ', '.join('%d %s' % (kinds[kind], 'unknown' if kind == '-' else kind)
+                                           for kind in sorted(kinds, key=lambda kind: (kind == '-', kind))))
+                if set(kinds) - {'-'} else '')]
     rows = []
     for summary in summaries:
         if summary['error']:
             error = 'ERROR: ' + _truncate(summary['error'], ERROR_LENGTH)
-            rows.append([summary['host']] + ['-'] * 7 + [error])
+            rows.append([summary['host'], _server_cell(summary)] + ['-'] * 7 + [error])
         rows.extend(_task_rows(summary, host=summary['host']))
-    # The rows that need attention first: errors, then failed again, given up; then the rest, by host.
-    rows.sort(key=lambda row: (not str(row[-1]).startswith('ERROR'), -_int(row[4]), -_int(row[5]), row[0], row[1]))
+    # The rows that need attention first: errors, then failed again (column 5), given up (6); then the rest, by host.
+    rows.sort(key=lambda row: (not str(row[-1]).startswith('ERROR'), -_int(row[5]), -_int(row[6]), row[0], row[2]))
     reports = [summary['report'] for summary in summaries if summary.get('report')]
     if rows:
         lines.extend(_table(_header(check_mode, host=True), rows[:int(table_rows)]))

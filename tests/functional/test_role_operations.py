@@ -75,7 +75,7 @@ def test_one_table_over_every_host_says_what_is_broken_where(sim, tmp_path):
         assert played.stdout.count('host(s), 0 with errors') == 1, played.stdout
         table = played.stdout[played.stdout.index('2 host(s), 0 with errors'):]
         assert '2 host(s), 0 with errors: found 5, retried 3, failed again 2, given up 0' in table
-        rows = re.findall(r'"(kap\d) +(\w+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) *((?:[^"\\]|\\.)*)"', table)
+        rows = re.findall(r'"(kap\d) +kapacitor +(\w+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) *((?:[^"\\]|\\.)*)"', table)
         assert rows[0][:8] == ('kap2', 'downsample', '2', '0', '2', '0', '0', '0')
         assert 'bucket \\"rollups\\" not found' in rows[0][8] and 'Started task' not in table
         assert sorted(row[:4] for row in rows[1:]) == [('kap1', 'rollup', '2', '2'), ('kap2', 'rollup', '1', '1')]

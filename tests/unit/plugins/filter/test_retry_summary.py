@@ -19,6 +19,8 @@ from ansible_collections.tickstack.kapacitor.plugins.filter.retry_summary import
 )
 
 TASK_A = '0a0a000000000001'
+KAPACITOR = {'type': 'kapacitor', 'version': '1.8.3'}
+INFLUXDB = {'type': 'influxdb2', 'version': 'v2.7.12'}
 TASK_B = '0a0a000000000002'
 SETTINGS = {'max_attempts': 3, 'concurrency': 4, 'retry_timeout': 1800, 'log_lines': 3, 'summary_runs': 10,
             'since': '24h', 'after_time': '', 'before_time': ''}
@@ -143,15 +145,16 @@ def test_a_result_keeps_its_own_task_name_and_one_without_a_listed_row_has_none(
 
 def test_figures_count_every_outcome_of_the_retry_module():
     outcomes = (['retried'] * 4 + ['retried_failed'] * 3 + ['timed_out'] * 2 + ['superseded'] + ['not_failed']
-                + ['max_attempts_reached'] * 2 + ['already_queued'] + ['not_found'] + ['error'] * 2)
+                + ['max_attempts_reached'] * 2 + ['already_queued'] + ['task_inactive'] + ['not_found'] + ['error'] * 2)
     ids = ['%016x' % (index + 1) for index in range(len(outcomes))]
     result_value = summary(found(*[row(run_id) for run_id in ids]),
                            [result(run_id, outcome) for run_id, outcome in zip(ids, outcomes)])
     assert result_value['figures'] == {
-        'tasks_scanned': 2, 'failed_found': 17, 'retried': 4, 'would_retry': 0, 'retried_failed': 3,
-        'timed_out': 2, 'superseded': 1, 'given_up': 2, 'skipped': 0, 'deferred': 0, 'already_queued': 1, 'errors': 3,
-        # still failing: failed again (3), timed out (2), given up (2), errors and not found (3)
-        'remaining': 10}
+        'tasks_scanned': 2, 'failed_found': 18, 'retried': 4, 'would_retry': 0, 'retried_failed': 3,
+        'timed_out': 2, 'superseded': 1, 'given_up': 2, 'skipped': 0, 'deferred': 0, 'already_queued': 1,
+        'task_inactive': 1, 'errors': 3,
+        # still failing: failed again (3), timed out (2), given up (2), task inactive (1), errors and not found (3)
+        'remaining': 11}
     assert [run['outcome'] for run in result_value['failed_again']] == (
         ['retried_failed'] * 3 + ['timed_out'] * 2 + ['not_found'] + ['error'] * 2)
     assert result_value['would_retry'] == []
@@ -174,9 +177,15 @@ def test_a_server_that_failed_before_any_result_counts_one_error_and_keeps_the_r
     assert result_value['window'] == {'after_time': '6h', 'before_time': None}
     assert result_value['figures'] == {
         'tasks_scanned': 0, 'failed_found': 0, 'retried': 0, 'would_retry': 0, 'retried_failed': 0, 'timed_out': 0,
-        'superseded': 0, 'given_up': 0, 'skipped': 0, 'deferred': 0, 'already_queued': 0, 'errors': 1,
-        'remaining': 0}
+        'superseded': 0, 'given_up': 0, 'skipped': 0, 'deferred': 0, 'already_queued': 0, 'task_inactive': 0,
+        'errors': 1, 'remaining': 0}
     assert result_value['runs'] == []
+    # No module reached the server: its type is unknown, unless the role was told it.
+    assert result_value['server'] == {'type': None, 'version': None}
+    assert retry_summary({'failed': True}, {}, settings(), host='kap1', error='x',
+                         server_type='influxdb2')['server'] == {'type': 'influxdb2', 'version': None}
+    assert retry_summary({'failed': True}, {}, settings(), host='kap1', error='x',
+                         server_type='auto')['server'] == {'type': None, 'version': None}
 
 
 def test_errors_are_not_counted_twice_when_the_retry_module_failed_on_them():
@@ -211,7 +220,7 @@ def test_the_summary_has_every_key_the_role_reported_before():
     result_value = summary(found(), [])
     assert set(result_value) == {'host', 'url', 'check_mode', 'dry_run', 'max_attempts', 'window', 'error', 'figures',
                                  'failed_again', 'would_retry', 'runs', 'tasks', 'missing_tasks', 'report',
-                                 'backfill'}
+                                 'backfill', 'server'}
     assert result_value['backfill'] is None
     assert result_value['host'] == 'kap1' and result_value['max_attempts'] == 3
 
@@ -273,6 +282,37 @@ def test_timed_out_runs_get_a_line_of_their_own_and_are_listed():
     assert 'timed out (retry_timeout reached; Kapacitor canceled the new run): 1' in lines
     assert lines[-1] == ('timed_out cpu_rollup 2026-11-29T10:00:00Z run 1000000000000001 (attempts before: 1): '
                          'retry_timeout 5.0 s reached')
+
+
+@pytest.mark.parametrize('server, words', [
+    (KAPACITOR, 'Kapacitor 1.8.3'),
+    (INFLUXDB, 'InfluxDB 2.7.12'),
+    ({'type': 'influxdb2', 'version': None}, 'InfluxDB 2'),   # Cloud (no version header), or a type given, not detected
+    ({'type': 'kapacitor', 'version': None}, 'Kapacitor'),
+])
+def test_the_first_line_says_which_server_the_modules_found(server, words):
+    line = lines_of([result('1000000000000001', 'retried')], server=server)[0]
+    assert line.startswith('kap1 (http://127.0.0.1:9092) %s: 2 task(s) scanned' % words), line
+
+
+def test_the_server_comes_from_the_retry_batches_when_the_listing_does_not_say():
+    batches = {'results': [{'ansible_loop_var': 'batch', 'batch': {'label': 'batch 1/1'}, 'server': INFLUXDB,
+                            'results': [result('1000000000000001', 'retried')]}]}
+    assert retry_summary(found(row('1000000000000001')), batches, settings(), host='kap1')['server'] == INFLUXDB
+
+
+def test_inactive_tasks_on_influxdb_are_counted_as_not_retried_and_still_failing():
+    results = [result('1000000000000001', 'task_inactive', msg='the task is inactive: InfluxDB refuses to retry'),
+               result('2000000000000002', 'timed_out', msg='retry_timeout 5.0 s reached')]
+    value = summary(found(row('1000000000000001'), row('2000000000000002', task_id=TASK_B, task_name='mem'),
+                          server=INFLUXDB), results)
+    assert value['figures']['task_inactive'] == 1 and value['figures']['skipped'] == 0
+    assert value['figures']['remaining'] == 2
+    assert value['tasks']['cpu_rollup']['skipped'] == 1
+    lines = retry_summary_lines(value)
+    assert 'not retried, their task is inactive (InfluxDB refuses to retry its runs; counted as skipped below): 1' in lines
+    # On InfluxDB a client that stops waiting does not cancel the new run.
+    assert 'timed out (retry_timeout reached; InfluxDB goes on with the new run): 1' in lines
 
 
 def test_the_list_of_runs_and_their_logs_is_bounded():
@@ -442,29 +482,36 @@ def test_the_tables_are_capped_and_point_at_the_report_only_when_it_was_written(
 
 # --------------------------------------------------------------------------- retry_fleet_lines
 
-def host_summary(host, outcomes, error='', task_names=('cpu_rollup',)):
+def host_summary(host, outcomes, error='', task_names=('cpu_rollup',), server=None):
     ids = ['%016x' % (index + 1) for index in range(len(outcomes))]
     rows = [row(run_id, task_name=task_names[index % len(task_names)]) for index, run_id in enumerate(ids)]
-    return summary(found(*rows), [result(run_id, outcome, log=['boom on ' + host])
-                                  for run_id, outcome in zip(ids, outcomes)], host=host, error=error)
+    listing = found(*rows, server=server) if server else found(*rows)
+    return summary(listing, [result(run_id, outcome, log=['boom on ' + host])
+                             for run_id, outcome in zip(ids, outcomes)], host=host, error=error)
 
 
 def test_the_fleet_table_shows_every_host_the_failing_rows_first_and_hosts_without_a_summary():
     hostvars = {
-        'kap1': {'retry_failed_runs_result': host_summary('kap1', ['retried', 'retried'])},
-        'kap2': {'retry_failed_runs_result': host_summary('kap2', ['retried', 'retried_failed', 'max_attempts_reached'])},
+        'kap1': {'retry_failed_runs_result': host_summary('kap1', ['retried', 'retried'], server=KAPACITOR)},
+        'kap2': {'retry_failed_runs_result': host_summary('kap2', ['retried', 'retried_failed', 'max_attempts_reached'],
+                                                          server=INFLUXDB)},
         'kap3': {'retry_failed_runs_result': host_summary('kap3', [], error='List them: connection refused')},
         'kap4': {'kapacitor_url': 'http://kap4:9092'},
     }
     lines = retry_fleet_lines(['kap1', 'kap2', 'kap3', 'kap4'], hostvars)
     assert lines == [
         '4 host(s), 1 with errors, 1 without a summary (kap4): found 5, retried 3, failed again 1, given up 1, '
-        'skipped 0, deferred 0; still failing 2',
-        'host task       found retried failed_again given_up skipped deferred error',
-        'kap3 -          -     -       -            -        -       -        ERROR: List them: connection refused',
-        'kap2 cpu_rollup 3     1       1            1        0       0        boom on kap2',
-        'kap1 cpu_rollup 2     2       0            0        0       0',
+        'skipped 0, deferred 0; still failing 2; servers: 1 influxdb2, 1 kapacitor, 1 unknown',
+        'host server    task       found retried failed_again given_up skipped deferred error',
+        'kap3 -         -          -     -       -            -        -       -        ERROR: List them: connection refused',
+        'kap2 influxdb2 cpu_rollup 3     1       1            1        0       0        boom on kap2',
+        'kap1 kapacitor cpu_rollup 2     2       0            0        0       0',
     ]
+
+
+def test_without_any_known_server_type_the_fleet_headline_names_none():
+    hostvars = {'kap1': {'retry_failed_runs_result': host_summary('kap1', ['retried'])}}
+    assert retry_fleet_lines(['kap1'], hostvars)[0].endswith('still failing 0')
 
 
 def test_the_fleet_table_of_ten_hosts_with_500_results_each_stays_short():
