@@ -1,5 +1,5 @@
 """InfluxDB 2 mode (``--flavor influxdb2``): what InfluxDB 2.7 OSS, and Cloud where noted, does differently from
-Kapacitor (docs/influxdb2-api.md, cited as "influxdb2-api.md §N").
+Kapacitor (docs/influxdb2-api.md, cited as "docs/influxdb2-api.md §N").
 
 Kapacitor's Flux task engine is a port of InfluxDB's, so the task and run records, the runs listing, the scenario
 format and the ``/_sim/`` control API are the Kapacitor simulator's own code. What differs lives here: the
@@ -23,7 +23,7 @@ from .routing import ROUTER_METHODS, has_handler, match_route, route_template
 
 INFLUX_VERSION = 'v2.7.12'
 INFLUX_COMMIT = 'ec9dcde5d6'
-TASKS_RETENTION_SECONDS = 3 * 86400     # bucket.go TasksSystemBucketRetention (influxdb2-api.md §3)
+TASKS_RETENTION_SECONDS = 3 * 86400     # bucket.go TasksSystemBucketRetention (docs/influxdb2-api.md §4.2)
 MONITORING_RETENTION_SECONDS = 7 * 86400
 API_ROOT = '/api/v2'
 TASKS = API_ROOT + '/tasks'
@@ -89,7 +89,7 @@ class Tenancy:
 
 
 class Executor:
-    """executor.ScheduleManualRun and processScheduledTasks (influxdb2-api.md §4.1-§4.2): a manual run or retry is a
+    """executor.ScheduleManualRun and processScheduledTasks (docs/influxdb2-api.md §5.1, §5.2): a manual run or retry is a
     promise that a 1-second ticker hands to a worker once its scheduledFor has come; it runs with a background
     context, so no client can cancel it by going away."""
 
@@ -162,7 +162,7 @@ class InfluxTaskAPI(TaskAPI):
         self.executor = executor
 
     def task_json(self, task):
-        """The task object with a real orgID, the org name, a user ID as ownerID and ``labels: []`` (influxdb2-api.md §5)."""
+        """The task object with a real orgID, the org name, a user ID as ownerID and ``labels: []`` (docs/influxdb2-api.md §3)."""
         base = task.to_json(self.prefix)
         tid = base['id']
         links = dict(base['links'], labels='%s/%s/labels' % (TASKS, tid), members='%s/%s/members' % (TASKS, tid),
@@ -191,9 +191,9 @@ class InfluxTaskAPI(TaskAPI):
         if task is None:
             raise APIError('not found', verb + ': task not found')
         if write and task.status != 'active':
-            raise APIError('invalid', verb + ': inactive task')        # checked before the permission (§4.2)
+            raise APIError('invalid', verb + ': inactive task')        # before the run and the permission (docs/influxdb2-api.md §5.3)
         if task.org_id not in req.user.org_ids or (write and not req.user.write):
-            # authError has no Unwrap: the code falls back to internal error (influxdb2-api.md §2)
+            # authError has no Unwrap: the code falls back to internal error (docs/influxdb2-api.md §2)
             raise APIError('internal error', verb + ': unauthorized')
         return task
 
@@ -206,7 +206,7 @@ class InfluxTaskAPI(TaskAPI):
         return super().get_task(req)
 
     def list_tasks(self, req):
-        """decodeGetTasksRequest and kv FindTasks (influxdb2-api.md §2, §5): ``orgID`` or ``org`` scope the listing; with
+        """decodeGetTasksRequest and kv FindTasks (docs/influxdb2-api.md §2): ``orgID`` or ``org`` scope the listing; with
         neither (and no ``user``) only the token's user's tasks come back; the authorizer then drops the tasks the
         token cannot read from the page, so a page can come back short."""
         query, token, tenancy = req.query, req.user, self.state.tenancy
@@ -249,7 +249,7 @@ class InfluxTaskAPI(TaskAPI):
         return json_response(200, {'links': links, 'tasks': tasks})
 
     def execute_manual_run(self, req, run, plan, verb, success_status):
-        """coordinator.RunForced and executor.ScheduleManualRun (InfluxDB 2.5+, influxdb2-api.md §4.2): the run leaves the
+        """coordinator.RunForced and executor.ScheduleManualRun (InfluxDB 2.5+, docs/influxdb2-api.md §5.2): the run leaves the
         manual-run queue for kv within this request, status ``scheduled``, and the answer is sent at once; the
         executor starts it on its next tick."""
         with self.state.lock:
@@ -268,7 +268,7 @@ class InfluxDB2:
         self.state = state
         self.version = version
         self.tasks_retention = tasks_retention
-        # The history is read over range(start: -14d) and the _tasks retention drops what is older (§3).
+        # The history is read over range(start: -14d) and the _tasks retention drops what is older (docs/influxdb2-api.md §4.2).
         state.horizon_ns = min(tasks_retention * NS, HORIZON_NS) if tasks_retention > 0 else HORIZON_NS
         state.tenancy = Tenancy({})
         self.executor = Executor(state)
@@ -280,7 +280,7 @@ class InfluxDB2:
         self.executor.stopped.set()
 
     def version_headers(self):
-        """http/handler.go sets both on every answer; Cloud has no version header (influxdb2-api.md §9.1)."""
+        """http/handler.go sets both on every answer; Cloud has no version header (docs/influxdb2-api.md §7)."""
         if self.version:
             return [('X-Influxdb-Build', 'OSS'), ('X-Influxdb-Version', self.version)]
         return [('X-Influxdb-Build', 'Cloud')]
@@ -306,7 +306,7 @@ class InfluxDB2:
         if method in ('GET', 'HEAD') and path in ('/ping', '/health', '/ready'):
             return self.system_route(path)
         if path != API_ROOT and not path.startswith(API_ROOT + '/'):
-            # PlatformHandler: every other path goes to the UI's asset handler, whatever the method (§1).
+            # PlatformHandler: every other path goes to the UI's asset handler, whatever the method (docs/influxdb2-api.md §1).
             return Response(200, UI_PAGE, list(HTML_HEADERS))
         if path == API_ROOT and method == 'GET':
             return json_response(200, {'links': {'buckets': API_ROOT + '/buckets', 'orgs': API_ROOT + '/orgs',
