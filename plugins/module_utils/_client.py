@@ -830,13 +830,14 @@ class KapacitorClient:
         if self._horizon is None:
             horizon = HORIZON_SECONDS
             if self.server_type == 'influxdb2':
-                horizon = min(HORIZON_SECONDS, self._tasks_retention() or INFLUX_DEFAULT_HORIZON)
+                retention = self._tasks_retention()
+                horizon = INFLUX_DEFAULT_HORIZON if retention is None else min(HORIZON_SECONDS, retention or HORIZON_SECONDS)
             self._horizon = horizon
         return self._horizon
 
     def _tasks_retention(self):
-        """The expiry of the ``_tasks`` bucket in seconds, or None when it cannot be read (no org, no permission) or
-        is infinite."""
+        """The expiry of the ``_tasks`` bucket in seconds (0: it keeps everything), or None when it cannot be read (no
+        org to name it by, no permission, no such bucket)."""
         scope = {'orgID': self.org_id} if self.org_id else {'org': self.org} if self.org else None
         if scope is None:
             return None
@@ -850,8 +851,9 @@ class KapacitorClient:
                     if not isinstance(rule, dict) or rule.get('type', 'expire') != 'expire':
                         continue
                     seconds = rule.get('everySeconds')
-                    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0:
+                    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds >= 0:
                         return seconds
+                return 0
         return None
 
 

@@ -32,6 +32,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
     AmbiguousRequest,
     InputError,
+    RateLimited,
     RequestError,
     ServerUnreachable,
 )
@@ -582,3 +583,274 @@ def test_a_working_proxy_gets_the_request_and_no_proxy_exempts_the_host(servers,
     assert request_lines(proxy) == ['GET http://kapacitor.invalid:9092/eu/kapacitor/v1/api/v2/tasks?limit=10 HTTP/1.1']
     monkeypatch.setenv('NO_PROXY', 'kapacitor.invalid')
     assert KapacitorClient(server_type='kapacitor', url=target, timeout=5).proxy is None
+
+
+# --------------------------------------------------------------------------- InfluxDB 2: detection, token, org, errors
+
+INFLUX_HEADERS = {'X-Influxdb-Build': 'OSS', 'X-Influxdb-Version': 'v2.7.12'}
+ORG_ID = '0000000000000a01'
+
+
+class PingResponse(FakeResponse):
+    """An answer to ``GET {base}/ping`` with these headers."""
+
+    def __init__(self, status, text='', headers=None, content_type=None):
+        super().__init__(status, text)
+        self.headers = requests.structures.CaseInsensitiveDict(headers or {})
+        if content_type:
+            self.headers['Content-Type'] = content_type
+        self.url = 'http://127.0.0.1:8086/ping'
+
+
+@pytest.mark.parametrize('response, found', [
+    (PingResponse(404, '{"error":"not found"}', {'X-Kapacitor-Version': '1.8.3'}, 'application/json'), ('kapacitor', '1.8.3')),
+    (PingResponse(401, '', {'X-Kapacitor-Version': '1.7.0'}), ('kapacitor', '1.7.0')),
+    (PingResponse(204, '', INFLUX_HEADERS), ('influxdb2', 'v2.7.12')),
+    (PingResponse(204, '', {'X-Influxdb-Version': '2.2.0'}), ('influxdb2', '2.2.0')),
+    (PingResponse(204, ''), ('influxdb2', None)),                                   # InfluxDB Cloud: no version header
+    (PingResponse(204, '', {'X-Influxdb-Version': ''}), ('influxdb2', None)),
+])
+def test_detection_tells_kapacitor_from_influxdb2_oss_and_cloud(response, found):
+    assert _client.identify_server(response) == found
+
+
+@pytest.mark.parametrize('response, expected', [
+    (PingResponse(204, '', {'X-Influxdb-Version': '1.8.10', 'X-Influxdb-Build': 'OSS'}),
+     ['InfluxDB 1.8.10 answered', 'InfluxDB 1.x has no task engine', 'Point url at Kapacitor or at InfluxDB 2']),
+    (PingResponse(200, '{"version":"3.2.1","revision":"abc","process_id":"x"}', {'X-Influxdb-Build': 'Core'},
+                  'application/json'),
+     ['InfluxDB 3.2.1 answered', 'InfluxDB 3 has no Flux tasks']),
+    (PingResponse(200, '{"version":"3.0.0"}', {'X-Influxdb-Version': '3.0.0'}, 'application/json'),
+     ['InfluxDB 3.0.0 answered', 'no Flux tasks']),
+    (PingResponse(200, '<html><head><title>Sign in</title></head></html>', {}, 'text/html'),
+     ["HTTP 200: an HTML page titled 'Sign in' (text/html), without an X-Kapacitor-Version or X-Influxdb-Version header",
+      'neither Kapacitor nor InfluxDB 2 answered', 'set server_type']),
+    (PingResponse(200, '{"status":"pass","version":"2.7.1"}', {}, 'application/json'),
+     ['HTTP 200: {"status":"pass","version":"2.7.1"}', 'neither Kapacitor nor InfluxDB 2']),
+    (PingResponse(404, '404 page not found\n', {}, 'text/plain'),
+     ['HTTP 404: 404 page not found (text/plain)', 'does not look like Kapacitor or InfluxDB 2: check url']),
+    (PingResponse(502, '<html><title>502 Bad Gateway</title></html>', {}, 'text/html'),
+     ["HTTP 502: an HTML page titled '502 Bad Gateway'", 'A proxy or Kapacitor or InfluxDB is unavailable']),
+])
+def test_detection_refuses_influxdb_1_and_3_and_anything_else_saying_what_answered(response, expected):
+    with pytest.raises(RequestError) as info:
+        _client.identify_server(response)
+    for text in expected:
+        assert text in str(info.value)
+    assert info.value.method == 'GET' and info.value.url == 'http://127.0.0.1:8086/ping'
+
+
+def routed(routes):
+    """A RawServer behaviour: the answer ``(status, body, headers)`` of the first route whose prefix starts the request
+    line (``'GET /ping'``); anything else is a Kapacitor-less 404."""
+    def behaviour(conn, request):
+        line = request.split(b'\r\n', 1)[0].decode()
+        status, body, headers = next((answer for prefix, answer in routes if line.startswith(prefix)),
+                                     (404, b'404 page not found', {'Content-Type': 'text/plain'}))
+        head = ''.join('%s: %s\r\n' % item for item in dict({'Content-Type': 'application/json'}, **headers).items())
+        conn.sendall(b'HTTP/1.1 %d X\r\n%sContent-Length: %d\r\nConnection: close\r\n\r\n%s'
+                     % (status, head.encode(), len(body), body))
+        conn.close()
+    return behaviour
+
+
+def influx(routes=()):
+    """An InfluxDB 2 OSS: its ping, an empty task list, the UI page for any other path (as its asset handler)."""
+    return routed(list(routes) + [
+        ('GET /ping', (204, b'', INFLUX_HEADERS)),
+        ('GET /eu/ping', (204, b'', INFLUX_HEADERS)),
+        ('GET /api/v2/tasks', (200, b'{"tasks": []}', INFLUX_HEADERS)),
+        ('GET /eu/api/v2/tasks', (200, b'{"tasks": []}', INFLUX_HEADERS)),
+        ('', (200, b'<!doctype html><html><head><title>InfluxDB</title></head></html>',
+              dict(INFLUX_HEADERS, **{'Content-Type': 'text/html; charset=utf-8'}))),
+    ])
+
+
+def kapacitor(prefix=''):
+    """A Kapacitor (behind ``prefix``): its version header on every answer, the 404 for the root /ping included."""
+    header = {'X-Kapacitor-Version': '1.8.3'}
+    return routed([('GET %s/kapacitor/v1/api/v2/tasks' % prefix, (200, b'{"tasks": []}', header)),
+                   ('', (404, b'{"error":"Not Found","message":"Not Found"}', header))])
+
+
+def authorization(server):
+    return [next((line.split(b': ', 1)[1].decode() for line in request.split(b'\r\n')
+                  if line.lower().startswith(b'authorization:')), None) for request in server.requests]
+
+
+def test_auto_detects_with_one_ping_then_sends_the_token_as_influxdb_wants_it(servers):
+    server = servers(RecordingServer(influx()))
+    client = KapacitorClient(url=server.url, token='influx-api-token==', org_id=ORG_ID, timeout=5)
+    assert client.server == {'type': 'influxdb2', 'version': 'v2.7.12'} and client.server_type == 'influxdb2'
+    assert client.list_tasks_page(10) == []
+    assert request_lines(server) == ['GET /ping HTTP/1.1', 'GET /api/v2/tasks?orgID=%s&limit=10 HTTP/1.1' % ORG_ID]
+    # The ping went before the scheme was known: without the token.
+    assert authorization(server) == [None, 'Token influx-api-token==']
+
+
+def test_auto_finds_kapacitor_by_its_version_header_and_sends_the_token_as_bearer(servers):
+    server = servers(RecordingServer(kapacitor('/kap')))
+    client = KapacitorClient(url=server.url + '/kap', token='a.b.c', org='ignored', timeout=5)
+    assert client.detect() == {'type': 'kapacitor', 'version': '1.8.3'}
+    assert client.list_tasks_page(10) == []
+    # Kapacitor has no orgs: none is sent (it would ignore it).
+    assert request_lines(server) == ['GET /kap/ping HTTP/1.1', 'GET /kap/kapacitor/v1/api/v2/tasks?limit=10 HTTP/1.1']
+    assert authorization(server) == [None, 'Bearer a.b.c']
+
+
+def test_an_explicit_server_type_sends_no_ping_and_takes_the_path_prefix_and_the_version_from_answers(servers):
+    server = servers(RecordingServer(influx()))
+    client = KapacitorClient(url=server.url + '/eu/', server_type='influxdb2', token='t0k', org='sim-org', timeout=5)
+    assert client.server == {'type': 'influxdb2', 'version': None}
+    assert client.list_tasks_page(10) == []
+    assert request_lines(server) == ['GET /eu/api/v2/tasks?org=sim-org&limit=10 HTTP/1.1']
+    assert authorization(server) == ['Token t0k'] and client.server['version'] == 'v2.7.12'
+    assert client._ping() and request_lines(server)[-1] == 'GET /eu/ping HTTP/1.1'  # the breaker's ping, InfluxDB's path
+
+
+def test_a_refused_detection_fails_the_first_request_and_sends_nothing_else(servers):
+    server = servers(RecordingServer(routed([('GET /ping', (204, b'', {'X-Influxdb-Version': '1.8.10'}))])))
+    client = KapacitorClient(url=server.url, timeout=5)
+    with pytest.raises(RequestError, match='InfluxDB 1.8.10 answered: InfluxDB 1.x has no task engine'):
+        client.list_tasks_page(10)
+    assert request_lines(server) == ['GET /ping HTTP/1.1']
+
+
+def test_listing_tasks_on_influxdb_without_an_org_is_refused_before_any_request(servers):
+    server = servers(RecordingServer(influx()))
+    client = KapacitorClient(url=server.url, server_type='influxdb2', token='t0k', timeout=5)
+    assert not client.lists_every_task
+    with pytest.raises(InputError) as info:
+        client.list_tasks_page(10, name='cpu')
+    assert str(info.value).startswith('org or org_id (INFLUX_ORG, INFLUX_ORG_ID) is required to list the tasks of InfluxDB')
+    assert 'task_id' in str(info.value) and server.requests == []
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'server_type': 'influx'}, "server_type must be auto, kapacitor or influxdb2, got 'influx'"),
+    ({'org': 'a', 'org_id': ORG_ID}, 'org and org_id are mutually exclusive'),
+    ({'org': '  '}, "org must be the name of an InfluxDB organization, got '  '"),
+    ({'org_id': 'my-org'}, "org_id must be the 16 hexadecimal characters of an InfluxDB organization ID (as influx org list "
+                           "shows it), got 'my-org'"),
+    ({'url': 'http://influx:8086/api/v2'}, "url 'http://influx:8086/api/v2' must be the server's base URL"),
+])
+def test_bad_influxdb_options_are_refused_naming_them(kwargs, message):
+    with pytest.raises(InputError) as info:
+        KapacitorClient(**dict({'url': 'http://127.0.0.1:9'}, **kwargs))
+    assert message in str(info.value)
+
+
+def test_the_default_url_follows_the_server_type():
+    assert KapacitorClient(server_type='influxdb2').base_url == 'http://localhost:8086'
+    assert KapacitorClient(server_type='kapacitor').base_url == KapacitorClient().base_url == 'http://localhost:9092'
+
+
+def test_influxdbs_web_page_for_a_kapacitor_path_is_an_error_never_a_success(servers):
+    server = servers(RecordingServer(influx()))
+    client = KapacitorClient(url=server.url, server_type='kapacitor', timeout=5)
+    with pytest.raises(RequestError) as info:
+        client.list_tasks_page(10)
+    text = str(info.value)
+    assert "HTTP 200 with a body that is not JSON (text/html; charset=utf-8): an HTML page titled 'InfluxDB'" in text
+    assert 'InfluxDB v2.7.12 answered, with its web UI: this is not Kapacitor. Set server_type: influxdb2' in text
+    # A POST too: InfluxDB serves the page for it, and nothing was retried.
+    with pytest.raises(RequestError, match='not JSON'):
+        client.retry_run('0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 5)
+    assert request_lines(server)[-1] == 'POST /kapacitor/v1/api/v2/tasks/0a1b2c3d4e5f6789/runs/0b1b2c3d4e5f6789/retry HTTP/1.1'
+
+
+@pytest.mark.parametrize('route, answer, expected', [
+    ('GET /api/v2/tasks', (401, b'{"code":"unauthorized","message":"unauthorized access"}', {}),
+     ['HTTP 401: unauthorized access', 'InfluxDB rejected the credentials: set token (INFLUX_TOKEN)']),
+    ('GET /api/v2/tasks', (403, b'{"code":"forbidden","message":"User is inactive"}', {}),
+     ['HTTP 403: User is inactive', "read and write on the org's tasks"]),
+    ('GET /api/v2/tasks', (405, b'{"code":"method not allowed","message":"allow: GET, POST"}', {}),
+     ['HTTP 405: allow: GET, POST', 'InfluxDB has no such API path or method']),
+    ('GET /api/v2/tasks', (404, b'{"code":"not found","message":"path not found"}', {}),
+     ['HTTP 404: path not found', 'InfluxDB 2.2 or later']),
+    ('GET /api/v2/tasks', (400, b'{"code":"invalid","message":"failed to decode request: org x not found or '
+                                b'unauthorized: org not found or unauthorized"}', {}),
+     ['HTTP 400: failed to decode request: org x not found or unauthorized']),
+    ('GET /api/v2/tasks', (500, b'{"code":"internal error","message":"An internal error has occurred - check server logs"}', {}),
+     ['HTTP 500: An internal error has occurred - check server logs', "see InfluxDB's log"]),
+])
+def test_influxdb_error_bodies_give_its_message_and_a_hint_for_influxdb(servers, route, answer, expected):
+    server = servers(RecordingServer(influx([(route, answer)])))
+    client = KapacitorClient(url=server.url, server_type='influxdb2', org='x', timeout=5, http_retries=0)
+    with pytest.raises(RequestError) as info:
+        client.list_tasks_page(10)
+    for text in expected:
+        assert text in str(info.value)
+
+
+def test_runs_of_a_task_influxdb_does_not_know_are_none_as_on_kapacitor(servers):
+    not_found = (404, b'{"code":"not found","message":"failed to find runs: task not found"}', {})
+    server = servers(RecordingServer(influx([
+        ('GET /api/v2/tasks/0a1b2c3d4e5f6789/runs/', (404, b'{"code":"not found","message":"failed to find run: run not found"}', {})),
+        ('GET /api/v2/tasks/0a1b2c3d4e5f6789/runs', not_found),
+        ('GET /api/v2/tasks/0a1b2c3d4e5f6789', (404, b'{"code":"not found","message":"failed to find task: task not found"}', {})),
+        ('GET /api/v2/tasks/0a1b2c3d4e5f0000/runs', (500, b'{"code":"internal error","message":"failed to find runs: unauthorized"}', {})),
+    ])))
+    client = KapacitorClient(url=server.url, server_type='influxdb2', timeout=5, http_retries=0)
+    assert client.list_runs_page('0a1b2c3d4e5f6789', {'limit': 10}) == []
+    assert client.get_task('0a1b2c3d4e5f6789') is None
+    assert client.get_run('0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789') is None
+    with pytest.raises(RequestError, match='failed to find runs: unauthorized'):
+        client.list_runs_page('0a1b2c3d4e5f0000', {'limit': 10})
+
+
+@pytest.mark.parametrize('query, answer, horizon', [
+    ('orgID=%s' % ORG_ID, (200, b'{"buckets":[{"name":"_tasks","retentionRules":[{"type":"expire","everySeconds":86400}]}]}', {}), 86400),
+    ('orgID=%s' % ORG_ID, (200, b'{"buckets":[{"name":"_tasks","retentionRules":[]}]}', {}), 14 * 86400),
+    ('orgID=%s' % ORG_ID, (200, b'{"buckets":[{"name":"_tasks","retentionRules":[{"type":"expire","everySeconds":0}]}]}', {}),
+     14 * 86400),
+    ('orgID=%s' % ORG_ID, (200, b'{"buckets":[{"name":"_tasks","retentionRules":[{"type":"expire","everySeconds":9999999}]}]}', {}),
+     14 * 86400),
+    ('orgID=%s' % ORG_ID, (200, b'{"buckets":[]}', {}), 3 * 86400),
+    ('orgID=%s' % ORG_ID, (401, b'{"code":"unauthorized","message":"read:buckets is unauthorized"}', {}), 3 * 86400),
+    ('org=sim-org', (200, b'{"buckets":[{"name":"_tasks","retentionRules":[{"type":"expire","everySeconds":7200}]}]}', {}), 7200),
+])
+def test_the_influxdb_horizon_is_the_tasks_bucket_retention_else_three_days(servers, query, answer, horizon):
+    server = servers(RecordingServer(influx([('GET /api/v2/buckets', answer)])))
+    org = {'org': 'sim-org'} if query.startswith('org=') else {'org_id': ORG_ID}
+    client = KapacitorClient(url=server.url, server_type='influxdb2', timeout=5, http_retries=0, **org)
+    assert client.horizon_seconds() == horizon and client.horizon_seconds() == horizon
+    assert request_lines(server) == ['GET /api/v2/buckets?%s&name=_tasks HTTP/1.1' % query]  # asked once
+
+
+def test_without_an_org_the_influxdb_horizon_is_three_days_unasked_and_kapacitors_is_14_days(servers):
+    server = servers(RecordingServer(influx()))
+    assert KapacitorClient(url=server.url, server_type='influxdb2').horizon_seconds() == 3 * 86400
+    assert KapacitorClient(url=server.url, server_type='kapacitor').horizon_seconds() == 14 * 86400
+    assert server.requests == []
+
+
+@pytest.mark.parametrize('status, retry_after, least', [(429, '7', 7.0), (503, '7', 7.0), (503, '', 0.0)])
+def test_a_get_answered_429_or_503_waits_as_retry_after_asks(servers, status, retry_after, least):
+    answers = iter([(status, b'{"code":"too many requests","message":"over quota"}',
+                     {'Retry-After': retry_after} if retry_after else {})])
+
+    def behaviour(conn, request):
+        routed([('GET', next(answers, (200, b'{"tasks": []}', {})))])(conn, request)
+    server = servers(RecordingServer(behaviour))
+    sleeps = Sleeps()
+    client = KapacitorClient(url=server.url, server_type='influxdb2', org='o', sleep=sleeps, timeout=5)
+    assert client.list_tasks_page(10) == [] and len(sleeps) == 1 and sleeps[0] >= least
+    assert sleeps[0] <= (least or _client.BACKOFF_BASE)
+
+
+def test_retry_after_as_an_http_date_is_read_and_capped():
+    later = time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime(time.time() + 30))
+    assert 25 <= _client._retry_after(PingResponse(429, '', {'Retry-After': later})) <= 30
+    assert _client._retry_after(PingResponse(429, '', {'Retry-After': '3600'})) == _client.RETRY_AFTER_CAP
+    assert _client._retry_after(PingResponse(429, '', {'Retry-After': 'soon'})) == 1.0
+
+
+def test_a_post_answered_429_by_influxdb_is_rate_limited_with_its_wait(servers):
+    server = servers(RecordingServer(routed([('POST', (429, b'{"code":"too many requests","message":"over quota"}',
+                                                       {'Retry-After': '12'}))])))
+    client = KapacitorClient(url=server.url, server_type='influxdb2', timeout=5)
+    with pytest.raises(RateLimited) as info:
+        client.retry_run('0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 5)
+    assert info.value.retry_after == 12.0 and 'InfluxDB or a proxy is rate limiting' in str(info.value)
+    assert len(server.requests) == 1

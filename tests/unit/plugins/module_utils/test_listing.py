@@ -12,6 +12,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing impor
     collect_runs,
     find_runs,
     list_runs,
+    resolve_tasks,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     RUN_FIELDS,
@@ -287,3 +288,56 @@ def test_every_listed_failed_run_carries_its_error_without_the_logs():
                                                     'runtime error: connection refused']
     assert all('log' not in r for r in result['runs'])
     assert all(r['error'] is None for r in list_runs(server, ALL_TASKS[:1], Window(NOW - 3600, None), RunFilters(), 1)['runs'])
+
+
+# ------------------------------------------------------------------ InfluxDB 2
+
+class TaskServer(FakeServer):
+    """Knows these tasks; records each GET of a task and each page of the task list."""
+
+    def __init__(self, tasks, server_type='kapacitor', org=None):
+        self.tasks = {task['id']: task for task in tasks}
+        self.server_type, self.org = server_type, org
+        self.calls = []
+
+    def get_task(self, task_id):
+        self.calls.append(('get', task_id))
+        return self.tasks.get(task_id)
+
+    def list_tasks_page(self, limit, after=None, status=None, name=None):
+        self.calls.append(('list', name))
+        return [task for task in self.tasks.values() if name is None or task['name'] == name][:limit]
+
+
+def test_task_ids_on_influxdb_without_an_org_are_fetched_one_by_one_never_listed():
+    """Without an org InfluxDB would list only the token owner's tasks, and an ID owned by another user would pass
+    for missing."""
+    server = TaskServer(ALL_TASKS, server_type='influxdb2')
+    missing = []
+    tasks = resolve_tasks(server, [MEM_ID, CPU, 'ffffffffffffffff', CPU], [], 'any', missing=missing)
+    assert [task['id'] for task in tasks] == [CPU, MEM_ID] and missing == ['ffffffffffffffff']
+    assert server.calls == [('get', MEM_ID), ('get', CPU), ('get', 'ffffffffffffffff')]
+    with pytest.raises(InputError, match='task ffffffffffffffff, eeeeeeeeeeeeeeee not found on this InfluxDB'):
+        resolve_tasks(server, [CPU, 'ffffffffffffffff', 'eeeeeeeeeeeeeeee'], [], 'any')
+
+
+@pytest.mark.parametrize('server_type, org', [('kapacitor', None), ('influxdb2', 'ops')])
+def test_several_task_ids_cost_one_listing_where_it_holds_every_task(server_type, org):
+    server = TaskServer(ALL_TASKS, server_type=server_type, org=org)
+    assert [task['id'] for task in resolve_tasks(server, [MEM_ID, CPU], [], 'active')] == [CPU, MEM_ID]
+    assert server.calls == [('list', None)]
+
+
+def test_an_unknown_task_name_names_the_server():
+    with pytest.raises(InputError, match="no task named 'nope' on this InfluxDB"):
+        resolve_tasks(TaskServer(ALL_TASKS, server_type='influxdb2', org='ops'), [], ['nope'], 'any')
+
+
+def test_an_id_older_than_influxdbs_horizon_is_not_found_naming_it():
+    server = server_of(scenario())
+    server.server_type = 'influxdb2'
+    ghost = snowflake(NOW - 4 * 86400)
+    result = find_runs(server, ALL_TASKS, [ghost], RunFilters(), 4, NOW)
+    (warning,) = result['warnings']
+    assert '3 days ago or more, and InfluxDB only keeps runs of the last 3 days' in warning
+    assert server.lists() == []  # older than the horizon: no listing window, one GET per task

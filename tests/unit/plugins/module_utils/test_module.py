@@ -56,3 +56,90 @@ def test_http_retries_out_of_range_fails_naming_it(monkeypatch, capsys, value):
         module.client()
     result = json.loads(capsys.readouterr().out)
     assert result['failed'] and result['msg'].startswith('http_retries must be between 0 and 100, got %d' % value)
+
+
+# --------------------------------------------------------------------------- InfluxDB 2 options and the environment
+
+def module_in(monkeypatch, env, **params):
+    """``module_with`` after setting these environment variables (after it cleared the connection ones)."""
+    args = dict(params, _ansible_remote_tmp='/tmp', _ansible_keep_remote_files=False)
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode('utf-8'))
+    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+    for name in ('KAPACITOR_USERNAME', 'KAPACITOR_PASSWORD', 'KAPACITOR_TOKEN', 'KAPACITOR_URL', 'INFLUX_HOST', 'INFLUX_TOKEN',
+                 'INFLUX_ORG', 'INFLUX_ORG_ID'):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return KapacitorModule(argument_spec={})
+
+
+ORG_ID = '0000000000000a01'
+
+
+@pytest.mark.parametrize('env, params, url', [
+    ({'INFLUX_HOST': 'http://influx:8086'}, {}, 'http://influx:8086'),
+    ({'INFLUX_HOST': 'http://influx:8086', 'KAPACITOR_URL': 'http://kap:9092'}, {}, 'http://kap:9092'),
+    ({'INFLUX_HOST': 'http://influx:8086'}, {'url': 'http://given:1'}, 'http://given:1'),
+    ({}, {}, 'http://localhost:8086'),   # the default follows server_type influxdb2
+])
+def test_influx_host_comes_after_kapacitor_url_and_an_explicit_url_wins(monkeypatch, env, params, url):
+    assert module_in(monkeypatch, env, server_type='influxdb2', **params).client().base_url == url
+
+
+@pytest.mark.parametrize('env, params, header, auth', [
+    ({'INFLUX_TOKEN': 'influx-tok'}, {}, 'Token influx-tok', None),
+    ({'INFLUX_TOKEN': 'influx-tok', 'KAPACITOR_TOKEN': 'kap-tok'}, {}, 'Token kap-tok', None),
+    ({'INFLUX_TOKEN': 'influx-tok', 'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'pw'}, {}, None, (b'ops', b'pw')),
+    ({'INFLUX_TOKEN': 'influx-tok'}, {'token': 'given-tok'}, 'Token given-tok', None),
+    ({'INFLUX_TOKEN': 'influx-tok'}, {'username': 'ops', 'password': 'pw'}, None, (b'ops', b'pw')),
+    ({'INFLUX_TOKEN': 'influx-tok'}, {'url': 'http://ops:pw@influx:8086'}, None, (b'ops', b'pw')),
+])
+def test_influx_token_comes_after_every_kapacitor_credential_and_explicit_ones_win(monkeypatch, env, params, header, auth):
+    client = module_in(monkeypatch, env, server_type='influxdb2', **dict({'url': 'http://influx:8086'}, **params)).client()
+    assert client.session.headers.get('Authorization') == header and client.session.auth == auth
+
+
+def test_the_token_scheme_follows_the_server_type(monkeypatch):
+    client = module_in(monkeypatch, {'INFLUX_TOKEN': 'tok-1'}, server_type='kapacitor', url='http://kap:9092').client()
+    assert client.session.headers['Authorization'] == 'Bearer tok-1'
+
+
+def test_every_token_of_the_environment_is_masked(monkeypatch):
+    module = module_in(monkeypatch, {'INFLUX_TOKEN': 'Influx-secret-1', 'KAPACITOR_TOKEN': 'Kap-secret-2'},
+                       server_type='kapacitor', url='http://kap:9092')
+    assert {'Influx-secret-1', 'Kap-secret-2'} <= module.no_log_values
+
+
+@pytest.mark.parametrize('env, params, scope', [
+    ({'INFLUX_ORG': 'ops'}, {}, ('ops', None)),
+    ({'INFLUX_ORG_ID': ORG_ID}, {}, (None, ORG_ID)),
+    ({'INFLUX_ORG_ID': ORG_ID}, {'org': 'given'}, ('given', None)),       # explicit wins as a whole: no clash
+    ({'INFLUX_ORG': 'ops'}, {'org_id': ORG_ID.upper()}, (None, ORG_ID)),
+])
+def test_influx_org_and_org_id_from_the_environment_where_the_task_gave_neither(monkeypatch, env, params, scope):
+    client = module_in(monkeypatch, env, server_type='influxdb2', url='http://influx:8086', **params).client()
+    assert (client.org, client.org_id) == scope
+
+
+@pytest.mark.parametrize('env, params, message', [
+    ({'INFLUX_ORG': 'ops', 'INFLUX_ORG_ID': ORG_ID}, {}, 'INFLUX_ORG and INFLUX_ORG_ID are both set in the environment'),
+    ({}, {'org': 'ops', 'org_id': ORG_ID}, 'parameters are mutually exclusive: org|org_id'),
+    ({}, {'org_id': 'ops'}, 'org_id must be the 16 hexadecimal characters of an InfluxDB organization ID'),
+    ({}, {'server_type': 'influx'}, 'value of server_type must be one of: auto, kapacitor, influxdb2, got: influx'),
+])
+def test_bad_org_and_server_type_options_fail_naming_them(monkeypatch, capsys, env, params, message):
+    with pytest.raises(SystemExit):
+        module_in(monkeypatch, env, **dict({'url': 'http://influx:8086', 'server_type': 'influxdb2'}, **params)).client()
+    result = json.loads(capsys.readouterr().out)
+    assert result['failed'] and message in result['msg'] and 'server' not in result
+
+
+def test_every_result_carries_the_server_once_it_is_known(monkeypatch, capsys):
+    module = module_in(monkeypatch, {}, server_type='influxdb2', url='http://influx:8086')
+    module.client()
+    with pytest.raises(SystemExit):
+        module.exit_json(changed=False)
+    assert json.loads(capsys.readouterr().out)['server'] == {'type': 'influxdb2', 'version': None}
+    with pytest.raises(SystemExit):
+        module.fail_json(msg='boom')
+    assert json.loads(capsys.readouterr().out)['server'] == {'type': 'influxdb2', 'version': None}
