@@ -1,6 +1,7 @@
 """Command-line entry of the Kapacitor simulator (docs/simulator.md).
 
     python tests/simulator/kapacitor_sim.py --port 0 [--scenario FILE] [--ready-file PATH] [--pid-file PATH] [...]
+    python tests/simulator/kapacitor_sim.py --port 0 --flavor influxdb2 [...]     # an InfluxDB 2 server instead
 
 Works from any directory, with no install and no PYTHONPATH: the ``kapacitor_simulator`` package sits next to it.
 """

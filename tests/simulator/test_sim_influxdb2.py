@@ -348,3 +348,21 @@ def test_a_run_in_flight_does_not_leak_into_a_new_scenario(influx):
     assert [run['id'] for run in client.state_runs()] == ['0b00000000000001', FAILED]
     assert run_status(client, run_id) == 404
     assert client.stats()['retries_in_flight'] == 0
+
+
+def test_kapacitor_flags_are_refused_in_influxdb2_mode():
+    sim = SimulatorProcess('--auth-user', 'admin:secret', flavor='influxdb2')
+    with pytest.raises(RuntimeError, match='Kapacitor flags'):
+        sim.start()
+    sim.stop()
+
+
+def test_cancelling_a_scheduled_retry_fails_it(influx):
+    client = influx(scenario(run_seconds=5))
+    run_id = client.post(RETRY_PATH).json()['id']
+    wait_for(lambda: run_status(client, run_id) == 'started', timeout=2.0, what='started')
+    before = time.monotonic()
+    assert client.request('DELETE', '%s/%s/runs/%s' % (TASKS, TASK_ID, run_id)).status_code == 200
+    assert time.monotonic() - before < 2.0
+    recorded = client.get('%s/%s/runs/%s' % (TASKS, TASK_ID, run_id)).json()
+    assert recorded['status'] == 'failed' and recorded['log'][-1]['message'] == 'context canceled'

@@ -17,6 +17,7 @@ Modules, in dependency order:
 * ``routing``      httprouter's routes, redirects and 405s
 * ``api``          the task API handlers
 * ``control``      the ``/_sim/...`` back door
+* ``influxdb2``    InfluxDB 2 mode (``--flavor influxdb2``): what InfluxDB 2 does differently (docs/influxdb2-api.md)
 * ``server``       the HTTP server, ``KapacitorSimulator`` (in-process) and the command line
 
 Start it as a process with ``tests/simulator/kapacitor_sim.py`` (or ``SimulatorProcess`` in

@@ -371,6 +371,9 @@ def parse_args(argv):
     for entry in args.auth_user:
         if ':' not in entry:
             parser.error('--auth-user takes NAME:PASSWORD[:ro]')
+    if args.flavor == 'influxdb2' and (args.auth_user or args.shared_secret or args.fluxtask_disabled):
+        parser.error('--auth-user, --shared-secret and --fluxtask-disabled are Kapacitor flags; '
+                     'with --flavor influxdb2 the tokens come from the scenario ("tokens")')
     return args
 
 
