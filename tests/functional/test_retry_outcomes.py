@@ -182,7 +182,9 @@ def test_lock_timeout_fails_every_run_and_sends_nothing(sim, tmp_path):
     sim.reset_stats()
     with open(path) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # another job holds the lock
-        result = run_module('kapacitor_task_run_retry', {'url': sim.url, 'runs': runs, 'lock_timeout': 1}, env=env)
+        # server_type given: no detection request either, so the record must stay empty.
+        result = run_module('kapacitor_task_run_retry', {'url': sim.url, 'runs': runs, 'lock_timeout': 1,
+                                                         'server_type': 'kapacitor'}, env=env)
     assert result.rc != 0 and result['results'][0]['outcome'] == 'error'
     assert 'lock_timeout (1.0 s)' in result['msg'] and path in result['msg']
     assert result['lock']['path'] == path and result['lock']['waited'] >= 1
