@@ -40,7 +40,6 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
     collect_runs,
-    get_run,
     map_concurrently,
     newest_finished,
     scheduled_window,
@@ -336,7 +335,7 @@ class Retrier:
         bare = [item for item in items if not item.hints.get('scheduled_for')]
         if bare and len(bare) <= 3:
             for item in bare:
-                run = get_run(self.client, task_id, item.run_id)
+                run = self.client.get_run(task_id, item.run_id)
                 if run is not None:
                     epochs.append(scheduled_instant(run['scheduledFor']))
             bare = []
@@ -354,12 +353,12 @@ class Retrier:
         if self._task(task_id, cache) is None:
             return 'task %s not found: it was deleted, or task_id is wrong' % task_id
         hinted = item.hints.get('scheduled_for')
-        run = get_run(self.client, task_id, run_id)
+        run = self.client.get_run(task_id, run_id)
         if run is not None and hinted and scheduled_instant(run['scheduledFor']) != scheduled_instant(hinted):
             return ('run %s is scheduled for %s, not %s as %s.scheduled_for says: correct it, or leave scheduled_for '
                     'out' % (run_id, run['scheduledFor'], hinted, item.where or 'the input'))
         for other in [task for task in self._task_ids if task != task_id][:5]:
-            if get_run(self.client, other, run_id) is not None:
+            if self.client.get_run(other, run_id) is not None:
                 return 'run %s is a run of task %s, not of task %s: check %s' % (
                     run_id, other, task_id, '%s.task_id' % item.where if item.where else 'task_id')
         created = id_created_at(run_id)

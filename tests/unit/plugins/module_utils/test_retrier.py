@@ -74,6 +74,12 @@ class FakeKapacitor:
         raise RequestError('HTTP 404: failed to find run: run not found', status=404,
                            server_message='failed to find run: run not found')
 
+    def get_run(self, task_id, run_id):
+        try:
+            return self.get('/tasks/%s/runs/%s' % (task_id, run_id))
+        except RequestError:
+            return None
+
     def get_task(self, task_id):
         return {'id': task_id} if task_id in self.tasks else None
 
@@ -627,7 +633,7 @@ class FakeInfluxDB(FakeKapacitor):
         self.inactive = set(inactive)
         self.fates = {}          # run ID -> (start, end, final status)
         self.unfinished = []
-        self.reads = []          # clock times of GET run
+        self.reads = []          # clock times of GET of a run a retry created
 
     @staticmethod
     def horizon_seconds():
@@ -651,7 +657,8 @@ class FakeInfluxDB(FakeKapacitor):
         return {'id': task_id, 'status': 'inactive' if task_id in self.inactive else 'active'}
 
     def get_run(self, task_id, run_id):
-        self.reads.append(self.clock.now)
+        if run_id in self.fates:
+            self.reads.append(self.clock.now)
         for run in self.runs.get(task_id, []):
             if run['id'] == run_id:
                 fate = self.fates.get(run_id)
