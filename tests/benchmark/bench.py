@@ -11,6 +11,9 @@ Contenders, each on a fresh simulator loaded with the same scenario:
 3. uri:   tests/benchmark/uri_loop.yml, a straightforward ansible.builtin.uri loop; run on a reduced
           copy of the scenario (fewer tasks, same tasks) and extrapolated, because it takes minutes.
 
+Plus our playbook against an InfluxDB 2 simulator (``--flavor influxdb2``) loaded with the same scenario, where a
+retry answers at once and the retry module polls each new run to its end.
+
 Plus, for fleets: a fleet (our playbook once over an inventory of 10 hosts, each its own simulator with the default
 scenario, forks 10); a listing-only run of kapacitor_task_runs_info over every task of a large scenario (100,000
 runs), with every key and with ``fields``, against a bare ``requests`` script fetching the same pages; and the
@@ -18,7 +21,7 @@ role's summary filters over 500 results.
 
     make bench                                  # the normal way (venv, collection path, ANSIBLE_HOME)
     python tests/benchmark/bench.py [--output FILE] [--uri-tasks N] [--skip-large] [--skip-fleet]
-                                    [--fleet-servers N] [--overlap-trials N] [--quick] [--keep]
+                                    [--fleet-servers N] [--overlap-trials N] [--skip-influxdb2] [--quick] [--keep]
 
 Prints a table, the ratios against our playbook, the lower bounds and PASS/MISS per target, and
 writes everything to a JSON file (default: bench-results.json at the collection root).
@@ -52,8 +55,17 @@ API = '/kapacitor/v1/api/v2'
 
 CONCURRENCY = 8
 LATENCY_MS = 2
-PAGE = 500  # Kapacitor's largest page, for tasks and for runs
+PAGE = 500  # Kapacitor's largest page, for tasks and for runs (InfluxDB 2's too)
 FLEET_SERVERS = 10
+# The InfluxDB 2 simulator's defaults: its one org and an all-access token (docs/simulator.md).
+INFLUX_ORG = 'sim-org'
+INFLUX_TOKEN = 'sim-token'
+# List requests are the GETs of tasks and runs (the same route names in both flavors); the other GETs (a module's
+# detection of the server type, the read of InfluxDB's _tasks bucket for the run-history horizon) are counted apart.
+LIST_ROUTE = 'GET /api/v2/tasks'
+# InfluxDB 2 (2.5 and later) starts a retried run on the next tick of a 1-second ticker (the simulator does the same).
+INFLUX_TICK_S = 1.0
+RETRY_ROUTE = 'POST /api/v2/tasks/:id/runs/:rid/retry'
 
 # Default scenario: 50 tasks x 200 runs (1 per minute), 4 % failed, a third of the failures already
 # retried once with success, a retried run executes 0.2 s.
@@ -147,16 +159,17 @@ with open(out, 'w') as handle:
 # =====================================================================================================================
 
 class BenchSimulator:
-    """A fresh simulator process (SimulatorProcess) loaded with one scenario, with the 2 ms per-request latency on."""
+    """A fresh simulator process (SimulatorProcess) loaded with one scenario, with the 2 ms per-request latency on;
+    ``flavor`` ``influxdb2`` makes it an InfluxDB 2 server."""
 
-    def __init__(self, generate, workdir, name):
+    def __init__(self, generate, workdir, name, flavor='kapacitor'):
         path = os.path.join(workdir, 'scenario-%s.json' % name)
         with open(path, 'w') as handle:
             json.dump({'tasks': [], 'generate': generate}, handle)
         started = time.monotonic()
         simdir = os.path.join(workdir, 'sim-%s' % name)
         os.makedirs(simdir, exist_ok=True)
-        self.process = SimulatorProcess('--scenario', path, workdir=simdir)
+        self.process = SimulatorProcess('--scenario', path, workdir=simdir, flavor=flavor)
         try:
             self.process.start()
         except RuntimeError as exc:
@@ -383,8 +396,8 @@ def measure(name, sims, cmd, env, workdir, attempts=True):
         for route, count in stats['requests'].items():
             requests_by_route[route] = requests_by_route.get(route, 0) + count
         total += stats['requests_total']
-        server = {'list_requests': sum(n for route, n in stats['requests'].items() if route.startswith('GET ')),
-                  'retries_issued': stats['requests'].get('POST /api/v2/tasks/:id/runs/:rid/retry', 0),
+        server = {'list_requests': list_requests(stats['requests']), 'other_gets': other_gets(stats['requests']),
+                  'retries_issued': stats['requests'].get(RETRY_ROUTE, 0),
                   'peak_concurrent_retries': stats['peak_concurrent_retries']}
         if attempts:
             server.update(retry_quality(before, sim.get('/_sim/attempts')))
@@ -396,7 +409,8 @@ def measure(name, sims, cmd, env, workdir, attempts=True):
         'cpu_s': round(proc['cpu_user'] + proc['cpu_sys'], 2), 'task_times': proc['task_times'],
     }
     result.update((key, proc[key]) for key in MEMORY_KEYS)
-    for key in ('list_requests', 'retries_issued', 'unique_to_retry', 'new_attempts', 'duplicate_retries', 'missed'):
+    for key in ('list_requests', 'other_gets', 'retries_issued', 'unique_to_retry', 'new_attempts', 'duplicate_retries',
+                'missed'):
         if key in per_server[0]:
             result[key] = sum(server[key] for server in per_server)
     result['peak_concurrent_retries'] = max(server['peak_concurrent_retries'] for server in per_server)
@@ -410,6 +424,17 @@ def measure(name, sims, cmd, env, workdir, attempts=True):
     if fleet:
         result['per_server'] = per_server
     return result
+
+
+def list_requests(requests_by_route):
+    """The GETs of tasks and runs among the simulator's request counts."""
+    return sum(count for route, count in requests_by_route.items() if route.startswith(LIST_ROUTE))
+
+
+def other_gets(requests_by_route):
+    """The other GETs: detection of the server type, InfluxDB's _tasks bucket."""
+    return sum(count for route, count in requests_by_route.items()
+               if route.startswith('GET ') and not route.startswith(LIST_ROUTE))
 
 
 def retry_quality(before, after):
@@ -476,30 +501,36 @@ def run_on_fresh_simulator(name, workdir, env, generate, command, attempts=True)
     return result
 
 
-def ours_command(url=None, inventory=None, forks=None):
+def ours_command(url=None, inventory=None, forks=None, influxdb2=False):
     command = [ansible_playbook(), OUR_PLAYBOOK, '-e', 'retry_failed_runs_concurrency=%d' % CONCURRENCY]
     if url:
         command += ['-e', 'kapacitor_url=' + url]
+    if influxdb2:   # what an InfluxDB user gives: the token and the org; the server type is detected
+        command += ['-e', 'kapacitor_token=' + INFLUX_TOKEN, '-e', 'kapacitor_org=' + INFLUX_ORG]
     if inventory:
         command += ['-i', inventory, '--forks', str(forks)]
     return command
 
 
-def run_ours(workdir, env, generate):
+def run_ours(workdir, env, generate, name='ours', flavor='kapacitor'):
     """Our playbook on one server; first (read-only, same simulator) the role's listing task alone, so that the
-    list requests of the listing phase can be told from those of the retry module (pre-POST checks)."""
-    sim = BenchSimulator(generate, workdir, 'ours')
+    list requests of the listing phase can be told from those of the retry module (pre-POST checks, and on
+    InfluxDB 2 the polling of each new run)."""
+    influxdb2 = flavor == 'influxdb2'
+    sim = BenchSimulator(generate, workdir, name, flavor=flavor)
     try:
         facts = scenario_facts(sim)
         facts['simulator_load_s'] = round(sim.load_seconds, 1)
-        playbook = listing_playbook(workdir, 'ours_listing', ROLE_LISTING)
-        listing = measure('ours_listing', sim, [ansible_playbook(), playbook, '-e', 'kapacitor_url=' + sim.url],
+        options = dict(ROLE_LISTING, token=INFLUX_TOKEN, org=INFLUX_ORG) if influxdb2 else ROLE_LISTING
+        playbook = listing_playbook(workdir, name + '_listing', options)
+        listing = measure(name + '_listing', sim, [ansible_playbook(), playbook, '-e', 'kapacitor_url=' + sim.url],
                           env, workdir, attempts=False)
-        result = measure('ours', sim, ours_command(sim.url), env, workdir)
+        result = measure(name, sim, ours_command(sim.url, influxdb2=influxdb2), env, workdir)
     finally:
         sim.stop()
     result['scenario'] = facts
-    result['listing_phase'] = {key: listing[key] for key in ('wall_s', 'list_requests', 'exit_code')}
+    result['flavor'] = flavor
+    result['listing_phase'] = {key: listing[key] for key in ('wall_s', 'list_requests', 'other_gets', 'exit_code')}
     return result
 
 
@@ -683,8 +714,7 @@ def run_overlap(workdir, env, controllers, trial):
     finally:
         sim.stop()
     return dict(quality, name=name, controllers=controllers, exit_code=max(codes), wall_s=round(wall, 2),
-                list_requests=sum(n for route, n in stats['requests'].items() if route.startswith('GET ')),
-                retries_issued=stats['requests'].get('POST /api/v2/tasks/:id/runs/:rid/retry', 0))
+                list_requests=list_requests(stats['requests']), retries_issued=stats['requests'].get(RETRY_ROUTE, 0))
 
 
 # =====================================================================================================================
@@ -733,6 +763,11 @@ def report(results, args):
         ('zero missed failed scheduled times', ours['missed'] == 0, '%d' % ours['missed']),
         ('ours exits 0', ours['exit_code'] == 0, '%d' % ours['exit_code']),
     ]
+    influx = results.get('ours_influxdb2')
+    if influx is not None:
+        influx_targets, influx_ratios = influxdb2_targets(influx)
+        targets.extend(influx_targets)
+        ratios.update(influx_ratios)
     overlap = overlap_figures(results)
     for controllers, goal in ((1, 0.0), (2, 1.0)):
         figures = overlap.get(controllers)
@@ -826,6 +861,8 @@ def report(results, args):
               'extrapolated to' if scale != 1 else 'measured', uri_wall, ratios['cli_requests_over_ours'],
               ratios['ours_list_over_lower_bound'], ratios['listing_phase_over_lower_bound'],
               ratios['ours_retry_phase_over_lower_bound']))
+    if influx is not None:
+        print_influxdb2(ours, influx, ratios)
     bare = results.get('bare_listing')
     if bare is not None:
         print('\nLarge scenario, bare requests listing (same pages, concurrency %d, decoded, nothing kept): wall %.2f s, '
@@ -888,6 +925,75 @@ def report(results, args):
         handle.write('\n')
     print('\nWrote %s' % args.output)
     return all(target[1] for target in targets)
+
+
+def influxdb2_targets(influx):
+    """The InfluxDB 2 run's targets, held to the same bounds as the Kapacitor run's; and its ratios."""
+    facts = influx['scenario']
+    lower_retry = influx['unique_to_retry'] * DEFAULT['run_seconds'] / CONCURRENCY
+    listing = influx['listing_phase']['list_requests']
+    phase = influx['retry_phase_s']
+    tick_bound = ticker_bound(influx['unique_to_retry'])
+    ratios = {'influxdb2_listing_phase_over_lower_bound': round(listing / float(facts['list_lower_bound']), 3),
+              'influxdb2_retry_phase_over_lower_bound': round(phase / lower_retry, 3) if phase and lower_retry else None,
+              'influxdb2_lower_bound_retry_phase_s': lower_retry,
+              'influxdb2_ticker_bound_retry_phase_s': tick_bound,
+              'influxdb2_retry_phase_over_ticker_bound': round(phase / tick_bound, 3) if phase and tick_bound else None}
+    targets = [
+        ('InfluxDB 2: listing phase: list requests <= 1.05 x lower bound (%d)' % facts['list_lower_bound'],
+         listing <= 1.05 * facts['list_lower_bound'],
+         '%d (+ %d GET by the retry module, + %d other GET)' % (listing, influx['list_requests'] - listing,
+                                                                influx['other_gets'])),
+        ('InfluxDB 2: retry phase <= 1.3 x U*D/C (%.2f s)' % lower_retry,
+         phase is not None and phase <= 1.3 * lower_retry,
+         '%s s (%sx)' % (fmt(phase), fmt(ratios['influxdb2_retry_phase_over_lower_bound']))),
+        ('InfluxDB 2: zero duplicate retries, zero missed, exit 0',
+         influx['duplicate_retries'] == 0 and influx['missed'] == 0 and influx['exit_code'] == 0,
+         '%d / %d, exit %d' % (influx['duplicate_retries'], influx['missed'], influx['exit_code'])),
+    ]
+    return targets, ratios
+
+
+def ticker_bound(unique):
+    """The least retry phase InfluxDB 2 allows when at most CONCURRENCY new runs are in flight: a retried run starts on
+    a whole tick, so each slot completes one run per tick period (the ticks a run of D spans, plus the one it waits
+    for), and the phase is (ceil(U/C) - 1) periods plus the last run's D, counting no wait before the first tick."""
+    if not unique:
+        return None
+    period = INFLUX_TICK_S * (math.floor(DEFAULT['run_seconds'] / INFLUX_TICK_S) + 1)
+    return round((math.ceil(unique / float(CONCURRENCY)) - 1) * period + DEFAULT['run_seconds'], 3)
+
+
+def print_influxdb2(ours, influx, ratios):
+    """The InfluxDB 2 run next to the Kapacitor run of the same benchmark."""
+    print('\nInfluxDB 2: the same scenario on a simulator run with --flavor influxdb2 (token and org given, server type '
+          'detected); a retry answers at once with a scheduled run that starts on the next tick of a 1-second ticker, '
+          'and the retry module polls each new run to its end, at most %d new runs in flight' % CONCURRENCY)
+    print('  %-44s %14s %14s' % ('', 'Kapacitor', 'InfluxDB 2'))
+    for label, cell in [('wall time, end to end (s)', lambda r: '%.2f' % r['wall_s']),
+                        ('  start -> first retry (s)', lambda r: fmt(r['before_retries_s'])),
+                        ('  first retry -> last retried run ends (s)', lambda r: fmt(r['retry_phase_s'])),
+                        ('  last retry -> exit (s)', lambda r: fmt(r['after_retries_s'])),
+                        ('list requests, listing phase', lambda r: '%d' % r['listing_phase']['list_requests']),
+                        ('list requests by the retry module', lambda r: '%d' % (r['list_requests']
+                                                                                - r['listing_phase']['list_requests'])),
+                        ('other GETs (detection, _tasks bucket)', lambda r: '%d' % r['other_gets']),
+                        ('retries issued', lambda r: '%d' % r['retries_issued']),
+                        ('scheduled times needing a retry (U)', lambda r: '%d' % r['unique_to_retry']),
+                        ('duplicate retries / missed', lambda r: '%d / %d' % (r['duplicate_retries'], r['missed'])),
+                        ('peak RSS, largest process (MB)', lambda r: '%.1f' % r['peak_rss_mb']),
+                        ('CPU user+sys (s)', lambda r: '%.2f' % r['cpu_s']),
+                        ('exit code', lambda r: '%d' % r['exit_code'])]:
+        print('  %-44s %14s %14s' % (label, cell(ours), cell(influx)))
+    print('  Ratios in this run: retry phase / U*D/C: Kapacitor %.3f, InfluxDB 2 %s; listing phase list requests / lower '
+          'bound: Kapacitor %.3f, InfluxDB 2 %.3f; InfluxDB 2 / Kapacitor wall %.2fx'
+          % (ratios['ours_retry_phase_over_lower_bound'], fmt(ratios['influxdb2_retry_phase_over_lower_bound'], '%.3f'),
+             ratios['listing_phase_over_lower_bound'], ratios['influxdb2_listing_phase_over_lower_bound'],
+             influx['wall_s'] / ours['wall_s']))
+    print('  U*D/C counts only the runs themselves; InfluxDB starts a retried run on a whole tick, so with at most C runs '
+          'in flight the retry phase cannot be shorter than (ceil(U/C) - 1) tick periods + D = %s s (ticker bound); '
+          'InfluxDB 2 retry phase / ticker bound: %s'
+          % (fmt(ratios['influxdb2_ticker_bound_retry_phase_s']), fmt(ratios['influxdb2_retry_phase_over_ticker_bound'], '%.3f')))
 
 
 def overlap_figures(results):
@@ -961,6 +1067,7 @@ def main():
     parser.add_argument('--fleet-servers', type=int, default=FLEET_SERVERS,
                         help='servers in the fleet step: that many simulators, one play (default %(default)s)')
     parser.add_argument('--skip-fleet', action='store_true', help='skip the fleet step')
+    parser.add_argument('--skip-influxdb2', action='store_true', help='skip our playbook against the InfluxDB 2 simulator')
     parser.add_argument('--keep', action='store_true', help='keep the work directory (logs of every contender)')
     parser.add_argument('--cli-client', metavar='URL', help=argparse.SUPPRESS)
     parser.add_argument('--bare-listing', metavar='URL', help=argparse.SUPPRESS)
@@ -983,6 +1090,8 @@ def main():
                  ('ours', lambda: run_ours(workdir, env, DEFAULT)),
                  ('cli', lambda: run_cli(workdir, env, DEFAULT)),
                  ('uri', lambda: run_uri_loop(workdir, env, dict(DEFAULT, tasks=min(args.uri_tasks, DEFAULT['tasks']))))]
+        if not args.skip_influxdb2:
+            steps.insert(2, ('ours_influxdb2', lambda: run_ours(workdir, env, DEFAULT, 'ours_influxdb2', 'influxdb2')))
         for trial in range(args.overlap_trials):
             steps.append(('overlap_1c_%d' % trial, lambda trial=trial: run_overlap(workdir, env, 1, trial)))
             steps.append(('overlap_2c_%d' % trial, lambda trial=trial: run_overlap(workdir, env, 2, trial)))
