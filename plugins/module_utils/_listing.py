@@ -122,17 +122,6 @@ def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
 
 # --------------------------------------------------------------------------- runs
 
-def get_run(client, task_id, run_id):
-    """One run of a task, or None for a 404: ``client.get_run`` for the callers (and fake clients) that still use
-    this one; it goes once they call the client's."""
-    try:
-        return client.get('/tasks/%s/runs/%s' % (task_id, run_id))
-    except RequestError as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
 def _slim(run, task_id, keep_logs):
     """The run without ``links``; repeated values share one string object (a listing can hold 100,000 runs).
 
