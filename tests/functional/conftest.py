@@ -30,28 +30,45 @@ def pytest_configure(config):
         raise pytest.UsageError('the collection must live in .../ansible_collections/tickstack/kapacitor, with the '
                                 'directory that holds ansible_collections on PYTHONPATH, to run the functional tests: '
                                 'run them with `make functional` or `make test`')
+    config.addinivalue_line('markers', 'flavors(*names): run the test once per simulator flavor named (kapacitor, '
+                                       'influxdb2): its sim or shared_sim plays that server; the flavor is in the test ID')
+    config.addinivalue_line('markers', 'kapacitor_only(reason): in a test or file marked flavors(...), skip the '
+                                       'InfluxDB 2 case; the reason names the Kapacitor behaviour the test is about')
+
+
+def pytest_generate_tests(metafunc):
+    """``flavors(...)`` (on a test, or a file's ``pytestmark``) parametrizes the simulator fixtures the test takes,
+    ``sim`` and ``shared_sim``, with those flavors; ``kapacitor_only(reason)`` turns the other flavors into skips.
+    A test of a marked file that takes no simulator runs once."""
+    marker = metafunc.definition.get_closest_marker('flavors')
+    names = [name for name in ('sim', 'shared_sim') if name in metafunc.fixturenames]
+    if marker is None or not names:
+        return
+    unknown = set(marker.args) - set(support.FLAVORS)
+    if unknown or not marker.args:
+        raise pytest.UsageError('flavors(%s): expected one or more of %s' % (', '.join(marker.args), ', '.join(support.FLAVORS)))
+    only = metafunc.definition.get_closest_marker('kapacitor_only')
+    if only and len(only.args) != 1:
+        raise pytest.UsageError('kapacitor_only(reason): say which Kapacitor behaviour the test is about')
+    skip = pytest.mark.skip(reason='Kapacitor only: %s' % only.args[0]) if only else None
+    params = [pytest.param(*[flavor] * len(names), id=flavor, marks=skip if skip and flavor != 'kapacitor' else ())
+              for flavor in marker.args]
+    metafunc.parametrize(names, params, indirect=True)
 
 
 @pytest.fixture
-def sim():
-    """A simulator of its own for one test: its ``SimControl`` (``sim.process`` is the process)."""
-    control = support.start_simulator()
-    yield control
-    control.process.stop()
-
-
-@pytest.fixture
-def influx_sim():
-    """A simulator of its own in InfluxDB 2 mode for one test (its default org and all-access token: support.INFLUX_*)."""
-    control = support.start_simulator(flavor='influxdb2')
+def sim(request):
+    """A simulator of its own for one test: its ``SimControl`` (``sim.process`` is the process); a Kapacitor unless
+    the test is marked ``flavors(...)``."""
+    control = support.start_simulator(flavor=getattr(request, 'param', 'kapacitor'))
     yield control
     control.process.stop()
 
 
 @pytest.fixture(scope='module')
-def shared_sim():
-    """One simulator for a module of read-only tests (load a scenario once)."""
-    control = support.start_simulator()
+def shared_sim(request):
+    """One simulator for a module of read-only tests (load a scenario once); one per flavor under ``flavors(...)``."""
+    control = support.start_simulator(flavor=getattr(request, 'param', 'kapacitor'))
     yield control
     control.process.stop()
 

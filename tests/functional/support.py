@@ -45,6 +45,9 @@ RETRY_ROUTE = 'POST /api/v2/tasks/:id/runs/:rid/retry'
 INFLUX_ORG = 'sim-org'
 INFLUX_ORG_ID = '0000000000000a01'
 INFLUX_TOKEN = 'sim-token'
+# The servers the simulator plays (its --flavor): a test marked ``flavors(*FLAVORS)`` runs on each (conftest.py).
+FLAVORS = ('kapacitor', 'influxdb2')
+API_ROOTS = {'kapacitor': '/kapacitor/v1/api/v2', 'influxdb2': '/api/v2'}
 
 
 # --------------------------------------------------------------------------- the simulator
@@ -69,6 +72,26 @@ class SimControl:
     @property
     def port(self):
         return self.process.port
+
+    @property
+    def connection(self):
+        """The connection arguments a module needs for this simulator: the URL, and on InfluxDB 2 the default
+        all-access token and organization."""
+        if self.flavor == 'influxdb2':
+            return {'url': self.url, 'token': INFLUX_TOKEN, 'org_id': INFLUX_ORG_ID}
+        return {'url': self.url}
+
+    @property
+    def role_vars(self):
+        """The same as the role's host variables (``kapacitor_url``, ``kapacitor_token``, ``kapacitor_org_id``)."""
+        return {'kapacitor_' + key: value for key, value in self.connection.items()}
+
+    def api(self, method, path, **kwargs):
+        """A request to the server's own task API (``path`` below ``/kapacitor/v1/api/v2`` or ``/api/v2``, with the
+        token on InfluxDB 2), as another client would send it; returns the ``requests`` response."""
+        headers = {'Authorization': 'Token ' + INFLUX_TOKEN} if self.flavor == 'influxdb2' else {}
+        return requests.request(method, self.url + API_ROOTS[self.flavor] + path, headers=headers, timeout=60,
+                                verify=self.verify, cert=self.cert, **kwargs)
 
     def _control(self, method, path, body=None):
         response = self.session.request(method, self.url + path, json=body, timeout=60, verify=self.verify, cert=self.cert)
@@ -152,7 +175,7 @@ def module_env(extra=None):
     env = dict(os.environ)
     env['PYTHONPATH'] = COLLECTIONS_ROOT + os.pathsep + env.get('PYTHONPATH', '')
     for name in list(env):
-        if name.startswith('KAPACITOR_'):
+        if name.startswith(('KAPACITOR_', 'INFLUX_')):
             del env[name]
     env.update(extra or {})
     return env

@@ -8,6 +8,8 @@ starts about a second later. What was created, when it ran and how it ended is r
 
 import time
 
+import pytest
+
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import id_created_at, rfc3339_to_epoch
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     INFLUX_ORG_ID,
@@ -17,6 +19,8 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     new_attempts,
     run_module,
 )
+
+pytestmark = pytest.mark.flavors('influxdb2')
 
 
 def retry(sim, **args):
@@ -60,8 +64,7 @@ def scenario():
     ]}
 
 
-def test_each_failed_time_gets_one_new_attempt_the_inactive_task_none_and_a_second_call_changes_nothing(influx_sim):
-    sim = influx_sim
+def test_each_failed_time_gets_one_new_attempt_the_inactive_task_none_and_a_second_call_changes_nothing(sim):
     sim.load(scenario())
     ids = task_ids(sim)
     before = sim.attempts()
@@ -97,8 +100,7 @@ def test_each_failed_time_gets_one_new_attempt_the_inactive_task_none_and_a_seco
         ['max_attempts_reached', 'superseded', 'superseded', 'superseded', 'task_inactive'])
 
 
-def test_wait_false_returns_while_the_new_run_is_still_to_run_and_a_call_meanwhile_sends_nothing(influx_sim):
-    sim = influx_sim
+def test_wait_false_returns_while_the_new_run_is_still_to_run_and_a_call_meanwhile_sends_nothing(sim):
     sim.load({'tasks': [{'name': 'slow', 'run_seconds': 4, 'retry_outcomes': ['fail'], 'runs': failed_runs('-10m')}]})
     runs = failed_latest(sim)
     result = retry(sim, runs=runs, wait=False)
@@ -113,8 +115,7 @@ def test_wait_false_returns_while_the_new_run_is_still_to_run_and_a_call_meanwhi
     assert wait_until_finished(sim, {entry['new_run_id']})[entry['new_run_id']]['status'] == 'failed'
 
 
-def test_wait_false_keeps_at_most_concurrency_new_runs_unfinished(influx_sim):
-    sim = influx_sim
+def test_wait_false_keeps_at_most_concurrency_new_runs_unfinished(sim):
     sim.load({'tasks': [{'name': 'many', 'run_seconds': 1.5, 'retry_outcomes': ['success'],
                          'runs': failed_runs(*['-%dm' % (10 * n) for n in range(1, 7)])}]})
     result = retry(sim, runs=failed_latest(sim), wait=False, concurrency=2)
@@ -133,8 +134,7 @@ def test_wait_false_keeps_at_most_concurrency_new_runs_unfinished(influx_sim):
     assert peak == 2
 
 
-def test_a_run_unfinished_at_retry_timeout_is_timed_out_not_cancelled_and_not_sent_again(influx_sim):
-    sim = influx_sim
+def test_a_run_unfinished_at_retry_timeout_is_timed_out_not_cancelled_and_not_sent_again(sim):
     sim.load({'tasks': [{'name': 'slow', 'run_seconds': 6, 'retry_outcomes': ['success'], 'runs': failed_runs('-10m')}]})
     runs = failed_latest(sim)
     result = retry(sim, runs=runs, retry_timeout=2)

@@ -175,8 +175,8 @@ def manual_records(sim, task_id):
                   key=lambda run: run['id'])
 
 
-def test_influxdb_fills_the_gap_one_finished_run_after_another_and_skips_an_inactive_task(influx_sim):
-    sim = influx_sim
+@pytest.mark.flavors('influxdb2')
+def test_influxdb_fills_the_gap_one_finished_run_after_another_and_skips_an_inactive_task(sim):
     now = int(time.time())
     down, up = now - 3 * HOUR, now - 2 * HOUR
     schedule = {'from': rfc(now - 6 * HOUR), 'outages': [{'from': rfc(down), 'to': rfc(up)}]}
@@ -205,8 +205,8 @@ def test_influxdb_fills_the_gap_one_finished_run_after_another_and_skips_an_inac
     assert sim.requests_to(FORCE_ROUTE) == 0 and manual_records(sim, task_id) == records
 
 
-def test_influxdb_a_backfilled_run_that_fails_after_the_201_stops_the_task(influx_sim):
-    sim = influx_sim
+@pytest.mark.flavors('influxdb2')
+def test_influxdb_a_backfilled_run_that_fails_after_the_201_stops_the_task(sim):
     now = int(time.time())
     task_id, down, up = outage_task(sim, now, every='15m', run_seconds=0.5, retry_outcomes=['fail'],
                                     retry_error='influxdb is down')

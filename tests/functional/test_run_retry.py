@@ -2,22 +2,25 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""kapacitor_task_run_retry against the simulator; effects are read from the simulator's record."""
+"""kapacitor_task_run_retry against the simulator, as Kapacitor and as InfluxDB 2; effects are read from the
+simulator's record."""
 
 
 import threading
 
+import pytest
+
 from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, new_attempts, run_module
+
+pytestmark = pytest.mark.flavors('kapacitor', 'influxdb2')
 
 
 def retry(sim, check_mode=False, diff=False, **args):
-    args.setdefault('url', sim.url)
-    return run_module('kapacitor_task_run_retry', args, check_mode=check_mode, diff=diff)
+    return run_module('kapacitor_task_run_retry', dict(sim.connection, **args), check_mode=check_mode, diff=diff)
 
 
 def failed_latest(sim, **args):
-    args.setdefault('url', sim.url)
-    result = run_module('kapacitor_task_runs_info', dict(args, status=['failed'], latest_attempt_only=True))
+    result = run_module('kapacitor_task_runs_info', dict(sim.connection, status=['failed'], latest_attempt_only=True, **args))
     assert result.rc == 0, result
     return result['runs']
 
@@ -43,7 +46,7 @@ def test_each_outcome_and_a_second_run_changes_nothing(sim):
     sim.load(scenario())
     before = sim.attempts()
     runs = failed_latest(sim)
-    everything = run_module('kapacitor_task_runs_info', {'url': sim.url})['runs']
+    everything = run_module('kapacitor_task_runs_info', sim.connection)['runs']
     healed_original = [run for run in everything if run['task_name'] == 'healed' and run['attempt'] == 1][0]
     success = [run for run in everything if run['task_name'] == 'flaky' and run['status'] == 'success'][0]
     asked = runs + [healed_original, success]
@@ -120,6 +123,7 @@ def test_concurrency_reaches_the_setting(sim):
     assert sim.stats()['peak_concurrent_retries'] == 8
 
 
+@pytest.mark.kapacitor_only("a retry blocks until its run ended, and 422 'run already queued' answers a second one")
 def test_two_retries_of_one_run_at_once_make_one_new_attempt(sim):
     created = sim.load({'tasks': [{'name': 'q', 'queue_seconds': 2.0, 'run_seconds': 0.5,
                                    'runs': [{'status': 'failed', 'scheduled_for': '-10m'}]}]})
@@ -172,6 +176,7 @@ def test_runs_info_output_with_refresh_false_lists_only_each_retried_time_and_ea
     assert stats.get('GET /api/v2/tasks/:id/runs', 0) == 2 + 2 and stats[RETRY_ROUTE] == 2
 
 
+@pytest.mark.flavors('kapacitor')  # argument checks, before the server type matters
 def test_bad_input_fails_before_any_request(sim):
     cases = [
         ({'task_id': 'abc', 'run_id': '0123456789abcdef'}, "task_id 'abc' is not a Kapacitor ID"),
