@@ -32,6 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 import requests
 
 from ansible_collections.tickstack.kapacitor.tests.simulator.process import SimulatorProcess
@@ -45,9 +46,15 @@ RETRY_ROUTE = 'POST /api/v2/tasks/:id/runs/:rid/retry'
 INFLUX_ORG = 'sim-org'
 INFLUX_ORG_ID = '0000000000000a01'
 INFLUX_TOKEN = 'sim-token'
-# The servers the simulator plays (its --flavor): a test marked ``flavors(*FLAVORS)`` runs on each (conftest.py).
+# The servers the simulator plays (its --flavor). A test (or a file's pytestmark) marked BOTH_FLAVORS runs once
+# on each, its sim or shared_sim playing that server (conftest.py).
 FLAVORS = ('kapacitor', 'influxdb2')
+BOTH_FLAVORS = pytest.mark.flavors(*FLAVORS)
 API_ROOTS = {'kapacitor': '/kapacitor/v1/api/v2', 'influxdb2': '/api/v2'}
+# How far back each lists completed runs (by startedAt): Kapacitor 14 days, the simulator's InfluxDB its default
+# _tasks retention (--tasks-retention), 3 days. And the name the modules give each server in their messages.
+HORIZONS = {'kapacitor': 14 * 86400, 'influxdb2': 3 * 86400}
+PRODUCTS = {'kapacitor': 'Kapacitor', 'influxdb2': 'InfluxDB'}
 
 
 # --------------------------------------------------------------------------- the simulator
@@ -72,6 +79,16 @@ class SimControl:
     @property
     def port(self):
         return self.process.port
+
+    @property
+    def horizon(self):
+        """Seconds back that this server lists completed runs (HORIZONS)."""
+        return HORIZONS[self.flavor]
+
+    @property
+    def product(self):
+        """``Kapacitor`` or ``InfluxDB``, as messages name the server."""
+        return PRODUCTS[self.flavor]
 
     @property
     def connection(self):

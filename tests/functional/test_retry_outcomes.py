@@ -3,16 +3,22 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """kapacitor_task_run_retry tells the truth: whose attempt a new run is, time-outs, the cause of not_found, the
-diff, the lock and bad runs entries. Every effect is read from the simulator's record (``/_sim/``)."""
+diff, the lock and bad runs entries. Every effect is read from the simulator's record (``/_sim/``). The behaviour runs
+against Kapacitor and InfluxDB 2 (``flavors``); the checks of the input, the same code on both, against Kapacitor."""
 
 import fcntl
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, new_attempts, run_module, run_playbook
+from ansible_collections.tickstack.kapacitor.tests.functional.support import (
+    BOTH_FLAVORS,
+    RETRY_ROUTE,
+    new_attempts,
+    run_module,
+    run_playbook,
+)
 
 # Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
 pytestmark = pytest.mark.line_independent
@@ -22,13 +28,11 @@ SNOWFLAKE_EPOCH = 1491696000
 
 
 def retry(sim, check_mode=False, diff=False, **args):
-    args.setdefault('url', sim.url)
-    return run_module('kapacitor_task_run_retry', args, check_mode=check_mode, diff=diff)
+    return run_module('kapacitor_task_run_retry', dict(sim.connection, **args), check_mode=check_mode, diff=diff)
 
 
 def listed(sim, **args):
-    args.setdefault('url', sim.url)
-    result = run_module('kapacitor_task_runs_info', args)
+    result = run_module('kapacitor_task_runs_info', dict(sim.connection, **args))
     assert result.rc == 0, result
     return result['runs']
 
@@ -40,6 +44,7 @@ def only_time(sim, task_id):
     return list(times.values())[0]
 
 
+@BOTH_FLAVORS
 def test_a_forced_retry_whose_answer_was_lost_reports_the_attempt_it_made_not_an_older_one(sim):
     created = sim.load({'tasks': [{'name': 'forced', 'runs': [
         {'status': 'failed', 'scheduled_for': '-30m'},
@@ -57,6 +62,7 @@ def test_a_forced_retry_whose_answer_was_lost_reports_the_attempt_it_made_not_an
     assert entry['new_run_id'] == attempts[2]['id'] != later['id']
 
 
+@BOTH_FLAVORS
 def test_a_forced_retry_refused_with_429_every_time_creates_nothing_and_claims_nothing(sim):
     created = sim.load({'tasks': [{'name': 'forced', 'runs': [
         {'status': 'failed', 'scheduled_for': '-30m'},
@@ -93,10 +99,12 @@ def test_retry_timeout_shorter_than_the_run_is_timed_out_and_the_cancelled_attem
         assert part in entry['msg'], entry['msg']
 
 
+@BOTH_FLAVORS
 def test_not_found_names_the_true_cause(sim):
+    days, product = sim.horizon // 86400, sim.product
     created = sim.load({'tasks': [
         {'name': 'a', 'runs': [{'status': 'failed', 'scheduled_for': '-30m'},
-                               {'status': 'failed', 'scheduled_for': '-15d'}]},
+                               {'status': 'failed', 'scheduled_for': '-%dd' % (days + 1)}]},
         {'name': 'b', 'runs': [{'status': 'failed', 'scheduled_for': '-40m'}]}]})
     task_a, task_b = (task['id'] for task in created['tasks'])
     runs_a = sim.attempts(task_a)[task_a]
@@ -108,7 +116,7 @@ def test_not_found_names_the_true_cause(sim):
     wrong_time = '2026-01-01T00:00:00Z'
     asked = [{'task_id': task_a, 'run_id': run_b},                                     # a run of task b
              {'task_id': task_a, 'run_id': recent_a, 'scheduled_for': wrong_time},    # a wrong scheduled_for
-             {'task_id': task_a, 'run_id': old_a},                                     # beyond 14 days
+             {'task_id': task_a, 'run_id': old_a},                                     # beyond the horizon
              {'task_id': task_a, 'run_id': young},                                     # never existed, recent ID
              {'task_id': task_b, 'run_id': run_b}]
     result = retry(sim, runs=asked, check_mode=True)
@@ -116,18 +124,19 @@ def test_not_found_names_the_true_cause(sim):
     messages = [entry['msg'] for entry in result['results']]
     assert 'is a run of task %s, not of task %s' % (task_b, task_a) in messages[0]
     assert 'runs[1].scheduled_for' in messages[1] and wrong_time in messages[1]
-    assert 'Kapacitor only keeps runs of the last 14 days' in messages[2]
-    assert 'belongs to another task or is wrong' in messages[3] and '14 days Kapacitor keeps' in messages[3]
+    assert '%s only keeps runs of the last %d days' % (product, days) in messages[2]
+    assert 'belongs to another task or is wrong' in messages[3] and '%d days %s keeps' % (days, product) in messages[3]
     assert result.rc != 0 and '4 of 5 run(s) could not be retried' in result['msg']
     assert sim.requests_to(RETRY_ROUTE) == 0 and sim.state() == state
 
 
+@BOTH_FLAVORS
 @pytest.mark.parametrize('refresh', [True, False])
 def test_check_mode_predicts_not_found_for_a_deleted_task_as_the_real_run_finds(sim, refresh):
     created = sim.load({'tasks': [{'name': 'gone', 'runs': [{'status': 'failed', 'scheduled_for': '-30m'}]}]})
     task_id = created['tasks'][0]['id']
     runs = listed(sim)
-    assert requests.delete('%s/kapacitor/v1/api/v2/tasks/%s' % (sim.url, task_id), timeout=10).status_code == 204
+    assert sim.api('DELETE', '/tasks/%s' % task_id).status_code == 204
     checked = retry(sim, runs=runs, refresh=refresh, check_mode=True)
     assert sim.requests_to(RETRY_ROUTE) == 0
     real = retry(sim, runs=runs, refresh=refresh)
@@ -137,6 +146,7 @@ def test_check_mode_predicts_not_found_for_a_deleted_task_as_the_real_run_finds(
     assert only_time(sim, task_id)[0]['status'] == 'failed' and len(only_time(sim, task_id)) == 1
 
 
+@BOTH_FLAVORS
 def test_the_diff_shows_the_real_after_state_when_the_input_holds_several_attempts(sim):
     created = sim.load({'tasks': [{'name': 'cpu_rollup', 'runs': [
         {'status': 'failed', 'scheduled_for': '-30m'},
@@ -153,6 +163,7 @@ def test_the_diff_shows_the_real_after_state_when_the_input_holds_several_attemp
     assert all(entry['task_name'] == 'cpu_rollup' and entry['status_after'] == 'success' for entry in result['results'])
 
 
+@BOTH_FLAVORS
 def test_the_lock_keeps_a_second_job_on_this_host_from_retrying_again(sim):
     sim.load({'tasks': [{'name': 'slow', 'run_seconds': 2,
                          'runs': [{'status': 'failed', 'scheduled_for': '-%dm' % m} for m in (10, 20)]}]})

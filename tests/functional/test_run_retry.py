@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, new_attempts, run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, RETRY_ROUTE, new_attempts, run_module
 
-pytestmark = pytest.mark.flavors('kapacitor', 'influxdb2')
+pytestmark = BOTH_FLAVORS
 
 
 def retry(sim, check_mode=False, diff=False, **args):
