@@ -284,7 +284,8 @@ results:
         accepted when O(wait=false)).
       type: str
     log:
-      description: The last log messages of the new run, when it was looked up (after a failure or an uncertain request).
+      description: The last log messages of the new run, when it was looked up (after a failure or an uncertain request;
+        on InfluxDB 2 whenever the module waited for the run).
       type: list
       elements: str
 summary:
