@@ -614,7 +614,9 @@ class Retrier:
             return 'ambiguous', exc.message, None, RETRY_RESEND_DELAY
         outcome = classify_retry_response(status, server_message)
         if outcome == 'retried' and self._influx:  # accepted: the new run is scheduled, its fate still to come
-            return 'accepted', None, {'id': body.get('id'), 'status': body.get('status') or 'scheduled'}, 0
+            if not isinstance(body.get('id'), str) or not body['id']:  # not InfluxDB's answer: look before resending
+                return 'ambiguous', 'HTTP %d without the ID of a new run' % status, None, RETRY_RESEND_DELAY
+            return 'accepted', None, {'id': body['id'], 'status': body.get('status') or 'scheduled'}, 0
         if outcome == 'retried':
             return outcome, 'new run %s succeeded' % body.get('id'), {'id': body.get('id'), 'status': 'success'}, 0
         message = 'HTTP %d: %s' % (status, server_message)

@@ -682,7 +682,9 @@ class FakeInfluxDB(FakeKapacitor):
         original = self.get('/tasks/%s/runs/%s' % (task_id, run_id))
         run = self.add(task_id, 'scheduled', rfc3339_to_epoch(original['scheduledFor']), created=NOW + len(self.posts))
         start = self.clock.now + 1.0
-        self.fates[run['id']] = (start, start + self.run_seconds, 'success' if step == 'ok' else 'failed')
+        self.fates[run['id']] = (start, start + self.run_seconds, 'failed' if step == 'fail' else 'success')
+        if step == 'no_id':  # a 200 that does not say which run (not InfluxDB's answer); the run exists all the same
+            return 200, {}, None
         return 200, dict(run, status='scheduled'), None
 
     def get_run_status(self, run_id):
@@ -713,6 +715,12 @@ def test_influxdb_a_new_run_that_fails_later_is_retried_failed_with_its_error():
     assert 'connection refused' in result['msg']
     assert any('connection refused' in line for line in result['log'])
     assert len(server.posts) == 1
+
+
+def test_influxdb_a_200_without_the_new_run_is_resolved_by_listing_never_by_sending_again():
+    result, server, dummy = influx_one(['no_id'])
+    assert result['outcome'] == 'retried' and result['new_run_id'] == server.attempts()[1]['id']
+    assert len(server.posts) == 1 and len(server.attempts()) == 2
 
 
 def test_influxdb_a_run_that_cannot_be_read_for_a_moment_is_not_an_error():
