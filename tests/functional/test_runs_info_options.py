@@ -10,6 +10,7 @@ Times are accepted in every form Ansible may hand over, an unquoted YAML timesta
 condition.)
 """
 
+import datetime
 import json
 
 import pytest
@@ -18,10 +19,12 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import run
 
 INFO = 'kapacitor_task_runs_info'
 TASK = '0a1b2c3d4e5f0001'
+# A day two days back (UTC): its runs stay within every server's horizon, whenever the tests run.
+DAY = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).date().isoformat()
 SCENARIO = {'tasks': [{'id': TASK, 'name': 'cpu', 'runs': [
-    {'status': 'failed', 'scheduled_for': '2026-11-25T09:00:00Z'},
-    {'status': 'success', 'scheduled_for': '2026-11-25T10:00:00Z'},
-    {'status': 'failed', 'scheduled_for': '2026-11-25T11:00:00Z'},
+    {'status': 'failed', 'scheduled_for': DAY + 'T09:00:00Z'},
+    {'status': 'success', 'scheduled_for': DAY + 'T10:00:00Z'},
+    {'status': 'failed', 'scheduled_for': DAY + 'T11:00:00Z'},
     {'status': 'success', 'scheduled_for': '-1h'}]}]}
 
 CASES = [
@@ -77,18 +80,18 @@ def test_there_are_enough_cases():
 
 def scheduled(sim, status=None):
     return sorted(run['scheduled_for'] for run in sim.state()['runs']
-                  if run['scheduled_for'].startswith('2026-11-25') and status in (None, run['status']))
+                  if run['scheduled_for'].startswith(DAY) and status in (None, run['status']))
 
 
 @pytest.mark.parametrize('after_time, before_time', [
-    ('2026-11-25T09:00:00+00:00', '2026-11-25T12:29:59.5+01:30'),   # what Ansible makes of an aware YAML timestamp
-    ('2026-11-25T09:00:00', '2026-11-25 11:00:00'),                   # of a naive one, and Python's str() of it: UTC
+    (DAY + 'T09:00:00+00:00', DAY + 'T12:29:59.5+01:30'),   # what Ansible makes of an aware YAML timestamp
+    (DAY + 'T09:00:00', DAY + ' 11:00:00'),                 # of a naive one, and Python's str() of it: UTC
 ])
 def test_times_in_every_form_ansible_hands_over(loaded, after_time, before_time):
     result = run_module(INFO, {'url': loaded.url, 'after_time': after_time, 'before_time': before_time})
     assert result.rc == 0, result
-    assert [run['scheduled_for'] for run in result['runs']] == ['2026-11-25T10:00:00Z']
-    assert scheduled(loaded) == ['2026-11-25T09:00:00Z', '2026-11-25T10:00:00Z', '2026-11-25T11:00:00Z']
+    assert [run['scheduled_for'] for run in result['runs']] == [DAY + 'T10:00:00Z']
+    assert scheduled(loaded) == [DAY + 'T09:00:00Z', DAY + 'T10:00:00Z', DAY + 'T11:00:00Z']
 
 
 def test_null_times_mean_an_open_window(loaded):
@@ -106,19 +109,19 @@ def test_unquoted_yaml_timestamps_are_times(loaded, tmp_path):
   tasks:
     - name: Unquoted YAML timestamps for the window
       tickstack.kapacitor.kapacitor_task_runs_info:
-        url: %s
-        after_time: 2026-11-25T09:00:00Z
-        before_time: 2026-11-25 11:00:00
+        url: %(url)s
+        after_time: %(day)sT09:00:00Z
+        before_time: %(day)s 11:00:00
       register: listed
     - name: Keep the result
       ansible.builtin.copy:
         content: "{{ listed | to_json }}"
-        dest: %s
+        dest: %(out)s
         mode: '0600'
-""" % (loaded.url, out))
+""" % {'url': loaded.url, 'day': DAY, 'out': out})
     proc = run_playbook(str(playbook))
     assert proc.returncode == 0, proc.stdout
     with open(str(out)) as handle:
         listed = json.load(handle)
-    assert [run['scheduled_for'] for run in listed['runs']] == ['2026-11-25T10:00:00Z']
-    assert listed['window'] == {'after_time': '2026-11-25T09:00:00Z', 'before_time': '2026-11-25T11:00:00Z'}
+    assert [run['scheduled_for'] for run in listed['runs']] == [DAY + 'T10:00:00Z']
+    assert listed['window'] == {'after_time': DAY + 'T09:00:00Z', 'before_time': DAY + 'T11:00:00Z'}
