@@ -23,11 +23,12 @@ description:
     (every 0.5 to 2 seconds, for at most O(run_timeout)) before it decides the task's next scheduled time, and skips a
     task InfluxDB refuses a manual run of because it was deactivated meanwhile. After any answer that is not a success
     the module lists the scheduled time before deciding; a request whose fate is unknown (a dropped connection, a
-    proxy's 502, 503 or 504, a 429) is sent again only when that listing shows no run. A task stops at its first failed backfilled run unless O(continue_on_error=true).
+    proxy's 502, 503 or 504, a 429) is sent again only when that listing shows no run. A task stops at its first
+    failed backfilled run unless O(continue_on_error=true).
   - Safeguards, each an outcome with its reason in RV(tasks) (and a warning) - inactive tasks and schedules that cannot
     be enumerated (C(every) in C(mo) or C(y), some cron expressions) are V(skipped); tasks whose Flux would act outside
     its own output (alerts, notifications, C(http.post), C(sql.to), see the docs), tasks that call
-    C(tasks.lastSuccess()), more missing scheduled times than O(max_runs_per_task) or (over all tasks)
+    C(tasks.lastSuccess()) on Kapacitor, more missing scheduled times than O(max_runs_per_task) or (over all tasks)
     O(max_runs_total), a run history that cannot be trusted (history check) and scheduler runs off the computed
     schedule (calibration) are V(refused). A refusal creates nothing for that task; limits never truncate.
   - The window is clamped per task (RV(tasks[].window)) - never before the task's C(createdAt), nor its C(updatedAt)

@@ -374,3 +374,11 @@ def test_influxdb_the_window_stops_at_its_own_horizon():
         [task(created=NOW - 20 * 86400)])[0][0]
     assert entry['window']['after_limited_by'] == 'history_horizon'
     assert entry['window']['after_time'] == epoch_to_rfc3339(NOW - 3 * 86400 + HISTORY_MARGIN)
+
+
+def test_influxdb_does_not_refuse_a_task_that_calls_tasks_last_success():
+    client = FakeInfluxDB(FakeClock())
+    missing = seed_with_gap(client)
+    flux = 'import "influxdata/influxdb/tasks"\nrange(start: tasks.lastSuccess(orTime: -1h))'
+    entry = influx_backfill(client).run([task(flux=flux)])[0][0]
+    assert entry['outcome'] == 'backfilled' and len(client.posts) == len(missing)
