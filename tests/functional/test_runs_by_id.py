@@ -3,17 +3,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """kapacitor_task_runs_info for an on-call engineer: the failure reason of every failed run without include_logs,
-and runs found by ID alone across tasks. Compared with the simulator's own record (``/_sim/``)."""
+and runs found by ID alone across tasks, on Kapacitor and on InfluxDB 2. Compared with the simulator's own record
+(``/_sim/``)."""
 
 import time
 
 import pytest
-import requests
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, run_module
 
 # Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
-pytestmark = pytest.mark.line_independent
+pytestmark = [pytest.mark.line_independent, BOTH_FLAVORS]
 
 LIST_ROUTE = 'GET /api/v2/tasks/:id/runs'
 RUN_ROUTE = 'GET /api/v2/tasks/:id/runs/:rid'
@@ -24,8 +24,7 @@ PARSE = 'could not parse Flux script: error @3:1-3:4: invalid expression'
 
 
 def runs_info(sim, **args):
-    args.setdefault('url', sim.url)
-    return run_module('kapacitor_task_runs_info', args)
+    return run_module('kapacitor_task_runs_info', dict(sim.connection, **args))
 
 
 def counted(sim, route):
@@ -50,13 +49,12 @@ def test_every_failed_run_carries_its_error_without_logs_and_without_a_request_p
     result = runs_info(sim)
     assert result.rc == 0, result
     by_id = {run['id']: run for run in result['runs']}
-    # The simulator's own record of the runs (out of band) and each failed run's log as Kapacitor serves it.
+    # The simulator's own record of the runs (out of band) and each failed run's log as the server serves it.
     state = sim.state()['runs']
     failed = [run for run in state if run['status'] == 'failed']
     assert len(failed) == 3
     for run in failed:
-        events = requests.get('%s/kapacitor/v1/api/v2/tasks/%s/runs/%s/logs' % (sim.url, run['task_id'], run['id']),
-                              timeout=10).json()['events']
+        events = sim.api('GET', '/tasks/%s/runs/%s/logs' % (run['task_id'], run['id'])).json()['events']
         assert 'Started task from script' in events[0]['message']  # the echo is in the log...
         error = by_id[run['id']]['error']
         assert error in (OUTAGE, PARSE) and error == events[-1]['message']  # ...and not in error
@@ -117,6 +115,7 @@ def test_an_unknown_run_id_is_said_clearly_and_does_not_fail(sim):
                for text in result.warning_texts)
 
 
+@pytest.mark.flavors('kapacitor')  # argument checks, before the server type matters
 def test_run_id_is_checked_and_excludes_the_window(sim):
     load(sim)
     bad = runs_info(sim, run_id=['12345'])
