@@ -6,7 +6,8 @@
 launch, cron plus AWX, two controllers), and the controller-local lock that serialises them on one host.
 
 Kapacitor has no lock of its own: its 422 ``run already queued`` only covers the few milliseconds a retry
-waits in the queue, not the seconds it runs. Every effect is read out of band from the simulator's record.
+waits in the queue, not the seconds it runs; InfluxDB 2 has none at all. The jobs run against both. Every effect is
+read out of band from the simulator's record.
 """
 
 
@@ -19,9 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
+    BOTH_FLAVORS,
     PLAYBOOK,
     RETRY_ROUTE,
     BackgroundPlaybook,
@@ -60,8 +61,8 @@ def start_two_jobs(sim, tmp_path, controllers):
     jobs = []
     try:
         for copy in range(2):
-            extra_vars = {'kapacitor_url': sim.url, 'retry_failed_runs_since': '24h', 'retry_failed_runs_concurrency': 8,
-                          'retry_failed_runs_report_path': str(tmp_path / ('report-%d.json' % copy))}
+            extra_vars = dict(sim.role_vars, retry_failed_runs_since='24h', retry_failed_runs_concurrency=8,
+                              retry_failed_runs_report_path=str(tmp_path / ('report-%d.json' % copy)))
             jobs.append(BackgroundPlaybook(PLAYBOOK, extra_vars, env={'TMPDIR': tmpdirs[copy % controllers]}))
             if copy == 0:
                 time.sleep(START_GAP)
@@ -76,6 +77,7 @@ def start_two_jobs(sim, tmp_path, controllers):
     return outputs
 
 
+@BOTH_FLAVORS
 def test_two_jobs_on_one_controller_retry_every_failed_time_exactly_once(sim, tmp_path):
     sim.load(scenario(tasks=3, failed_per_task=4, run_seconds=0.5))
     before = sim.attempts()
@@ -94,6 +96,7 @@ def test_two_jobs_on_one_controller_retry_every_failed_time_exactly_once(sim, tm
     assert len(retried) == len(to_retry)
 
 
+@BOTH_FLAVORS
 def test_two_jobs_on_two_controllers_at_most_one_duplicate_per_60_and_never_silent(sim, tmp_path):
     sim.load(scenario(tasks=6, failed_per_task=10, run_seconds=0.5))
     before = sim.attempts()
@@ -115,6 +118,7 @@ def test_two_jobs_on_two_controllers_at_most_one_duplicate_per_60_and_never_sile
                    for output in outputs), outputs
 
 
+@BOTH_FLAVORS
 def test_a_job_that_waited_for_the_lock_decides_from_a_fresh_listing(sim, tmp_path):
     created = sim.load(scenario(tasks=1, failed_per_task=1, run_seconds=0.2))
     task_id = created['tasks'][0]['id']
@@ -128,12 +132,11 @@ def test_a_job_that_waited_for_the_lock_decides_from_a_fresh_listing(sim, tmp_pa
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(run_module, RETRY, {'url': sim.url, 'runs': [hint], 'refresh': False},
+            pending = pool.submit(run_module, RETRY, dict(sim.connection, runs=[hint], refresh=False),
                                   env={'TMPDIR': str(tmp_path)})
             time.sleep(2.0)
             # Meanwhile another job (the lock holder) retries that scheduled time.
-            answer = requests.post('%s/kapacitor/v1/api/v2/tasks/%s/runs/%s/retry' % (sim.url, task_id, run['id']),
-                                   timeout=30)
+            answer = sim.api('POST', '/tasks/%s/runs/%s/retry' % (task_id, run['id']))
             assert answer.status_code == 200, answer.text
             assert not pending.done(), 'the module must wait for the lock'
             fcntl.flock(holder, fcntl.LOCK_UN)
@@ -156,8 +159,9 @@ def test_lock_timeout_fails_clearly_and_sends_nothing(sim, tmp_path):
     with open(path, 'a') as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)
         sim.reset_stats()
-        result = run_module(RETRY, {'url': sim.url, 'task_id': task_id, 'run_id': run_id, 'lock_timeout': 1},
-                            env={'TMPDIR': str(tmp_path)})
+        # server_type given: no detection request either, so the record must stay empty.
+        result = run_module(RETRY, {'url': sim.url, 'task_id': task_id, 'run_id': run_id, 'lock_timeout': 1,
+                                    'server_type': 'kapacitor'}, env={'TMPDIR': str(tmp_path)})
     assert result.rc != 0
     assert 'lock_timeout' in result['msg'] and path in result['msg'], result['msg']
     assert sim.stats()['requests_total'] == 0
