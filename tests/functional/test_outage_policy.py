@@ -3,14 +3,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """kapacitor_task_run_retry's retry policy for real outages: ``min_age`` (deferred) and ``skip_errors`` (skipped).
-Every effect is read from the simulator's record (``/_sim/``), never from the module's report alone."""
+Every effect is read from the simulator's record (``/_sim/``), never from the module's report alone; against
+Kapacitor and InfluxDB 2."""
 
 import pytest
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, new_attempts, run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, RETRY_ROUTE, new_attempts, run_module
 
 # Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
-pytestmark = pytest.mark.line_independent
+pytestmark = [pytest.mark.line_independent, BOTH_FLAVORS]
 
 LIST_ROUTE = 'GET /api/v2/tasks/:id/runs'
 OUTAGE = 'runtime error @4:6-4:40: to: failed to write data: Post "http://influxdb:8086/api/v2/write": connection refused'
@@ -18,8 +19,7 @@ PARSE = 'could not parse Flux script: error @3:1-3:4: invalid expression'
 
 
 def module(sim, name, check_mode=False, **args):
-    args.setdefault('url', sim.url)
-    return run_module(name, args, check_mode=check_mode)
+    return run_module(name, dict(sim.connection, **args), check_mode=check_mode)
 
 
 def found(sim, **args):
@@ -119,6 +119,7 @@ def test_skip_errors_in_check_mode_and_from_a_fresh_listing(sim):
     (dict(min_age='ten minutes'), "min_age 'ten minutes' is not a duration: expected a number of seconds (such as 600)"),
     (dict(min_age=-5), 'min_age -5 is not a duration'),
 ])
+@pytest.mark.flavors('kapacitor')  # argument checks, before the server type matters
 def test_bad_policy_options_fail_before_anything_is_sent(sim, args, expected):
     created = sim.load({'tasks': [{'name': 'cpu', 'runs': [{'status': 'failed', 'scheduled_for': '-40m'}]}]})
     task_id = created['tasks'][0]['id']
