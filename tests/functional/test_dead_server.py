@@ -2,19 +2,19 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""kapacitor_task_run_retry when Kapacitor dies in the middle of a call: it stops sending, gives every run not yet
-tried one shared reason, and fails with a short message, in seconds."""
+"""kapacitor_task_run_retry when the server (Kapacitor or InfluxDB 2) dies in the middle of a call: it stops sending,
+gives every run not yet tried one shared reason, and fails with a short message, in seconds."""
 
 import threading
 import time
 
 import pytest
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, run_module
 from ansible_collections.tickstack.kapacitor.tests.simulator.sim_support import wait_for
 
 # Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
-pytestmark = pytest.mark.line_independent
+pytestmark = [pytest.mark.line_independent, BOTH_FLAVORS]
 
 RUNS = 200
 
@@ -22,19 +22,19 @@ RUNS = 200
 def test_a_server_that_dies_during_200_retries_ends_the_call_quickly_with_one_grouped_reason(sim):
     sim.load({'tasks': [{'name': 'busy', 'run_seconds': 0.05,
                          'runs': [{'status': 'failed', 'scheduled_for': '-%dm' % (m + 1)} for m in range(RUNS)]}]})
-    listed = run_module('kapacitor_task_runs_info', {'url': sim.url, 'status': ['failed']})
+    listed = run_module('kapacitor_task_runs_info', dict(sim.connection, status=['failed']))
     assert listed.rc == 0 and len(listed['runs']) == RUNS
     done = {}
 
     def call():
-        done['result'] = run_module('kapacitor_task_run_retry', {'url': sim.url, 'runs': listed['runs'], 'concurrency': 4})
+        done['result'] = run_module('kapacitor_task_run_retry', dict(sim.connection, runs=listed['runs'], concurrency=4))
         done['at'] = time.monotonic()
 
     worker = threading.Thread(target=call)
     worker.start()
     wait_for(lambda: sim.stats()['retries_started'] >= 20, timeout=120, what='20 retries to start')
     retried_before_death = sim.stats()['retries_started']
-    sim.process.proc.kill()  # Kapacitor dies: nothing listens on its port any more
+    sim.process.proc.kill()  # the server dies: nothing listens on its port any more
     died = time.monotonic()
     worker.join(120)
     assert not worker.is_alive()
@@ -48,7 +48,7 @@ def test_a_server_that_dies_during_200_retries_ends_the_call_quickly_with_one_gr
     errors = [entry for entry in result['results'] if entry['outcome'] == 'error']
     assert len(errors) >= RUNS - retried_before_death - 8
     # One shared reason for the runs not yet tried, naming the server and that it vanished during the call.
-    shared = 'Kapacitor at %s became unreachable during the call' % sim.url
+    shared = '%s at %s became unreachable during the call' % (sim.product, sim.url)
     assert sum(1 for entry in errors if entry['msg'].startswith(shared)) >= len(errors) - 8
     message = result['msg']
     assert len(message) < 2000, len(message)
