@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Every module's EXAMPLES block runs, as written, against the simulator."""
+"""Every module's EXAMPLES block runs, as written, against the simulator: a Kapacitor, and an InfluxDB 2 whose token
+and organization come from the environment (INFLUX_TOKEN, INFLUX_ORG_ID), as an AWX credential injects them."""
 
 
 import importlib
@@ -12,7 +13,15 @@ import tempfile
 
 import yaml
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import RETRY_ROUTE, run_playbook
+from ansible_collections.tickstack.kapacitor.tests.functional.support import (
+    BOTH_FLAVORS,
+    INFLUX_ORG_ID,
+    INFLUX_TOKEN,
+    RETRY_ROUTE,
+    run_playbook,
+)
+
+pytestmark = BOTH_FLAVORS
 
 EXAMPLE_URL = 'http://127.0.0.1:9092'
 # The IDs and names the examples use.
@@ -25,23 +34,25 @@ SCENARIO = {'tasks': [
 ]}
 
 
-def run_examples(module_name, url):
-    """Run the module's EXAMPLES as one playbook, with the example URL pointed at ``url``."""
+def run_examples(module_name, sim):
+    """Run the module's EXAMPLES as one playbook, with the example URL pointed at ``sim`` (and on InfluxDB 2 its token
+    and organization in the environment)."""
     module = importlib.import_module('ansible_collections.tickstack.kapacitor.plugins.modules.' + module_name)
     assert EXAMPLE_URL in module.EXAMPLES
-    tasks = yaml.safe_load(module.EXAMPLES.replace(EXAMPLE_URL, url))
+    tasks = yaml.safe_load(module.EXAMPLES.replace(EXAMPLE_URL, sim.url))
+    env = {'INFLUX_TOKEN': INFLUX_TOKEN, 'INFLUX_ORG_ID': INFLUX_ORG_ID} if sim.flavor == 'influxdb2' else None
     play = [{'name': 'EXAMPLES of ' + module_name, 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]
     with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as handle:
         json.dump(play, handle)
     try:
-        return run_playbook(handle.name)
+        return run_playbook(handle.name, env=env)
     finally:
         os.unlink(handle.name)
 
 
 def test_runs_info_examples_run(sim):
     sim.load(SCENARIO)
-    result = run_examples('kapacitor_task_runs_info', sim.url)
+    result = run_examples('kapacitor_task_runs_info', sim)
     assert result.returncode == 0, result.stdout
     assert 'failed=0' in result.stdout
     # Read-only: nothing was retried.
@@ -52,7 +63,7 @@ def test_runs_info_examples_run(sim):
 def test_run_retry_examples_run(sim):
     sim.load(SCENARIO)
     before = sim.attempts()
-    result = run_examples('kapacitor_task_run_retry', sim.url)
+    result = run_examples('kapacitor_task_run_retry', sim)
     assert result.returncode == 0, result.stdout
     after = sim.attempts()
     # The single-run example retried 0d5f1a2b3c4d5e6f; the bulk example retried the other two failures once each.
@@ -72,7 +83,7 @@ def test_run_backfill_examples_run(sim):
     sim.load({'tasks': [{'id': '0a1b2c3d4e5f6789', 'name': 'cpu_rollup', 'every': '10m',
                          'schedule_runs': {'from': '-10h', 'outages': [{'from': '-5h', 'to': '-4h'}]}}]})
     before = sim.state()['runs']
-    result = run_examples('kapacitor_task_run_backfill', sim.url)
+    result = run_examples('kapacitor_task_run_backfill', sim)
     assert result.returncode == 0, result.stdout
     created = [run for run in sim.state()['runs'] if run['manual']]
     # The check-mode example created nothing; the second example filled the outage's six scheduled times, once each.
