@@ -9,7 +9,8 @@
   ``start_simulator`` starts a process and returns its ``SimControl``;
 - the modules and playbooks of the collection run as real processes: ``run_module``, ``run_playbook``,
   ``BackgroundPlaybook``;
-- reading the simulator's record: ``new_attempts``, ``failing_times``, ``RETRY_ROUTE``;
+- reading the simulator's record: ``new_attempts``, ``failing_times``, ``RETRY_ROUTE``; and the playbook's
+  ``set_stats`` figures as it prints them: ``custom_stats``;
 - table-driven cases whose arguments depend on running servers: ``Live`` templates and ``filled``;
 - a throw-away PKI (``make_pki``, generated per test session, nothing committed that expires), and
   ``CannedHTTPServer``, a server that answers like a proxy or some other service instead of Kapacitor.
@@ -23,6 +24,7 @@ import datetime
 import ipaddress
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -384,6 +386,13 @@ def free_port():
 def read_json(path):
     with open(path) as handle:
         return json.load(handle)
+
+
+def custom_stats(stdout):
+    """The aggregated set_stats figures ansible-playbook prints with ANSIBLE_SHOW_CUSTOM_STATS."""
+    match = re.search(r'CUSTOM STATS: \*+\s+RUN: (\{.*\})', stdout)
+    assert match, stdout
+    return json.loads(match.group(1))
 
 
 # --------------------------------------------------------------------------- PKI

@@ -19,6 +19,7 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     INFLUX_TOKEN,
     PLAYBOOK,
     RETRY_ROUTE,
+    custom_stats,
     failed_runs,
     failing_times,
     new_attempts,
@@ -35,13 +36,6 @@ def inventory(tmp_path, hosts):
     path = tmp_path / 'inventory.json'
     path.write_text(json.dumps({'kapacitor': {'hosts': hosts}}))
     return str(path)
-
-
-def custom_stats(stdout):
-    """The aggregated set_stats figures ansible-playbook prints with ANSIBLE_SHOW_CUSTOM_STATS."""
-    match = re.search(r'CUSTOM STATS: \*+\s+RUN: (\{.*\})', stdout)
-    assert match, stdout
-    return json.loads(match.group(1))
 
 
 def recap(stdout, host):

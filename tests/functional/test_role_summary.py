@@ -10,13 +10,13 @@ the simulator's record (/_sim/attempts, /_sim/state, /_sim/stats), never taken f
 """
 
 import datetime
-import json
 import re
 
 import pytest
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     PLAYBOOK,
+    custom_stats,
     failed_runs,
     failing_times,
     new_attempts,
@@ -119,13 +119,6 @@ def test_the_summary_names_each_run_by_its_own_task_and_never_shows_the_password
     assert '(%s)' % sim.url in played.stdout and read_json(str(report))['url'] == sim.url
     for secret in ('Pw%2FSec%23ret', 'Pw/Sec#ret', 'ops:Pw'):
         assert secret not in played.stdout and secret not in report.read_text(), secret
-
-
-def custom_stats(stdout):
-    """The aggregated set_stats figures ansible-playbook prints with ANSIBLE_SHOW_CUSTOM_STATS."""
-    match = re.search(r'CUSTOM STATS: \*+\s+RUN: (\{.*\})', stdout)
-    assert match, stdout
-    return json.loads(match.group(1))
 
 
 def test_the_figures_of_several_hosts_are_summed_as_numbers(sim, tmp_path):
