@@ -101,7 +101,8 @@ def test_each_failed_time_gets_one_new_attempt_the_inactive_task_none_and_a_seco
 
 
 def test_wait_false_returns_while_the_new_run_is_still_to_run_and_a_call_meanwhile_sends_nothing(sim):
-    sim.load({'tasks': [{'name': 'slow', 'run_seconds': 4, 'retry_outcomes': ['fail'], 'runs': failed_runs('-10m')}]})
+    # Long enough that the second call below meets the new run unfinished even on a busy machine.
+    sim.load({'tasks': [{'name': 'slow', 'run_seconds': 8, 'retry_outcomes': ['fail'], 'runs': failed_runs('-10m')}]})
     runs = failed_latest(sim)
     result = retry(sim, runs=runs, wait=False)
     assert result.rc == 0, result
