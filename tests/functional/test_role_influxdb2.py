@@ -173,3 +173,41 @@ def test_the_influx_environment_serves_the_influxdb_host_of_a_mixed_inventory(si
         assert custom_stats(played.stdout)['kapacitor_retry_server_types'] == {'kap1': 'kapacitor', 'influx1': 'influxdb2'}
     finally:
         influx.process.stop()
+
+
+def test_a_job_with_both_credentials_needs_the_influxdb_token_as_the_influxdb_hosts_own_variable(tmp_path):
+    """docs/awx.md: with a Kapacitor credential that authenticates, the KAPACITOR_* variables win over INFLUX_TOKEN on
+    every host, so the InfluxDB host is refused; the InfluxDB credential's extra variables, made the InfluxDB hosts'
+    own by their group variables, serve both."""
+    kapacitor = start_simulator('--auth-user', 'ops:ops-Pw-71')
+    influx = start_simulator(flavor='influxdb2')
+    try:
+        sims = {'kap1': kapacitor, 'influx1': influx}
+        for control in sims.values():
+            control.load({'tasks': [{'name': 'rollup', 'run_seconds': 0.2, 'runs': failed_runs('-2h', '-1h')}]})
+        kapacitor_credential = {'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'ops-Pw-71'}
+        path = tmp_path / 'inventory.yml'
+        path.write_text('kapacitor:\n  hosts:\n    kap1:\n      kapacitor_url: "%s"\n    influx1:\n      kapacitor_url: "%s"\n'
+                        'influxdb:\n  hosts:\n    influx1:\n  vars:\n    kapacitor_token: "{{ influxdb_token }}"\n'
+                        '    kapacitor_org: "{{ influxdb_org }}"\n    kapacitor_org_id: "{{ influxdb_org_id }}"\n'
+                        % (kapacitor.url, influx.url))
+        before = {host: control.attempts() for host, control in sims.items()}
+
+        # The environment injector alone: the InfluxDB host gets the Kapacitor user, which InfluxDB refuses.
+        played = run_playbook(PLAYBOOK, {'influxdb_token': '', 'influxdb_org': '', 'influxdb_org_id': ''},
+                              inventory=str(path), env=dict(kapacitor_credential, INFLUX_TOKEN=INFLUX_TOKEN,
+                                                            INFLUX_ORG=INFLUX_ORG))
+        assert played.returncode != 0 and recap(played.stdout, 'influx1')['failed'] == 1, played.stdout
+        assert not new_attempts(before['influx1'], influx.attempts())
+        assert set(new_attempts(before['kap1'], kapacitor.attempts())) == failing_times(before['kap1'])
+
+        # The extra-variables injector: the InfluxDB host's own token and org win; the Kapacitor host is unchanged.
+        played = run_playbook(PLAYBOOK, {'influxdb_token': INFLUX_TOKEN, 'influxdb_org': INFLUX_ORG, 'influxdb_org_id': ''},
+                              inventory=str(path), env=kapacitor_credential)
+        assert played.returncode == 0, played.stdout
+        fresh = new_attempts(before['influx1'], influx.attempts())
+        assert set(fresh) == failing_times(before['influx1']) and all(len(runs) == 1 for runs in fresh.values())
+        assert INFLUX_TOKEN not in played.stdout and 'ops-Pw-71' not in played.stdout
+    finally:
+        kapacitor.process.stop()
+        influx.process.stop()
