@@ -6,13 +6,16 @@
 
 Progress in batches, the table over every host, check mode with its dry-run report, the playbook's targeting,
 time values as Flux users type them, and task names absent on some servers. What was retried is read from the
-simulator's record (/_sim/attempts, /_sim/stats), never taken from the role's word.
+simulator's record (/_sim/attempts, /_sim/stats), never taken from the role's word. The batches and check mode run
+against InfluxDB 2 too (test_role_influxdb2.py has the mixed inventory); the rest is the role's own logic, the same
+whatever the server, and runs against Kapacitor.
 """
 
 import datetime
 import re
 
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
+    BOTH_FLAVORS,
     PLAYBOOK,
     RETRY_ROUTE,
     failed_runs,
@@ -35,12 +38,13 @@ def created(sim, before):
     return new_attempts(before, sim.attempts())
 
 
+@BOTH_FLAVORS
 def test_retries_run_in_batches_whose_labels_show_progress_and_whose_figures_are_summed(sim, tmp_path):
     sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-5h', '-4h', '-3h', '-2h', '-1h')}]})
     before = sim.attempts()
     report = tmp_path / 'report.json'
-    played = run_playbook(PLAYBOOK, {'kapacitor_url': sim.url, 'retry_failed_runs_concurrency': 1,
-                                     'retry_failed_runs_batch_rounds': 2, 'retry_failed_runs_report_path': str(report)})
+    played = run_playbook(PLAYBOOK, dict(sim.role_vars, retry_failed_runs_concurrency=1, retry_failed_runs_batch_rounds=2,
+                                         retry_failed_runs_report_path=str(report)))
     assert played.returncode == 0, played.stdout
     # Out of band: every failed scheduled time got exactly one new attempt, in five retry requests.
     fresh = created(sim, before)
@@ -83,14 +87,14 @@ def test_one_table_over_every_host_says_what_is_broken_where(sim, tmp_path):
         other.process.stop()
 
 
+@BOTH_FLAVORS
 def test_check_mode_says_what_it_would_do_and_writes_a_dry_run_report(sim, tmp_path):
     sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-3h', '-2h') + [
         {'status': 'failed', 'scheduled_for': '-1h'}, {'status': 'failed', 'scheduled_for': '-1h'},
         {'status': 'failed', 'scheduled_for': '-1h'}]}]})
     before = sim.attempts()
     report = tmp_path / 'report.json'
-    played = run_playbook(PLAYBOOK, {'kapacitor_url': sim.url, 'retry_failed_runs_report_path': str(report)},
-                          check=True)
+    played = run_playbook(PLAYBOOK, dict(sim.role_vars, retry_failed_runs_report_path=str(report)), check=True)
     assert played.returncode == 0, played.stdout
     assert not created(sim, before) and not sim.requests_to(RETRY_ROUTE)
     assert 'would retry 2, would give up 1 (max_attempts 3 reached)' in played.stdout
