@@ -635,7 +635,11 @@ class Retrier:
             self._pending.run = (task_id, new_run, self._clock() + self.retry_timeout)
             return 'retried', 'new run %s is %s (wait is false, so its end was not waited for)' % (
                 new_run['id'], new_run['status']), new_run
-        run, finished = follow_run(self.client, task_id, new_run, self.retry_timeout, self._clock, self._sleep)
+        try:
+            run, finished = follow_run(self.client, task_id, new_run, self.retry_timeout, self._clock, self._sleep)
+        except KapacitorError as exc:
+            return 'error', ('InfluxDB accepted the retry (new run %s), but reading that run failed, so how it ends is '
+                             'unknown: %s' % (new_run['id'], self._reason(exc))), new_run
         if finished:
             outcome, message = self._outcome_of(run)
             return outcome, message, run

@@ -723,6 +723,24 @@ def test_influxdb_a_200_without_the_new_run_is_resolved_by_listing_never_by_send
     assert len(server.posts) == 1 and len(server.attempts()) == 2
 
 
+def test_influxdb_a_new_run_that_cannot_be_read_at_all_is_an_error_that_names_it():
+    clock = FakeClock()
+    server = FakeInfluxDB(clock)
+    failed = server.add(TASK, 'failed')
+
+    read = server.get_run
+
+    def unreachable(task_id, run_id):  # from the POST on
+        if server.posts:
+            raise ServerUnreachable('InfluxDB at http://influx.example:8086 became unreachable during the call: refused')
+        return read(task_id, run_id)
+    server.get_run = unreachable
+    result = retrier(server, clock).run([RetryItem(TASK, failed['id'])])[0]
+    assert result['outcome'] == 'error' and len(server.posts) == 1
+    assert result['new_run_id'] == server.attempts()[1]['id'] and result['new_run_id'] in result['msg']
+    assert 'accepted the retry' in result['msg'] and 'became unreachable' in result['msg']
+
+
 def test_influxdb_a_run_that_cannot_be_read_for_a_moment_is_not_an_error():
     result, server, dummy = influx_one(['ok'], server_options={'gone_seconds': 3.0})
     assert result['outcome'] == 'retried' and result['status_after'] == 'success'
