@@ -92,7 +92,7 @@ options:
     description:
       - Whether to verify the server's TLS certificate.
       - If not set, certificates are verified unless the environment variable E(KAPACITOR_UNSAFE_SSL) is true,
-        as with the kapacitor CLI.
+        as with the kapacitor CLI, or, when that is not set, E(INFLUX_SKIP_VERIFY) is, as with the influx CLI.
       - Turning verification off is insecure; prefer O(ca_path).
     type: bool
   ca_path:

@@ -164,10 +164,11 @@ class KapacitorModule(AnsibleModule):
             self.fail_json(msg=message)
 
     def validate_certs(self):
-        """Explicit ``validate_certs`` wins; otherwise ``KAPACITOR_UNSAFE_SSL`` (as the kapacitor CLI); else verify."""
+        """Explicit ``validate_certs`` wins; otherwise ``KAPACITOR_UNSAFE_SSL`` (as the kapacitor CLI), then
+        ``INFLUX_SKIP_VERIFY`` (as the influx CLI); else verify."""
         if self.params['validate_certs'] is not None:
             return self.params['validate_certs']
-        unsafe = os.environ.get('KAPACITOR_UNSAFE_SSL', '')
+        unsafe = env_value('KAPACITOR_UNSAFE_SSL') or env_value('INFLUX_SKIP_VERIFY') or ''
         try:
             return not boolean(unsafe, strict=False) if unsafe else True
         except TypeError:

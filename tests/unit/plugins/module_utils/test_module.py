@@ -27,14 +27,21 @@ def test_a_long_message_is_cut_to_the_limit_and_says_how_much_was_cut():
     assert short.endswith('[... %d more characters]' % cut) and len(short) - len(' [... %d more characters]' % cut) + cut == len(message)
 
 
-def module_with(monkeypatch, **params):
+def module_in(monkeypatch, env, **params):
+    """A KapacitorModule with these arguments, the connection variables of the environment cleared, then ``env`` set."""
     args = dict(params, _ansible_remote_tmp='/tmp', _ansible_keep_remote_files=False)
     monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode('utf-8'))
     monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
-    for name in ('KAPACITOR_USERNAME', 'KAPACITOR_PASSWORD', 'KAPACITOR_TOKEN', 'KAPACITOR_URL', 'INFLUX_HOST', 'INFLUX_TOKEN',
-                 'INFLUX_ORG', 'INFLUX_ORG_ID'):
+    for name in ('KAPACITOR_USERNAME', 'KAPACITOR_PASSWORD', 'KAPACITOR_TOKEN', 'KAPACITOR_URL', 'KAPACITOR_UNSAFE_SSL',
+                 'INFLUX_HOST', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_ORG_ID', 'INFLUX_SKIP_VERIFY'):
         monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return KapacitorModule(argument_spec={})
+
+
+def module_with(monkeypatch, **params):
+    return module_in(monkeypatch, {}, **params)
 
 
 def test_url_username_and_url_password_are_the_credentials_uri_users_type(monkeypatch):
@@ -59,19 +66,6 @@ def test_http_retries_out_of_range_fails_naming_it(monkeypatch, capsys, value):
 
 
 # --------------------------------------------------------------------------- InfluxDB 2 options and the environment
-
-def module_in(monkeypatch, env, **params):
-    """``module_with`` after setting these environment variables (after it cleared the connection ones)."""
-    args = dict(params, _ansible_remote_tmp='/tmp', _ansible_keep_remote_files=False)
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode('utf-8'))
-    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
-    for name in ('KAPACITOR_USERNAME', 'KAPACITOR_PASSWORD', 'KAPACITOR_TOKEN', 'KAPACITOR_URL', 'INFLUX_HOST', 'INFLUX_TOKEN',
-                 'INFLUX_ORG', 'INFLUX_ORG_ID'):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return KapacitorModule(argument_spec={})
-
 
 ORG_ID = '0000000000000a01'
 
@@ -143,3 +137,14 @@ def test_every_result_carries_the_server_once_it_is_known(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         module.fail_json(msg='boom')
     assert json.loads(capsys.readouterr().out)['server'] == {'type': 'influxdb2', 'version': None}
+
+
+@pytest.mark.parametrize('env, params, verify', [
+    ({'INFLUX_SKIP_VERIFY': 'true'}, {}, False),
+    ({'INFLUX_SKIP_VERIFY': 'true', 'KAPACITOR_UNSAFE_SSL': 'false'}, {}, True),
+    ({'INFLUX_SKIP_VERIFY': 'true'}, {'validate_certs': True}, True),
+    ({}, {}, True),
+])
+def test_influx_skip_verify_comes_after_kapacitor_unsafe_ssl_and_validate_certs_wins(monkeypatch, env, params, verify):
+    client = module_in(monkeypatch, env, server_type='influxdb2', url='https://influx:8086', **params).client()
+    assert client.verify is verify
