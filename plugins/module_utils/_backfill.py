@@ -430,8 +430,14 @@ class Backfill:
             return reason
         if not influx:
             return None
-        run, finished = follow_run(self.client, plan.task_id, {'id': run_id, 'status': entry['status']}, self.run_timeout,
-                                   self._clock, self._sleep)
+        try:
+            run, finished = follow_run(self.client, plan.task_id, {'id': run_id, 'status': entry['status']},
+                                       self.run_timeout, self._clock, self._sleep)
+        except KapacitorError as exc:
+            entry['error'] = 'reading the run failed, so how it ends is unknown: %s' % exc
+            reason = 'InfluxDB created run %s for %s, but %s' % (run_id, when, entry['error'])
+            plan.end('error', reason)
+            return reason
         entry['status'] = run['status']
         if not finished:
             entry['error'] = ('still %s after run_timeout (%g s); InfluxDB goes on with it, but the task stops here, '

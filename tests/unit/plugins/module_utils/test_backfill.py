@@ -14,7 +14,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._backfill impo
     side_effects,
     uses_last_success,
 )
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import AmbiguousRequest
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import AmbiguousRequest, RequestError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     HORIZON_SECONDS,
     epoch_to_rfc3339,
@@ -382,3 +382,16 @@ def test_influxdb_does_not_refuse_a_task_that_calls_tasks_last_success():
     flux = 'import "influxdata/influxdb/tasks"\nrange(start: tasks.lastSuccess(orTime: -1h))'
     entry = influx_backfill(client).run([task(flux=flux)])[0][0]
     assert entry['outcome'] == 'backfilled' and len(client.posts) == len(missing)
+
+
+def test_influxdb_a_created_run_that_cannot_be_read_stops_the_task_with_an_error_naming_it():
+    client = FakeInfluxDB(FakeClock())
+    missing = seed_with_gap(client)
+
+    def failing(task_id, run_id):
+        raise RequestError('HTTP 500: internal error', method='GET', status=500)
+    client.get_run = failing
+    entry = influx_backfill(client).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['outcome'] == 'error'
+    assert entry['created'][0]['run_id'] in entry['reason'] and 'HTTP 500' in entry['created'][0]['error']
+    assert [item['scheduled_for'] for item in entry['not_created']] == [epoch_to_rfc3339(slot) for slot in missing[1:]]
