@@ -638,8 +638,10 @@ class Retrier:
         try:
             run, finished = follow_run(self.client, task_id, new_run, self.retry_timeout, self._clock, self._sleep)
         except KapacitorError as exc:
-            return 'error', ('InfluxDB accepted the retry (new run %s), but reading that run failed, so how it ends is '
-                             'unknown: %s' % (new_run['id'], self._reason(exc))), new_run
+            # The new run's ID is in the result (new_run_id), not in the message: a server that died while many runs
+            # were being followed gives them one reason, which the failure message groups.
+            return 'error', ('InfluxDB accepted the retry (new_run_id), but reading the new run failed, so how it ends '
+                             'is unknown: %s' % self._reason(exc)), new_run
         if finished:
             outcome, message = self._outcome_of(run)
             return outcome, message, run

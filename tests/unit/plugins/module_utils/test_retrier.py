@@ -723,10 +723,11 @@ def test_influxdb_a_200_without_the_new_run_is_resolved_by_listing_never_by_send
     assert len(server.posts) == 1 and len(server.attempts()) == 2
 
 
-def test_influxdb_a_new_run_that_cannot_be_read_at_all_is_an_error_that_names_it():
+def test_influxdb_new_runs_that_cannot_be_read_at_all_are_errors_with_their_ids_and_one_grouped_reason():
     clock = FakeClock()
     server = FakeInfluxDB(clock)
     failed = server.add(TASK, 'failed')
+    other = server.add(TASK, 'failed', scheduled=SCHEDULED + 60)
 
     read = server.get_run
 
@@ -735,10 +736,15 @@ def test_influxdb_a_new_run_that_cannot_be_read_at_all_is_an_error_that_names_it
             raise ServerUnreachable('InfluxDB at http://influx.example:8086 became unreachable during the call: refused')
         return read(task_id, run_id)
     server.get_run = unreachable
-    result = retrier(server, clock).run([RetryItem(TASK, failed['id'])])[0]
-    assert result['outcome'] == 'error' and len(server.posts) == 1
-    assert result['new_run_id'] == server.attempts()[1]['id'] and result['new_run_id'] in result['msg']
-    assert 'accepted the retry' in result['msg'] and 'became unreachable' in result['msg']
+    results = retrier(server, clock).run([RetryItem(TASK, failed['id']), RetryItem(TASK, other['id'])])
+    assert [result['outcome'] for result in results] == ['error', 'error'] and len(server.posts) == 2
+    new_ids = {result['new_run_id'] for result in results}
+    assert len(new_ids) == 2 and not new_ids & {failed['id'], other['id'], None}
+    assert server.attempts()[1]['id'] in new_ids
+    assert 'accepted the retry' in results[0]['msg'] and 'became unreachable' in results[0]['msg']
+    # The IDs are in new_run_id, not in the message: the module's failure message groups the two as one reason.
+    assert results[0]['msg'] == results[1]['msg']
+    assert failure_message(results).startswith('2 of 2 run(s) could not be retried: 2 run(s) error: InfluxDB accepted')
 
 
 def test_influxdb_a_run_that_cannot_be_read_for_a_moment_is_not_an_error():
