@@ -405,7 +405,7 @@ class Backfill:
                 raise KapacitorError('no answer within run_timeout (%g s), and no run is listed for this scheduled '
                                      'time; raise run_timeout above the time the task takes' % self.run_timeout)
             if kind != 'uncertain':
-                hint = hint_for_status(status, message) if kind == 'error' else None
+                hint = hint_for_status(status, message, server_type=self.client.server_type) if kind == 'error' else None
                 raise KapacitorError('the manual run was refused: %s' % message, hint=hint)
             if sends >= RETRY_SENDS:
                 raise KapacitorError('the manual run request was sent %d times without a confirmed outcome (last: %s), '

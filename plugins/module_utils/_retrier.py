@@ -622,7 +622,7 @@ class Retrier:
         message = 'HTTP %d: %s' % (status, server_message)
         if outcome == 'ambiguous':
             return outcome, message, None, RETRY_RESEND_DELAY
-        hint = hint_for_status(status, server_message) if outcome == 'error' else None
+        hint = hint_for_status(status, server_message, server_type=self.client.server_type) if outcome == 'error' else None
         if hint:
             message = '%s. %s' % (message.rstrip('.'), hint)
         return outcome, message, None, 0
