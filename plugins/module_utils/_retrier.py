@@ -71,6 +71,10 @@ POLL_INTERVAL = 1.0
 FOLLOW_FIRST = 0.5
 FOLLOW_GROWTH = 1.5
 FOLLOW_MAX = 2.0
+# A run InfluxDB has just finished is missing (404) only between its deletion from the kv store and its write to the
+# _tasks bucket, which takes well under a second; a run missing for longer than this many seconds in a row is gone
+# for another reason (its task was deleted, or the token lost read access) and is not waited for until retry_timeout.
+MISSING_LIMIT = 10.0
 # A retry request whose fate is unknown (or that got a 429) is sent again only after a listing of its scheduled
 # time showed no new attempt, at most this many times in all, RETRY_RESEND_DELAY seconds (or Retry-After) apart.
 RETRY_SENDS = 4
@@ -85,15 +89,25 @@ CONTENTION_PAUSE = 0.25
 MESSAGE_LIMIT = 2000
 
 
+class RunGone(KapacitorError):
+    """A run InfluxDB accepted could not be read for longer than MISSING_LIMIT. ``task_deleted``: its task is gone too."""
+
+    def __init__(self, message, task_deleted=False):
+        super().__init__(message)
+        self.task_deleted = task_deleted
+
+
 def follow_run(client, task_id, run, timeout, clock, sleep):
     """Read a run InfluxDB 2 accepted (``GET .../runs/{id}``) until it has finished or ``timeout`` seconds passed.
 
-    Returns ``(run as last seen, finished)``; ``run`` itself while it could not be read. A 404 is not an error here:
-    InfluxDB deletes a finished run from its kv store before it writes it to the ``_tasks`` bucket, so a run can be
-    missing for a moment (docs/design.md, "InfluxDB 2")."""
+    Returns ``(run as last seen, finished)``. A 404 is not an error at once: InfluxDB deletes a finished run from its
+    kv store before it writes it to the ``_tasks`` bucket, so a run can be missing for a moment (docs/design.md,
+    "InfluxDB 2"). Missing for more than MISSING_LIMIT seconds in a row (since it was last read, or since it was
+    accepted), it is gone for another reason, and RunGone says which when the task tells."""
     deadline = clock() + timeout
     interval = FOLLOW_FIRST
     last = run
+    seen_at = clock()
     while True:
         remaining = deadline - clock()
         if remaining <= 0:
@@ -101,10 +115,27 @@ def follow_run(client, task_id, run, timeout, clock, sleep):
         sleep(min(interval, remaining))
         interval = min(FOLLOW_MAX, interval * FOLLOW_GROWTH)
         seen = client.get_run(task_id, run['id'])
-        if seen is not None:
-            last = seen
-            if seen.get('status') in COMPLETED_STATUSES:
-                return seen, True
+        if seen is None:
+            if clock() - seen_at > MISSING_LIMIT:
+                raise _gone(client, task_id, run['id'], clock() - seen_at)
+            continue
+        seen_at = clock()
+        last = seen
+        if seen.get('status') in COMPLETED_STATUSES:
+            return seen, True
+
+
+def _gone(client, task_id, run_id, missing):
+    try:
+        task = client.get_task(task_id)
+    except KapacitorError:
+        task = {}
+    if task is None:
+        return RunGone('task %s not found: it was deleted while its new run %s was followed' % (task_id, run_id),
+                       task_deleted=True)
+    return RunGone('InfluxDB no longer finds run %s of task %s (HTTP 404 for %d s, longer than a finished run is '
+                   'missing while InfluxDB records it): the run was deleted, or the token lost read access to it'
+                   % (run_id, task_id, missing))
 
 
 def failure_message(results, limit=MESSAGE_LIMIT):
@@ -637,6 +668,8 @@ class Retrier:
                 new_run['id'], new_run['status']), new_run
         try:
             run, finished = follow_run(self.client, task_id, new_run, self.retry_timeout, self._clock, self._sleep)
+        except RunGone as exc:
+            return 'not_found' if exc.task_deleted else 'error', str(exc), new_run
         except KapacitorError as exc:
             # The new run's ID is in the result (new_run_id), not in the message: a server that died while many runs
             # were being followed gives them one reason, which the failure message groups.

@@ -15,6 +15,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._backfill impo
     uses_last_success,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import AmbiguousRequest, RequestError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import FOLLOW_MAX, MISSING_LIMIT
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     HORIZON_SECONDS,
     epoch_to_rfc3339,
@@ -312,6 +313,9 @@ class FakeInfluxDB(FakeKapacitor):
                 return dict(run, status=self._status(run))
         return None
 
+    def get_task(self, task_id):
+        return {'id': task_id, 'status': 'active'} if task_id in self.runs else None
+
     def force_run(self, task_id, scheduled_for, timeout):
         statuses = [self._status(run) for runs in self.runs.values() for run in runs]
         self.finished_before_post.append(all(status in ('success', 'failed') for status in statuses))
@@ -395,3 +399,27 @@ def test_influxdb_a_created_run_that_cannot_be_read_stops_the_task_with_an_error
     assert len(client.posts) == 1 and entry['outcome'] == 'error'
     assert entry['created'][0]['run_id'] in entry['reason'] and 'HTTP 500' in entry['created'][0]['error']
     assert [item['scheduled_for'] for item in entry['not_created']] == [epoch_to_rfc3339(slot) for slot in missing[1:]]
+
+
+def test_influxdb_a_created_run_missing_for_longer_than_a_moment_stops_the_task_long_before_run_timeout():
+    client = FakeInfluxDB(FakeClock(), gone_seconds=10000.0)
+    missing = seed_with_gap(client)
+    entry = influx_backfill(client, run_timeout=1800.0).run([task()])[0][0]
+    run_id = entry['created'][0]['run_id']
+    assert len(client.posts) == 1 and entry['outcome'] == 'error'
+    assert 'InfluxDB no longer finds run %s' % run_id in entry['reason']
+    assert client.clock.now - 1000.0 <= 1 + 4.0 + MISSING_LIMIT + FOLLOW_MAX
+    assert len(entry['not_created']) == len(missing) - 1
+
+
+def test_influxdb_a_task_deleted_while_its_created_run_is_followed_is_named():
+    client = FakeInfluxDB(FakeClock(), run_seconds=600.0)
+    seed_with_gap(client)
+
+    def deleted(task_id, run_id):
+        client.runs.pop(task_id, None)
+        return None
+    client.get_run = deleted
+    entry = influx_backfill(client, run_timeout=1800.0).run([task()])[0][0]
+    assert entry['outcome'] == 'error' and 'task %s not found' % TASK in entry['reason']
+    assert client.clock.now - 1000.0 <= 1 + MISSING_LIMIT + FOLLOW_MAX

@@ -23,6 +23,8 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import LockTimeout, ServerLock, lock_path
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import (
     CONTENTION_PAUSE,
+    FOLLOW_MAX,
+    MISSING_LIMIT,
     Retrier,
     RetryItem,
     failure_message,
@@ -751,6 +753,43 @@ def test_influxdb_a_run_that_cannot_be_read_for_a_moment_is_not_an_error():
     result, server, dummy = influx_one(['ok'], server_options={'gone_seconds': 3.0})
     assert result['outcome'] == 'retried' and result['status_after'] == 'success'
     assert len(server.posts) == 1
+
+
+def test_influxdb_a_run_missing_for_longer_than_a_moment_ends_the_wait_long_before_retry_timeout():
+    result, server, clock = influx_one(['ok'], server_options={'gone_seconds': 10000.0}, retry_timeout=1800.0)
+    assert result['outcome'] == 'error' and result['new_run_id'] == server.attempts()[1]['id']
+    assert 'InfluxDB no longer finds run %s' % result['new_run_id'] in result['msg']
+    # Seen until it finished (4 s after the POST), then missing: the wait ends about MISSING_LIMIT later.
+    assert clock.now - 1000.0 <= 4.0 + MISSING_LIMIT + FOLLOW_MAX
+    assert len(server.posts) == 1
+
+
+def test_influxdb_a_run_never_seen_after_the_post_ends_the_wait_too():
+    clock = FakeClock()
+    server = FakeInfluxDB(clock, run_seconds=600.0)
+    failed = server.add(TASK, 'failed')
+    read = server.get_run
+    server.get_run = lambda task_id, run_id: None if run_id in server.fates else read(task_id, run_id)
+    result = retrier(server, clock, retry_timeout=1800.0).run([RetryItem(TASK, failed['id'])])[0]
+    assert result['outcome'] == 'error' and 'no longer finds run %s' % result['new_run_id'] in result['msg']
+    assert clock.now - 1000.0 <= MISSING_LIMIT + FOLLOW_MAX
+
+
+def test_influxdb_a_task_deleted_while_its_new_run_is_followed_is_not_found():
+    clock = FakeClock()
+    server = FakeInfluxDB(clock, run_seconds=600.0)
+    failed = server.add(TASK, 'failed')
+    read = server.get_run
+
+    def deleted_after_the_post(task_id, run_id):
+        if server.posts:
+            server.tasks.discard(task_id)
+            return None
+        return read(task_id, run_id)
+    server.get_run = deleted_after_the_post
+    result = retrier(server, clock, retry_timeout=1800.0).run([RetryItem(TASK, failed['id'])])[0]
+    assert result['outcome'] == 'not_found' and 'task %s not found' % TASK in result['msg']
+    assert result['new_run_id'] in result['msg'] and clock.now - 1000.0 <= MISSING_LIMIT + FOLLOW_MAX
 
 
 def test_influxdb_a_run_still_unfinished_at_retry_timeout_is_timed_out_and_not_sent_again():
