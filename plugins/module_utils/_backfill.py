@@ -370,7 +370,7 @@ class Backfill:
         while True:
             sends += 1
             started = self._clock()
-            timed_out, kind, delay, status = False, None, 0, None
+            timed_out, kind, delay, status, server_message = False, None, 0, None, None
             try:
                 status, body, message = self.client.force_run(plan.task_id, when, self.run_timeout)
             except RateLimited as exc:
@@ -381,8 +381,8 @@ class Backfill:
             else:
                 if 200 <= status < 300:
                     return self._created(plan, epoch, when, body)
-                kind = classify_retry_response(status, message, FORCE_RUN_VERB)
-                message = 'HTTP %d: %s' % (status, message)
+                kind = classify_retry_response(status, message, FORCE_RUN_VERB, self.client.server_type)
+                server_message, message = message, 'HTTP %d: %s' % (status, message)
                 if kind == 'ambiguous':
                     kind, delay = 'uncertain', RETRY_RESEND_DELAY
             if kind == 'already_queued':
@@ -395,6 +395,8 @@ class Backfill:
                 plan.not_created.append({'scheduled_for': when, 'reason': reason})
                 plan.end('skipped', reason)
                 return 'the task was deactivated'
+            if kind == 'error' and self.client.server_type == 'influxdb2':
+                self._refused_on_influxdb(plan.task_id, epoch, status, server_message)
             # Not a success: a run may exist all the same (a failed run is recorded; an uncertain request may have
             # been acted on). Only a run listed now, none having been listed before the request, is this request's.
             self._sleep(delay)
@@ -405,11 +407,22 @@ class Backfill:
                 raise KapacitorError('no answer within run_timeout (%g s), and no run is listed for this scheduled '
                                      'time; raise run_timeout above the time the task takes' % self.run_timeout)
             if kind != 'uncertain':
-                hint = hint_for_status(status, message, server_type=self.client.server_type) if kind == 'error' else None
+                hint = hint_for_status(status, server_message, server_type=self.client.server_type) if kind == 'error' else None
                 raise KapacitorError('the manual run was refused: %s' % message, hint=hint)
             if sends >= RETRY_SENDS:
                 raise KapacitorError('the manual run request was sent %d times without a confirmed outcome (last: %s), '
                                      'and no run appeared' % (sends, message))
+
+    def _refused_on_influxdb(self, task_id, epoch, status, message):
+        """Raise the error of a refused manual run on InfluxDB: it answers before running anything, so an error is
+        never the run's failure. After a 500 ``could not execute task run`` the run exists but was not scheduled and
+        may stay queued: one listing names it, and nothing waits for it to end."""
+        reason = 'the manual run was refused: HTTP %d: %s' % (status, message)
+        runs = self._runs_at(task_id, epoch) if status >= 500 else []
+        if runs:
+            run = max(runs, key=lambda r: r['id'])
+            reason += '; InfluxDB created run %s (%s) all the same, but did not schedule it' % (run['id'], run['status'])
+        raise KapacitorError(reason, hint=hint_for_status(status, message, server_type='influxdb2'))
 
     def _created(self, plan, epoch, when, body):
         """A 201. Kapacitor answers when the run has finished, and answers an error when it failed; InfluxDB 2

@@ -643,7 +643,7 @@ class Retrier:
             if self._clock() - started >= self.retry_timeout * 0.99:
                 return 'timed_out', exc.message, None, 0
             return 'ambiguous', exc.message, None, RETRY_RESEND_DELAY
-        outcome = classify_retry_response(status, server_message)
+        outcome = classify_retry_response(status, server_message, server_type=self.client.server_type)
         if outcome == 'retried' and self._influx:  # accepted: the new run is scheduled, its fate still to come
             if not isinstance(body.get('id'), str) or not body['id']:  # not InfluxDB's answer: look before resending
                 return 'ambiguous', 'HTTP %d without the ID of a new run' % status, None, RETRY_RESEND_DELAY
@@ -654,6 +654,9 @@ class Retrier:
         if outcome == 'ambiguous':
             return outcome, message, None, RETRY_RESEND_DELAY
         hint = hint_for_status(status, server_message, server_type=self.client.server_type) if outcome == 'error' else None
+        if self._influx and status >= 500 and 'could not execute task run' in (server_message or ''):
+            hint = ('InfluxDB may have created the new run without scheduling it (it can stay queued), so the request was '
+                    'not sent again; list the runs of this scheduled time before retrying it')
         if hint:
             message = '%s. %s' % (message.rstrip('.'), hint)
         return outcome, message, None, 0

@@ -592,11 +592,13 @@ def decide(requested, latest, count, max_attempts, force=False, now=None, min_ag
     return Decision('retried', msg, target=latest, latest=latest)
 
 
-def classify_retry_response(status, message, verb='failed to retry run:'):
+def classify_retry_response(status, message, verb='failed to retry run:', server_type='kapacitor'):
     """Classify the answer to a retry POST (or, with ``verb='failed to force run:'``, to a manual run's POST).
 
-    Returns one of ``retried`` (200: the new run succeeded), ``retried_failed`` (a new run was created and
-    failed: 500 ``could not execute task run`` / ``unexpected error from queryd``, or 400 for Flux errors),
+    Returns one of ``retried`` (200: the new run succeeded), ``retried_failed`` (Kapacitor created a new run and it
+    failed: 500 ``could not execute task run`` / ``unexpected error from queryd``, or 400 for Flux errors; InfluxDB 2
+    answers before it runs anything, so there its 500 ``could not execute task run`` means it could not schedule
+    the run, which may stay queued: ``error``, never sent again),
     ``already_queued`` (422), ``task_inactive`` (InfluxDB 2's 400 ``inactive task``: nothing was created),
     ``not_found`` (404), ``ambiguous`` (the request's fate is unknown: a proxy's
     502/503/504, or a 5xx that is not Kapacitor's own error) or ``error``.
@@ -613,7 +615,7 @@ def classify_retry_response(status, message, verb='failed to retry run:'):
     if status in (400, 500) and message.startswith(verb):
         executed = ('could not execute task run', 'unexpected error from queryd',
                     'could not parse Flux script', 'error exhausting result iterator')
-        if any(marker in message for marker in executed):
+        if server_type != 'influxdb2' and any(marker in message for marker in executed):
             return 'retried_failed'
         return 'error'
     if status in (502, 503, 504) or status >= 500:

@@ -324,6 +324,8 @@ class FakeInfluxDB(FakeKapacitor):
         if step == 'inactive':
             return 400, None, 'failed to force run: inactive task'
         run = self.add(rfc3339_to_epoch(scheduled_for), 'scheduled', manual=True, task_id=task_id)
+        if step == 'unscheduled':  # created, but the coordinator could not schedule it: it stays queued
+            return 500, None, 'failed to force run: could not execute task run: failed to find permission for user'
         self.fates[run['id']] = (self.clock.now + 1, self.clock.now + 1 + self.run_seconds,
                                  'success' if step == 'ok' else 'failed')
         return 201, dict(run), None
@@ -423,3 +425,14 @@ def test_influxdb_a_task_deleted_while_its_created_run_is_followed_is_named():
     entry = influx_backfill(client, run_timeout=1800.0).run([task()])[0][0]
     assert entry['outcome'] == 'error' and 'task %s not found' % TASK in entry['reason']
     assert client.clock.now - 1000.0 <= 1 + MISSING_LIMIT + FOLLOW_MAX
+
+
+def test_influxdb_a_500_could_not_execute_task_run_stops_the_task_naming_the_queued_run_without_waiting():
+    client = FakeInfluxDB(FakeClock(), script=['unscheduled'])
+    missing = seed_with_gap(client)
+    entry = influx_backfill(client, run_timeout=1800.0).run([task()])[0][0]
+    queued = client.runs[TASK][-1]
+    assert len(client.posts) == 1 and entry['outcome'] == 'error'
+    assert 'HTTP 500: failed to force run: could not execute task run' in entry['reason']
+    assert 'created run %s (scheduled)' % queued['id'] in entry['reason'] and client.clock.now - 1000.0 < 5.0
+    assert len(entry['not_created']) == len(missing)

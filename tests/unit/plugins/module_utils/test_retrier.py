@@ -683,6 +683,8 @@ class FakeInfluxDB(FakeKapacitor):
             return 400, None, 'failed to retry run: inactive task'
         original = self.get('/tasks/%s/runs/%s' % (task_id, run_id))
         run = self.add(task_id, 'scheduled', rfc3339_to_epoch(original['scheduledFor']), created=NOW + len(self.posts))
+        if step == 'unscheduled':  # created, but the coordinator could not schedule it: it stays queued
+            return 500, None, 'failed to retry run: could not execute task run: failed to find permission for user'
         start = self.clock.now + 1.0
         self.fates[run['id']] = (start, start + self.run_seconds, 'failed' if step == 'fail' else 'success')
         if step == 'no_id':  # a 200 that does not say which run (not InfluxDB's answer); the run exists all the same
@@ -790,6 +792,13 @@ def test_influxdb_a_task_deleted_while_its_new_run_is_followed_is_not_found():
     result = retrier(server, clock, retry_timeout=1800.0).run([RetryItem(TASK, failed['id'])])[0]
     assert result['outcome'] == 'not_found' and 'task %s not found' % TASK in result['msg']
     assert result['new_run_id'] in result['msg'] and clock.now - 1000.0 <= MISSING_LIMIT + FOLLOW_MAX
+
+
+def test_influxdb_a_500_could_not_execute_task_run_is_an_error_not_sent_again_nor_waited_for():
+    result, server, clock = influx_one(['unscheduled'], retry_timeout=1800.0)
+    assert result['outcome'] == 'error' and len(server.posts) == 1
+    assert 'HTTP 500: failed to retry run: could not execute task run' in result['msg']
+    assert 'without scheduling it' in result['msg'] and clock.now - 1000.0 < 5.0
 
 
 def test_influxdb_a_run_still_unfinished_at_retry_timeout_is_timed_out_and_not_sent_again():

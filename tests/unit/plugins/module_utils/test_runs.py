@@ -261,3 +261,11 @@ def test_classify_retry_response(status, message, outcome):
 def test_summarize_counts_every_outcome():
     summary = summarize([{'outcome': 'retried'}, {'outcome': 'retried'}, {'outcome': 'error'}])
     assert summary['retried'] == 2 and summary['error'] == 1 and summary['superseded'] == 0
+
+
+@pytest.mark.parametrize('verb', ['failed to retry run:', 'failed to force run:'])
+def test_influxdb_could_not_execute_task_run_is_an_error_not_a_failed_new_run(verb):
+    message = '%s could not execute task run: failed to find permission for user' % verb
+    assert classify_retry_response(500, message, verb) == 'retried_failed'
+    assert classify_retry_response(500, message, verb, server_type='influxdb2') == 'error'
+    assert classify_retry_response(400, '%s inactive task' % verb, verb, server_type='influxdb2') == 'task_inactive'
