@@ -706,17 +706,21 @@ class Retrier:
                                self.retry_timeout, self._clock, self._sleep, POLL_INTERVAL)
 
     def _timed_out(self, job, new_run):
-        """The outcome after ``retry_timeout`` passed: Kapacitor cancels a run whose client hangs up."""
+        """The outcome after ``retry_timeout`` passed without an answer: Kapacitor cancels a run whose client hangs up;
+        InfluxDB cancels nothing (it answers before running), so the new run ends as it would have."""
         waited = 'retry_timeout is %s seconds: the module stopped waiting for the retry request after that long' % (
             '%g' % self.retry_timeout)
         if new_run is None:
-            return 'timed_out', ('%s, and no new attempt of this scheduled time is listed (it may have been cancelled '
-                                 'before it was recorded). Raise retry_timeout above the time the task takes' % waited)
+            maybe = 'InfluxDB did not create one' if self._influx else 'it may have been cancelled before it was recorded'
+            return 'timed_out', ('%s, and no new attempt of this scheduled time is listed (%s). Raise retry_timeout above '
+                                 'the time the task takes' % (waited, maybe))
         if new_run['status'] == 'success':
             return 'retried', 'new run %s succeeded (its answer came after retry_timeout)' % new_run['id']
         if new_run['status'] in IN_PROGRESS_STATUSES:
             return 'retried', ('new run %s is still %s after retry_timeout (%g s)'
                                % (new_run['id'], new_run['status'], self.retry_timeout))
+        if self._influx:
+            return self._outcome_of(new_run)
         return 'timed_out', ('%s, so Kapacitor cancelled the new run %s because the client gave up (it ended %s). '
                              'That used attempt %d of max_attempts %d. Raise retry_timeout above the time the task takes'
                              % (waited, new_run['id'], new_run['status'], job.count + 1, self.max_attempts))

@@ -328,6 +328,9 @@ class FakeInfluxDB(FakeKapacitor):
             return 500, None, 'failed to force run: could not execute task run: failed to find permission for user'
         self.fates[run['id']] = (self.clock.now + 1, self.clock.now + 1 + self.run_seconds,
                                  'success' if step == 'ok' else 'failed')
+        if step == 'timeout':  # the answer is lost; the run goes on and fails on its own
+            self.clock.now += timeout
+            raise AmbiguousRequest('Read timed out. (read timeout=%s)' % timeout, method='POST')
         return 201, dict(run), None
 
 
@@ -436,3 +439,11 @@ def test_influxdb_a_500_could_not_execute_task_run_stops_the_task_naming_the_que
     assert 'HTTP 500: failed to force run: could not execute task run' in entry['reason']
     assert 'created run %s (scheduled)' % queued['id'] in entry['reason'] and client.clock.now - 1000.0 < 5.0
     assert len(entry['not_created']) == len(missing)
+
+
+def test_influxdb_a_manual_run_post_timed_out_records_the_run_and_never_says_it_was_cancelled():
+    client = FakeInfluxDB(FakeClock(), script=['timeout'])
+    seed_with_gap(client)
+    entry = influx_backfill(client, run_timeout=30.0).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['created'][0]['status'] == 'failed'
+    assert 'cancel' not in (entry['created'][0]['error'] or '') and 'cancel' not in entry['reason']

@@ -686,7 +686,10 @@ class FakeInfluxDB(FakeKapacitor):
         if step == 'unscheduled':  # created, but the coordinator could not schedule it: it stays queued
             return 500, None, 'failed to retry run: could not execute task run: failed to find permission for user'
         start = self.clock.now + 1.0
-        self.fates[run['id']] = (start, start + self.run_seconds, 'failed' if step == 'fail' else 'success')
+        self.fates[run['id']] = (start, start + self.run_seconds, 'failed' if step in ('fail', 'timeout') else 'success')
+        if step == 'timeout':  # the answer is lost; the run goes on and fails on its own
+            self.clock.now += timeout
+            raise AmbiguousRequest('Read timed out. (read timeout=%s)' % timeout, method='POST')
         if step == 'no_id':  # a 200 that does not say which run (not InfluxDB's answer); the run exists all the same
             return 200, {}, None
         return 200, dict(run, status='scheduled'), None
@@ -799,6 +802,13 @@ def test_influxdb_a_500_could_not_execute_task_run_is_an_error_not_sent_again_no
     assert result['outcome'] == 'error' and len(server.posts) == 1
     assert 'HTTP 500: failed to retry run: could not execute task run' in result['msg']
     assert 'without scheduling it' in result['msg'] and clock.now - 1000.0 < 5.0
+
+
+def test_influxdb_a_retry_post_timed_out_reports_how_the_new_run_ended_and_never_says_it_was_cancelled():
+    result, server, dummy = influx_one(['timeout'], retry_timeout=30.0)
+    assert result['outcome'] == 'retried_failed' and result['new_run_id'] == server.attempts()[1]['id']
+    assert 'connection refused' in result['msg'] and 'cancel' not in result['msg']
+    assert len(server.posts) == 1
 
 
 def test_influxdb_a_run_still_unfinished_at_retry_timeout_is_timed_out_and_not_sent_again():
