@@ -136,7 +136,8 @@ options:
       - Seconds one manual run's request may take. Kapacitor answers when the run has finished, and cancels the run
         when the client hangs up, so set it above the time the task takes.
       - On InfluxDB 2, which answers at once, the seconds to wait for the run to finish. A run still unfinished then
-        stops its task (InfluxDB does not cancel it).
+        stops its task (InfluxDB does not cancel it). A run InfluxDB no longer finds (HTTP 404) for more than 10
+        seconds in a row stops its task at once with an error naming it.
     type: float
     default: 1800
   concurrency:

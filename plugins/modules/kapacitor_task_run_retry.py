@@ -118,7 +118,9 @@ options:
         So this must be longer than your slowest task runs; the default is 30 minutes. A retry that outlasts it gets
         the outcome V(timed_out), and the cancelled run counts as an attempt.
       - On InfluxDB 2, the seconds to wait for the new run to finish (O(wait)). A run still unfinished then gets
-        V(timed_out) too, but InfluxDB does not cancel it; a later call sees how it ended.
+        V(timed_out) too, but InfluxDB does not cancel it; a later call sees how it ended. A new run InfluxDB no
+        longer finds (HTTP 404) for more than 10 seconds in a row ends the wait at once with V(error) (V(not_found)
+        when its task was deleted), as a finished run is missing only for a moment while InfluxDB records it.
     type: float
     default: 1800
   wait:
