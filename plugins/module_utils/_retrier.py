@@ -488,10 +488,12 @@ class Retrier:
         try:
             task = self._task(item.task_id, cache)
         except KapacitorError as exc:
-            self._finish(item, 'error', self._reason(exc, 'could not look up task %s' % item.task_id))
+            self._finish(item, 'error', self._reason(exc, 'could not look up task %s' % item.task_id), latest=latest,
+                         count=count)
             return True
         if task is None:
-            self._finish(item, 'not_found', 'task %s not found: it was deleted, or task_id is wrong' % item.task_id)
+            self._finish(item, 'not_found', 'task %s not found: it was deleted, or task_id is wrong' % item.task_id,
+                         latest=latest, count=count)
             return True
         if self._influx and task.get('status') != 'active':
             self._finish(item, 'task_inactive', 'task %s is %s, and InfluxDB does not retry runs of an inactive task, so '

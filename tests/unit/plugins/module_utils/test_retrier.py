@@ -837,6 +837,21 @@ def test_influxdb_a_task_deactivated_before_the_post_is_task_inactive_from_the_4
     assert len(server.posts) == 1 and len(server.attempts()) == 1
 
 
+def test_influxdb_a_task_that_cannot_be_looked_up_or_is_gone_keeps_what_the_listing_said():
+    clock = FakeClock()
+    server = FakeInfluxDB(clock)
+    failed = server.add(TASK, 'failed')
+
+    def forbidden(task_id):
+        raise RequestError('HTTP 403: forbidden', method='GET', status=403)
+    for get_task, outcome in ((forbidden, 'error'), (lambda task_id: None, 'not_found')):
+        server.get_task = get_task
+        result = retrier(server, clock).run([RetryItem(TASK, failed['id'])])[0]
+        assert result['outcome'] == outcome and server.posts == []
+        assert result['status_before'] == 'failed' and result['attempts'] == 1
+        assert result['latest_attempt_id'] == failed['id'] and result['scheduled_for'] == failed['scheduledFor']
+
+
 def test_kapacitor_retries_runs_of_an_inactive_task_as_before():
     clock = FakeClock()
     server = FakeKapacitor(clock, ['ok'])
