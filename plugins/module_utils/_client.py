@@ -34,7 +34,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     RequestError,
     ServerUnreachable,
 )
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS, PRODUCTS
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -57,9 +57,9 @@ DEFAULT_URL = DEFAULT_URLS['kapacitor']
 # InfluxDB keeps run history in the org's _tasks bucket, 3 days unless its retention was changed; when the bucket
 # cannot be read, this is the horizon. Its reader never looks back further than Kapacitor's 14 days either.
 INFLUX_DEFAULT_HORIZON = 3 * 24 * 3600
-# Names in messages, per server type; None: not known yet (before detection).
-PRODUCTS = {'kapacitor': 'Kapacitor', 'influxdb2': 'InfluxDB', None: 'Kapacitor or InfluxDB'}
 URL_ENVS = {'kapacitor': 'KAPACITOR_URL', 'influxdb2': 'INFLUX_HOST', None: 'KAPACITOR_URL or INFLUX_HOST'}
+SKIP_VERIFY_ENVS = {'kapacitor': 'KAPACITOR_UNSAFE_SSL=true', 'influxdb2': 'INFLUX_SKIP_VERIFY=true',
+                    None: 'KAPACITOR_UNSAFE_SSL=true for Kapacitor, INFLUX_SKIP_VERIFY=true for InfluxDB'}
 USER_AGENT = 'tickstack.kapacitor-ansible'
 SAFE_RETRIES = 5  # the default of http_retries
 BACKOFF_BASE = 0.5
@@ -388,7 +388,8 @@ def classify(exc, base_url, answered=False, proxy=None, server_type='kapacitor')
         'read_timeout': '%s did not answer in time: check the server, or raise timeout' % product,
         'tls_version': 'The server does not speak TLS on this port: use http:// instead of https://',
         'cert_verify': ('TLS certificate verification failed: set ca_path to the CA bundle that signed the server '
-                        'certificate, or validate_certs: false (KAPACITOR_UNSAFE_SSL=true) to skip the check (insecure)'),
+                        'certificate, or validate_certs: false (%s) to skip the check (insecure)'
+                        % SKIP_VERIFY_ENVS[server_type]),
         'tls_handshake': 'The TLS handshake failed; the server may require a client certificate: set client_cert and client_key',
         'tls': 'The TLS connection failed: check ca_path, client_cert/client_key and that url uses the right scheme',
     }
@@ -448,7 +449,14 @@ def identify_server(response):
     if status == 204 and not version:
         return 'influxdb2', None
     message = server_message(response)
-    if status in (401, 403, 407, 429) or status >= 500:
+    if status in (401, 403):
+        # The ping goes without credentials on purpose; Kapacitor and InfluxDB 2 would have named themselves.
+        raise RequestError('HTTP %d: %s' % (status, message), method='GET', url=redact_url(response.url),
+                           status=status, server_message=message,
+                           hint='The server refused an unauthenticated GET /ping without saying what it is (an InfluxDB 3 '
+                                'with authentication on, or an authenticating proxy): set server_type to kapacitor or '
+                                'influxdb2 if it is one of them, else check url (KAPACITOR_URL or INFLUX_HOST)')
+    if status in (407, 429) or status >= 500:
         raise RequestError('HTTP %d: %s' % (status, message), method='GET', url=redact_url(response.url),
                            status=status, server_message=message, hint=hint_for_status(status, message, response, None))
     raise _refusal(response, 'HTTP %d: %s (%s), without an X-Kapacitor-Version or X-Influxdb-Version header: neither '
@@ -476,9 +484,9 @@ class KapacitorClient:
     ServerUnreachable at once, unsent, with one shared reason, and safe requests stop backing off.
     """
 
-    def __init__(self, url=None, username=None, password=None, token=None, validate_certs=True, ca_path=None,
+    def __init__(self, url=None, username=None, password=None, token=None, validate_certs=None, ca_path=None,
                  client_cert=None, client_key=None, timeout=30.0, pool_size=10, sleep=time.sleep, use_proxy=True,
-                 http_retries=SAFE_RETRIES, server_type='auto', org=None, org_id=None):
+                 http_retries=SAFE_RETRIES, server_type='auto', org=None, org_id=None, fallbacks=None):
         if server_type not in SERVER_TYPES + ('auto',):
             raise InputError('server_type must be auto, kapacitor or influxdb2, got %r' % (server_type,))
         if org is not None and org_id is not None:
@@ -490,15 +498,23 @@ class KapacitorClient:
                              'org list shows it), got %r' % (org_id,))
         default = DEFAULT_URLS.get(server_type, DEFAULT_URL)
         self.base_url, url_user, url_password = parse_base_url(default if url is None else url)
-        check_credentials(username, token)
-        check_credentials(url_user, None)
+        self._fallbacks = fallbacks or {}
+        for given in [{'username': username, 'token': token}, {'username': url_user}] + list(self._fallbacks.values()):
+            check_credentials(given.get('username'), given.get('token'))
         if isinstance(http_retries, bool) or not isinstance(http_retries, int) or http_retries < 0:
             raise InputError('http_retries must be a whole number of 0 or more, got %r' % (http_retries,))
         self.timeout = float(timeout)
         self.http_retries = http_retries
         self.org = org.strip() if org is not None else None
         self.org_id = org_id.lower() if org_id is not None else None
-        self._token = token
+        # Given credentials (options, or the url's) go to a server of any type; ``fallbacks`` (the environment's, per
+        # server type) complete them only for a server of that type, once it is known (see _credentials).
+        self._url_credentials = bool(url_user) and not username
+        if self._url_credentials:
+            username, password = url_user, url_password
+        self._given = (username, password, token)
+        self._validate_certs = validate_certs
+        self._ca_path = ca_path
         self._type = None
         self._version = None
         self._horizon = None
@@ -514,12 +530,9 @@ class KapacitorClient:
         session.mount('https://', adapter)
         session.headers['User-Agent'] = USER_AGENT
         session.headers['Accept'] = 'application/json'
-        if not token and (username or url_user):
-            user, secret = (username, password) if username else (url_user, url_password)
-            # As UTF-8 bytes, as the kapacitor CLI (Go) sends them; requests would encode str as Latin-1 and fail.
-            session.auth = (user.encode('utf-8'), (secret or '').encode('utf-8'))
-        # Passed with every request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in the environment.
-        self.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
+        # Passed with every request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in the environment. Until
+        # the type is known (the detection ping), only a given validate_certs can turn verification off.
+        self.verify = self._verify(None)
         self.cert = ((client_cert, client_key) if client_key else client_cert) if client_cert else None
         self.session = session
         self._lock = threading.Lock()
@@ -534,12 +547,43 @@ class KapacitorClient:
     # ------------------------------------------------------------------ the server
 
     def _set_type(self, server_type, version=None):
-        """Fix the server type: the token's scheme follows it (InfluxDB's own ``Token``; Kapacitor knows ``Bearer``)."""
-        if self._token:
-            self.session.headers['Authorization'] = '%s %s' % ('Token' if server_type == 'influxdb2' else 'Bearer',
-                                                               self._token)
+        """Fix the server type, and with it the credentials and the TLS verification that apply to it: the token's
+        scheme follows it (InfluxDB's own ``Token``; Kapacitor knows ``Bearer``). Nothing was sent with credentials
+        before."""
+        username, password, token = self._credentials(server_type)
+        if token:
+            self.session.headers['Authorization'] = '%s %s' % ('Token' if server_type == 'influxdb2' else 'Bearer', token)
+        elif username:
+            # As UTF-8 bytes, as the kapacitor CLI (Go) sends them; requests would encode str as Latin-1 and fail.
+            self.session.auth = (username.encode('utf-8'), (password or '').encode('utf-8'))
+        self.verify = self._verify(server_type)
         self._version = version
         self._type = server_type
+
+    def _credentials(self, server_type):
+        """``(username, password, token)`` for a server of this type: the given ones win; the environment's for this
+        type (``fallbacks``) are used only where none was given, or to complete a given username or password (with
+        the password only when the environment names the same user, or none)."""
+        username, password, token = self._given
+        env = self._fallbacks.get(server_type) or {}
+        if token or self._url_credentials:
+            return username, password, token
+        if username or password:
+            if username is None:
+                username = env.get('username')
+            if password is None and env.get('username') in (None, username):
+                password = env.get('password')
+            return username, password, None
+        return env.get('username'), env.get('password'), env.get('token')
+
+    def _verify(self, server_type):
+        """``verify`` for a server of this type (None: not known yet): a given validate_certs wins, then the
+        environment's switch for this type (``fallbacks``); else verify, against ca_path when given."""
+        validate = self._validate_certs
+        if validate is None:
+            validate = (self._fallbacks.get(server_type) or {}).get('validate_certs')
+        validate = True if validate is None else validate
+        return self._ca_path if (self._ca_path and validate) else bool(validate)
 
     @property
     def server_type(self):
@@ -559,15 +603,34 @@ class KapacitorClient:
     def detect(self):
         """Tell the server type with one ``GET {base}/ping`` unless it is known; return ``server``.
 
-        Sent before the token's scheme is known, so without a token. Raises RequestError for a server that is not
+        Sent before the type is known, so without any credential. Raises RequestError for a server that is not
         Kapacitor or InfluxDB 2, naming what answered, and for a ping that gets no HTTP answer."""
         if self._type is None:
             with self._detect_lock:
                 if self._type is None:
-                    url = self.base_url + DETECT_PATH
-                    response = self._safe('GET', url, None)
-                    self._set_type(*identify_server(response))
+                    self._set_type(*self._detect())
         return {'type': self._type, 'version': self._version}
+
+    def _detect(self):
+        """The ping of ``detect``, verified unless validate_certs was given false. When the certificate fails and the
+        environment skips verification for one server type (KAPACITOR_UNSAFE_SSL, INFLUX_SKIP_VERIFY), the ping is
+        sent again unverified, and its answer is taken only from a server of a type that skips it: credentials never
+        go unverified to a server of the other type."""
+        url = self.base_url + DETECT_PATH
+        try:
+            return identify_server(self._safe('GET', url, None))
+        except RequestError as exc:
+            skipping = [kind for kind in SERVER_TYPES if self._verify(kind) is False]
+            if not skipping or not isinstance(exc.__cause__, requests.exceptions.SSLError) \
+                    or _kind(exc.__cause__) != 'cert_verify':
+                raise
+            found = identify_server(self._safe('GET', url, None, verify=False))
+            if found[0] in skipping:
+                return found
+            raise RequestError(exc.message, method=exc.method, url=exc.url, sent=False,
+                               hint='%s; %s answered, and %s skips the check for %s only'
+                               % (exc.hint, PRODUCTS[found[0]], SKIP_VERIFY_ENVS[skipping[0]], PRODUCTS[skipping[0]])) \
+                from None
 
     @property
     def product(self):
@@ -583,12 +646,13 @@ class KapacitorClient:
     def _url(self, path):
         return self.base_url + API_PREFIXES[self.server_type] + path
 
-    def _send(self, method, url, params, timeout, body=None):
+    def _send(self, method, url, params, timeout, body=None, verify=None):
         if self._unreachable is not None:
             raise self._unreachable_error(method, url)
         try:
             response = self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
-                                            verify=self.verify, cert=self.cert, json=body, proxies=self._proxies())
+                                            verify=self.verify if verify is None else verify, cert=self.cert, json=body,
+                                            proxies=self._proxies())
         except requests.exceptions.RequestException as exc:
             failure = classify(exc, self.base_url, self._answered, self.proxy, self._type)
             if failure.connection_lost:
@@ -664,14 +728,14 @@ class KapacitorClient:
         return RequestError('HTTP %d: %s' % (status, message), method=method, url=redact_url(response.url),
                             status=status, server_message=message, hint=hint)
 
-    def _safe(self, method, url, params):
+    def _safe(self, method, url, params, verify=None):
         """Send a safe request, again up to ``http_retries`` times on dropped connections, 429 and 502/503/504, with
         backoff (at least ``Retry-After`` when a 429 or 503 asks for it); return the last answer."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._send(method, url, params, self.timeout)
+                response = self._send(method, url, params, self.timeout, verify=verify)
             except RequestError as exc:
                 if self._unreachable is not None and not isinstance(exc, ServerUnreachable):
                     raise self._unreachable_error(method, exc.url) from exc

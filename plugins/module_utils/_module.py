@@ -45,6 +45,15 @@ def env_value(name):
     return os.environ.get(name) or None
 
 
+def skip_verify_switch(name):
+    """``validate_certs`` as the switch ``name`` (KAPACITOR_UNSAFE_SSL as the kapacitor CLI, INFLUX_SKIP_VERIFY as the
+    influx CLI) sets it: False when it is true, None (verify) when it is unset, false or not a boolean."""
+    try:
+        return False if boolean(env_value(name) or 'false', strict=False) else None
+    except TypeError:
+        return None
+
+
 # The credentials and the org have no ``fallback``: AnsibleModule applies fallbacks before it checks
 # ``mutually_exclusive``, so KAPACITOR_TOKEN in the environment would clash with an explicit username, INFLUX_ORG with
 # an explicit org_id. KapacitorModule reads them itself, after parsing, and only where nothing was given explicitly
@@ -87,6 +96,7 @@ class KapacitorModule(AnsibleModule):
         spec.update(argument_spec)
         kwargs['mutually_exclusive'] = list(kwargs.get('mutually_exclusive') or []) + CONNECTION_MUTUALLY_EXCLUSIVE
         self.kapacitor_client = None
+        self.fallbacks = {}
         super().__init__(argument_spec=spec, **kwargs)
         self._mask(url_secrets(self.params['url']))
         if self.params['token']:
@@ -110,36 +120,37 @@ class KapacitorModule(AnsibleModule):
                 self.no_log_values.update(value for value in (secret, secret.strip()) if value)
 
     def _credentials_from_environment(self):
-        """Explicit credentials win over the environment, in every combination.
+        """The environment's credentials and TLS switch, per server type, for the client to apply to a server of that
+        type only, once the type is known (given, or detected): KAPACITOR_TOKEN, KAPACITOR_USERNAME,
+        KAPACITOR_PASSWORD and KAPACITOR_UNSAFE_SSL to Kapacitor, INFLUX_TOKEN and INFLUX_SKIP_VERIFY to InfluxDB 2.
 
-        The KAPACITOR_* credential variables are used only where the task gave none: not at all when it gave
-        ``token`` or credentials inside ``url``; KAPACITOR_PASSWORD completes an explicit ``username`` only when
-        KAPACITOR_USERNAME names no other user; KAPACITOR_USERNAME completes an explicit ``password``. INFLUX_TOKEN
-        comes after them all: it is used only where neither the task nor a KAPACITOR_* variable gave a credential.
+        Explicit credentials win, in every combination, and go to a server of either type: the environment's are
+        used only where the task gave none, not at all when it gave ``token`` or credentials inside ``url``;
+        KAPACITOR_PASSWORD completes an explicit ``username`` only when KAPACITOR_USERNAME names no other user;
+        KAPACITOR_USERNAME completes an explicit ``password`` (``KapacitorClient._credentials``).
         """
-        params = self.params
         env = {name: env_value('KAPACITOR_' + name.upper()) for name in ('token', 'username', 'password')}
         influx_token = env_value('INFLUX_TOKEN')
         self._mask([env['token'], env['password'], influx_token])
-        if params['token']:
-            return
-        try:
-            if params['url'] is not None and parse_base_url(params['url'])[1]:
-                return
-        except KapacitorError:
-            return  # client() reports the bad url
-        if params['username'] or params['password']:
-            if params['username'] is None:
-                params['username'] = env['username']
-            if params['password'] is None and env['username'] in (None, params['username']):
-                params['password'] = env['password']
-            return
-        if env['token'] and (env['username'] or env['password']):
+        if env['token'] and (env['username'] or env['password']) and not self._given_credentials():
             self.fail_json(msg='KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the '
                                'environment: unset one kind, or set token or username and password explicitly')
-        params.update((name, value) for name, value in env.items() if value is not None)
-        if not any(env.values()) and influx_token:
-            params['token'] = influx_token
+        env['token'] = env['token'] and env['token'].strip()
+        self.fallbacks = {
+            'kapacitor': dict(env, validate_certs=skip_verify_switch('KAPACITOR_UNSAFE_SSL')),
+            'influxdb2': dict(token=influx_token and influx_token.strip(),
+                              validate_certs=skip_verify_switch('INFLUX_SKIP_VERIFY')),
+        }
+
+    def _given_credentials(self):
+        """Whether the task gave credentials: token, username, password, or inside url."""
+        params = self.params
+        if params['token'] or params['username'] or params['password']:
+            return True
+        try:
+            return params['url'] is not None and bool(parse_base_url(params['url'])[1])
+        except KapacitorError:
+            return True  # client() reports the bad url
 
     def _org_from_environment(self):
         """INFLUX_ORG_ID or INFLUX_ORG, as the influx CLI reads them, where the task gave neither ``org`` nor
@@ -162,17 +173,6 @@ class KapacitorModule(AnsibleModule):
     def check_option(self, condition, message):
         if not condition:
             self.fail_json(msg=message)
-
-    def validate_certs(self):
-        """Explicit ``validate_certs`` wins; otherwise ``KAPACITOR_UNSAFE_SSL`` (as the kapacitor CLI), then
-        ``INFLUX_SKIP_VERIFY`` (as the influx CLI); else verify."""
-        if self.params['validate_certs'] is not None:
-            return self.params['validate_certs']
-        unsafe = env_value('KAPACITOR_UNSAFE_SSL') or env_value('INFLUX_SKIP_VERIFY') or ''
-        try:
-            return not boolean(unsafe, strict=False) if unsafe else True
-        except TypeError:
-            return True
 
     def check_connection(self):
         """Fail on a connection option with a bad value, naming it and what was expected; nothing is sent."""
@@ -226,7 +226,7 @@ class KapacitorModule(AnsibleModule):
                 username=params['username'],
                 password=params['password'],
                 token=params['token'].strip() if params['token'] else None,
-                validate_certs=self.validate_certs(),
+                validate_certs=params['validate_certs'],
                 ca_path=params['ca_path'],
                 client_cert=params['client_cert'],
                 client_key=params['client_key'],
@@ -237,6 +237,7 @@ class KapacitorModule(AnsibleModule):
                 server_type=params['server_type'],
                 org=params['org'],
                 org_id=params['org_id'],
+                fallbacks=self.fallbacks,
             )
             self.kapacitor_client = client
             client.detect()

@@ -854,3 +854,96 @@ def test_a_post_answered_429_by_influxdb_is_rate_limited_with_its_wait(servers):
         client.retry_run('0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 5)
     assert info.value.retry_after == 12.0 and 'InfluxDB or a proxy is rate limiting' in str(info.value)
     assert len(server.requests) == 1
+
+
+# --------------------------------------------------------------------------- credentials and TLS per server type
+
+BOTH_ENVS = {'kapacitor': {'username': 'ops', 'password': 'kap-pw', 'validate_certs': None},
+             'influxdb2': {'token': 'influx-tok', 'validate_certs': None}}
+KAPACITOR_BASIC = 'Basic ' + base64.b64encode(b'ops:kap-pw').decode()
+
+
+@pytest.mark.parametrize('behaviour, fallbacks, sent', [
+    (kapacitor, BOTH_ENVS, KAPACITOR_BASIC),
+    (influx, BOTH_ENVS, 'Token influx-tok'),
+    (kapacitor, {'influxdb2': BOTH_ENVS['influxdb2']}, None),   # an InfluxDB credential never goes to Kapacitor
+    (influx, {'kapacitor': BOTH_ENVS['kapacitor']}, None),      # nor Kapacitor's to InfluxDB
+    (influx, {'kapacitor': {'token': 'kap-tok'}}, None),
+])
+def test_the_environments_credentials_go_to_a_server_of_their_own_type_only_never_with_the_ping(
+        servers, behaviour, fallbacks, sent):
+    server = servers(RecordingServer(behaviour()))
+    client = KapacitorClient(url=server.url, fallbacks=fallbacks, org_id=ORG_ID, timeout=5)
+    assert client.list_tasks_page(10) == []
+    assert authorization(server) == [None, sent]
+
+
+@pytest.mark.parametrize('behaviour, kwargs, sent', [
+    (kapacitor, {'token': 'given-tok'}, 'Bearer given-tok'),
+    (influx, {'token': 'given-tok'}, 'Token given-tok'),
+    (kapacitor, {'username': 'ops', 'password': 'pw'}, 'Basic ' + base64.b64encode(b'ops:pw').decode()),
+    (influx, {'username': 'ops', 'password': 'pw'}, 'Basic ' + base64.b64encode(b'ops:pw').decode()),
+])
+def test_given_credentials_go_to_a_server_of_either_type_after_a_ping_without_them(servers, behaviour, kwargs, sent):
+    server = servers(RecordingServer(behaviour()))
+    client = KapacitorClient(url=server.url, fallbacks=BOTH_ENVS, org_id=ORG_ID, timeout=5, **kwargs)
+    assert client.list_tasks_page(10) == []
+    assert authorization(server) == [None, sent]
+
+
+def cert_failure():
+    """The RequestError of a request whose server certificate failed verification, as _send raises it."""
+    cause = requests.exceptions.SSLError(ssl.SSLCertVerificationError(1, 'certificate verify failed: self-signed'))
+    failure = classify(cause, 'https://127.0.0.1:1', server_type=None)
+    error = RequestError(failure.text, method='GET', url='https://127.0.0.1:1/ping', hint=failure.hint, sent=False)
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize('switches, answer, verify, message', [
+    # One switch: the ping goes again unverified, and its answer counts only from a server of the switch's type.
+    ({'kapacitor': False}, {'X-Kapacitor-Version': '1.8.3'}, False, None),
+    ({'influxdb2': False}, INFLUX_HEADERS, False, None),
+    ({'kapacitor': False}, INFLUX_HEADERS, None, 'InfluxDB answered, and KAPACITOR_UNSAFE_SSL=true skips the check for '
+                                                 'Kapacitor only'),
+    ({'influxdb2': False}, {'X-Kapacitor-Version': '1.8.3'}, None, 'Kapacitor answered, and INFLUX_SKIP_VERIFY=true '
+                                                                   'skips the check for InfluxDB only'),
+    ({'kapacitor': False, 'influxdb2': False}, INFLUX_HEADERS, False, None),
+    ({}, INFLUX_HEADERS, None, 'certificate verify failed'),    # no switch: the verified ping's failure, nothing resent
+])
+def test_a_skip_verify_switch_of_the_environment_counts_for_the_ping_only_from_a_server_of_its_type(
+        monkeypatch, switches, answer, verify, message):
+    sent = []
+
+    def safe(method, url, params, verify=None):
+        sent.append(verify)
+        if verify is None:
+            raise cert_failure()
+        return PingResponse(204 if 'X-Influxdb-Version' in answer else 404, '', answer)
+    fallbacks = {kind: {'validate_certs': value} for kind, value in switches.items()}
+    client = KapacitorClient(url='https://127.0.0.1:1', fallbacks=fallbacks, timeout=5)
+    monkeypatch.setattr(client, '_safe', safe)
+    if message is None:
+        client.detect()
+        assert client.verify is verify and sent == [None, False]
+    else:
+        with pytest.raises(RequestError) as info:
+            client.detect()
+        assert message in str(info.value) and 'set ca_path' in str(info.value) and not client.detected
+        assert sent == ([None] if not switches else [None, False])
+
+
+def test_a_given_validate_certs_decides_the_ping_and_every_request_whatever_the_environment():
+    client = KapacitorClient(url='https://127.0.0.1:1', validate_certs=True, fallbacks={'kapacitor': {'validate_certs': False}})
+    assert client.verify is True
+    client = KapacitorClient(url='https://127.0.0.1:1', validate_certs=False, server_type='influxdb2')
+    assert client.verify is False
+
+
+@pytest.mark.parametrize('status', [401, 403])
+def test_a_refused_unauthenticated_ping_points_at_server_type_not_at_credentials(status):
+    with pytest.raises(RequestError) as info:
+        _client.identify_server(PingResponse(status, '{"error":"unauthorized"}', {}, 'application/json'))
+    text = str(info.value)
+    assert 'HTTP %d: unauthorized' % status in text and 'refused an unauthenticated GET /ping' in text
+    assert 'set server_type to kapacitor or influxdb2' in text and 'username' not in text

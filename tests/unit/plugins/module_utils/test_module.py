@@ -80,22 +80,32 @@ def test_influx_host_comes_after_kapacitor_url_and_an_explicit_url_wins(monkeypa
     assert module_in(monkeypatch, env, server_type='influxdb2', **params).client().base_url == url
 
 
-@pytest.mark.parametrize('env, params, header, auth', [
-    ({'INFLUX_TOKEN': 'influx-tok'}, {}, 'Token influx-tok', None),
-    ({'INFLUX_TOKEN': 'influx-tok', 'KAPACITOR_TOKEN': 'kap-tok'}, {}, 'Token kap-tok', None),
-    ({'INFLUX_TOKEN': 'influx-tok', 'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'pw'}, {}, None, (b'ops', b'pw')),
-    ({'INFLUX_TOKEN': 'influx-tok'}, {'token': 'given-tok'}, 'Token given-tok', None),
-    ({'INFLUX_TOKEN': 'influx-tok'}, {'username': 'ops', 'password': 'pw'}, None, (b'ops', b'pw')),
-    ({'INFLUX_TOKEN': 'influx-tok'}, {'url': 'http://ops:pw@influx:8086'}, None, (b'ops', b'pw')),
+KAPACITOR_ENV = {'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'kap-pw'}
+
+
+@pytest.mark.parametrize('server_type, env, params, header, auth', [
+    # The environment's credentials go to a server of their own type only.
+    ('influxdb2', {'INFLUX_TOKEN': 'influx-tok'}, {}, 'Token influx-tok', None),
+    ('kapacitor', {'INFLUX_TOKEN': 'influx-tok'}, {}, None, None),
+    ('influxdb2', {'KAPACITOR_TOKEN': 'kap-tok'}, {}, None, None),
+    ('influxdb2', KAPACITOR_ENV, {}, None, None),
+    ('influxdb2', dict(KAPACITOR_ENV, INFLUX_TOKEN='influx-tok'), {}, 'Token influx-tok', None),
+    ('kapacitor', dict(KAPACITOR_ENV, INFLUX_TOKEN='influx-tok'), {}, None, (b'ops', b'kap-pw')),
+    ('kapacitor', {'INFLUX_TOKEN': 'influx-tok', 'KAPACITOR_TOKEN': 'kap-tok'}, {}, 'Bearer kap-tok', None),
+    # Explicit credentials go to a server of either type, and win over the environment's.
+    ('influxdb2', {'INFLUX_TOKEN': 'influx-tok'}, {'token': 'given-tok'}, 'Token given-tok', None),
+    ('kapacitor', {'KAPACITOR_TOKEN': 'kap-tok'}, {'token': 'given-tok'}, 'Bearer given-tok', None),
+    ('influxdb2', {'INFLUX_TOKEN': 'influx-tok'}, {'username': 'ops', 'password': 'pw'}, None, (b'ops', b'pw')),
+    ('kapacitor', KAPACITOR_ENV, {'username': 'ops', 'password': 'pw'}, None, (b'ops', b'pw')),
+    ('influxdb2', {'INFLUX_TOKEN': 'influx-tok'}, {'url': 'http://ops:pw@influx:8086'}, None, (b'ops', b'pw')),
+    # KAPACITOR_PASSWORD completes an explicit username on Kapacitor only.
+    ('kapacitor', KAPACITOR_ENV, {'username': 'ops'}, None, (b'ops', b'kap-pw')),
+    ('influxdb2', KAPACITOR_ENV, {'username': 'ops'}, None, (b'ops', b'')),
 ])
-def test_influx_token_comes_after_every_kapacitor_credential_and_explicit_ones_win(monkeypatch, env, params, header, auth):
-    client = module_in(monkeypatch, env, server_type='influxdb2', **dict({'url': 'http://influx:8086'}, **params)).client()
+def test_environment_credentials_go_to_their_own_server_type_and_explicit_ones_to_any(
+        monkeypatch, server_type, env, params, header, auth):
+    client = module_in(monkeypatch, env, server_type=server_type, **dict({'url': 'http://influx:8086'}, **params)).client()
     assert client.session.headers.get('Authorization') == header and client.session.auth == auth
-
-
-def test_the_token_scheme_follows_the_server_type(monkeypatch):
-    client = module_in(monkeypatch, {'INFLUX_TOKEN': 'tok-1'}, server_type='kapacitor', url='http://kap:9092').client()
-    assert client.session.headers['Authorization'] == 'Bearer tok-1'
 
 
 def test_every_token_of_the_environment_is_masked(monkeypatch):
@@ -139,12 +149,19 @@ def test_every_result_carries_the_server_once_it_is_known(monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)['server'] == {'type': 'influxdb2', 'version': None}
 
 
-@pytest.mark.parametrize('env, params, verify', [
-    ({'INFLUX_SKIP_VERIFY': 'true'}, {}, False),
-    ({'INFLUX_SKIP_VERIFY': 'true', 'KAPACITOR_UNSAFE_SSL': 'false'}, {}, True),
-    ({'INFLUX_SKIP_VERIFY': 'true'}, {'validate_certs': True}, True),
-    ({}, {}, True),
+@pytest.mark.parametrize('server_type, env, params, verify', [
+    ('influxdb2', {'INFLUX_SKIP_VERIFY': 'true'}, {}, False),
+    ('influxdb2', {'INFLUX_SKIP_VERIFY': 'true', 'KAPACITOR_UNSAFE_SSL': 'false'}, {}, False),
+    ('influxdb2', {'KAPACITOR_UNSAFE_SSL': 'true'}, {}, True),
+    ('influxdb2', {'INFLUX_SKIP_VERIFY': 'true'}, {'validate_certs': True}, True),
+    ('kapacitor', {'KAPACITOR_UNSAFE_SSL': 'true'}, {}, False),
+    ('kapacitor', {'INFLUX_SKIP_VERIFY': 'true'}, {}, True),
+    ('kapacitor', {'KAPACITOR_UNSAFE_SSL': 'yes-please'}, {}, True),
+    ('kapacitor', {}, {'validate_certs': False}, False),
+    ('influxdb2', {}, {'validate_certs': False}, False),
+    ('influxdb2', {}, {}, True),
 ])
-def test_influx_skip_verify_comes_after_kapacitor_unsafe_ssl_and_validate_certs_wins(monkeypatch, env, params, verify):
-    client = module_in(monkeypatch, env, server_type='influxdb2', url='https://influx:8086', **params).client()
+def test_each_skip_verify_switch_applies_to_its_own_server_type_and_validate_certs_to_any(
+        monkeypatch, server_type, env, params, verify):
+    client = module_in(monkeypatch, env, server_type=server_type, url='https://influx:8086', **params).client()
     assert client.verify is verify
