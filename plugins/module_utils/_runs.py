@@ -222,9 +222,13 @@ def horizon_words(seconds):
     return '%d seconds' % seconds
 
 
+# The server's name in messages, per server type (as the client says it); None: not known yet (before detection).
+PRODUCTS = {'kapacitor': 'Kapacitor', 'influxdb2': 'InfluxDB', None: 'Kapacitor or InfluxDB'}
+
+
 def server_label(server_type):
     """The server's name in messages: ``Kapacitor`` or ``InfluxDB`` (``server_type`` as the client says it)."""
-    return 'InfluxDB' if server_type == 'influxdb2' else 'Kapacitor'
+    return PRODUCTS[server_type]
 
 
 def resolve_window(after_time, before_time, now, horizon=HORIZON_SECONDS, server_type='kapacitor'):

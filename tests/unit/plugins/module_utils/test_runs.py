@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    PRODUCTS,
     Window,
     annotate_attempts,
     check_id,
@@ -23,6 +24,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     parse_time,
     resolve_window,
     rfc3339_to_epoch,
+    server_label,
     snake_run,
     sort_runs,
     summarize,
@@ -269,3 +271,9 @@ def test_influxdb_could_not_execute_task_run_is_an_error_not_a_failed_new_run(ve
     assert classify_retry_response(500, message, verb) == 'retried_failed'
     assert classify_retry_response(500, message, verb, server_type='influxdb2') == 'error'
     assert classify_retry_response(400, '%s inactive task' % verb, verb, server_type='influxdb2') == 'task_inactive'
+
+
+def test_server_label_names_each_server_type_and_the_client_uses_the_same_names():
+    from ansible_collections.tickstack.kapacitor.plugins.module_utils import _client  # the core _runs never imports it
+    assert [server_label(kind) for kind in ('kapacitor', 'influxdb2', None)] == ['Kapacitor', 'InfluxDB', 'Kapacitor or InfluxDB']
+    assert _client.PRODUCTS is PRODUCTS
