@@ -31,6 +31,9 @@ options:
         every answer with its version header; InfluxDB 2 OSS answers with its version (2.x), InfluxDB Cloud without
         one. InfluxDB 1.x (no task engine), InfluxDB 3 (no Flux tasks) and any other answer are refused, with a
         message that says what answered. A proxy that hides those headers needs an explicit type.
+      - The C(GET /ping) of V(auto) carries no credential. Its certificate is verified unless O(validate_certs=false);
+        when that fails and only one of E(KAPACITOR_UNSAFE_SSL) and E(INFLUX_SKIP_VERIFY) is true, it is sent again
+        without verification, and its answer counts only if the server is of that variable's type.
       - V(kapacitor) or V(influxdb2) sends no such request. Pointed at the wrong type, a module fails with an
         error that names what came back (InfluxDB's web page for a Kapacitor path, for example), never a success.
       - Every result carries C(server), the type found and its version.
@@ -44,15 +47,18 @@ options:
       - User name for HTTP basic authentication (Kapacitor's C([http] auth-enabled = true)). InfluxDB 2 accepts no
         basic authentication on its API, use O(token) there.
       - If no credential is given in the task (neither O(username), O(password), O(token) nor credentials in O(url)),
-        the environment variables E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are used, or E(KAPACITOR_TOKEN).
+        the environment variables E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are used, or E(KAPACITOR_TOKEN),
+        for a Kapacitor server only, never for InfluxDB 2.
+      - Credentials given in the task (options, or in O(url)) are sent to a server of either type, once its type is
+        known.
       - Mutually exclusive with O(token). Wins over credentials in O(url).
     type: str
   password:
     aliases: [url_password]
     description:
       - Password for O(username).
-      - If O(username) is given without O(password), E(KAPACITOR_PASSWORD) is used unless E(KAPACITOR_USERNAME)
-        names another user.
+      - If O(username) is given without O(password), E(KAPACITOR_PASSWORD) is used for a Kapacitor server unless
+        E(KAPACITOR_USERNAME) names another user.
     type: str
   token:
     description:
@@ -62,8 +68,10 @@ options:
         one every InfluxDB 2 release accepts). Listing runs needs read access to the org's tasks, retrying needs write access
         (InfluxDB's documentation asks for an all-access or operator token to retry).
       - Spaces and line breaks around it (as read from a file) are removed. It is never shown in output.
-      - If no credential is given in the task, the environment variable E(KAPACITOR_TOKEN) is used (see O(username)),
-        and after every KAPACITOR_* credential variable, E(INFLUX_TOKEN).
+      - If no credential is given in the task, the environment variable E(KAPACITOR_TOKEN) is used for a Kapacitor
+        server (see O(username)), and E(INFLUX_TOKEN) for an InfluxDB 2 server, each only for a server of its own
+        type, so a job may set both (an InfluxDB token never reaches a Kapacitor, nor a Kapacitor credential an
+        InfluxDB). An explicit O(token) goes to either.
       - Mutually exclusive with O(username) and O(password). Wins over credentials in O(url).
     type: str
   org:
@@ -91,8 +99,10 @@ options:
   validate_certs:
     description:
       - Whether to verify the server's TLS certificate.
-      - If not set, certificates are verified unless the environment variable E(KAPACITOR_UNSAFE_SSL) is true,
-        as with the kapacitor CLI, or, when that is not set, E(INFLUX_SKIP_VERIFY) is, as with the influx CLI.
+      - If not set, certificates are verified unless, for a Kapacitor server, the environment variable
+        E(KAPACITOR_UNSAFE_SSL) is true, as with the kapacitor CLI, or, for an InfluxDB 2 server,
+        E(INFLUX_SKIP_VERIFY) is, as with the influx CLI. Each applies to a server of its own type only (see
+        O(server_type) for the detection request); an explicit O(validate_certs) applies to either.
       - Turning verification off is insecure; prefer O(ca_path).
     type: bool
   ca_path:
@@ -133,10 +143,14 @@ options:
     type: bool
     default: true
 notes:
-  - Explicit options always win over the environment variables. For credentials this holds as a whole. With
-    O(username) and O(password) in the task, E(KAPACITOR_TOKEN) and E(INFLUX_TOKEN) are ignored, and with O(token),
-    E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are; setting both kinds of KAPACITOR_* credentials in the
-    environment alone is an error. The same holds for O(org) and O(org_id) as a pair.
+  - Explicit options always win over the environment variables, and apply to a server of either type. For
+    credentials this holds as a whole. With O(username) and O(password) in the task, E(KAPACITOR_TOKEN) and
+    E(INFLUX_TOKEN) are ignored, and with O(token), E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are; setting
+    both kinds of KAPACITOR_* credentials in the environment alone is an error. The same holds for O(org) and
+    O(org_id) as a pair.
+  - The environment's credentials and TLS switches apply only to a server of their own type, once it is known
+    (given in O(server_type), or detected). E(KAPACITOR_TOKEN), E(KAPACITOR_USERNAME), E(KAPACITOR_PASSWORD) and
+    E(KAPACITOR_UNSAFE_SSL) apply to Kapacitor, E(INFLUX_TOKEN) and E(INFLUX_SKIP_VERIFY) to InfluxDB 2.
   - After three failures in a row to reach the server at all (refused, reset or timed-out connections without any
     HTTP answer in between) and a ping that gets no answer either, a module sends nothing more to that server;
     every request still to make fails at once with one shared reason.
