@@ -175,16 +175,17 @@ def test_the_influx_environment_serves_the_influxdb_host_of_a_mixed_inventory(si
         influx.process.stop()
 
 
-def test_a_job_with_both_credentials_needs_the_influxdb_token_as_the_influxdb_hosts_own_variable(tmp_path):
-    """docs/awx.md: with a Kapacitor credential that authenticates, the KAPACITOR_* variables win over INFLUX_TOKEN on
-    every host, so the InfluxDB host is refused; the InfluxDB credential's extra variables, made the InfluxDB hosts'
-    own by their group variables, serve both."""
+def test_a_job_with_both_credentials_serves_each_server_with_its_own(tmp_path):
+    """docs/awx.md: a job that carries a Kapacitor credential that authenticates and an InfluxDB 2 one, as
+    environment variables: each server gets its own (the Kapacitor user never reaches InfluxDB, the token never
+    Kapacitor, which would refuse them). Then the extra-variables variant, made the InfluxDB hosts' own by their
+    group variables."""
     kapacitor = start_simulator('--auth-user', 'ops:ops-Pw-71')
     influx = start_simulator(flavor='influxdb2')
     try:
         sims = {'kap1': kapacitor, 'influx1': influx}
         for control in sims.values():
-            control.load({'tasks': [{'name': 'rollup', 'run_seconds': 0.2, 'runs': failed_runs('-2h', '-1h')}]})
+            control.load({'tasks': [{'name': 'rollup', 'run_seconds': 0.2, 'runs': failed_runs('-3h', '-2h', '-1h')}]})
         kapacitor_credential = {'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'ops-Pw-71'}
         path = tmp_path / 'inventory.yml'
         path.write_text('kapacitor:\n  hosts:\n    kap1:\n      kapacitor_url: "%s"\n    influx1:\n      kapacitor_url: "%s"\n'
@@ -192,21 +193,25 @@ def test_a_job_with_both_credentials_needs_the_influxdb_token_as_the_influxdb_ho
                         '    kapacitor_org: "{{ influxdb_org }}"\n    kapacitor_org_id: "{{ influxdb_org_id }}"\n'
                         % (kapacitor.url, influx.url))
         before = {host: control.attempts() for host, control in sims.items()}
+        # The first run takes the two newer failed times (since 150m), the second the oldest: each run must reach both.
+        first = {'influxdb_token': '', 'influxdb_org': '', 'influxdb_org_id': '', 'retry_failed_runs_since': '150m'}
 
-        # The environment injector alone: the InfluxDB host gets the Kapacitor user, which InfluxDB refuses.
-        played = run_playbook(PLAYBOOK, {'influxdb_token': '', 'influxdb_org': '', 'influxdb_org_id': ''},
-                              inventory=str(path), env=dict(kapacitor_credential, INFLUX_TOKEN=INFLUX_TOKEN,
-                                                            INFLUX_ORG=INFLUX_ORG))
-        assert played.returncode != 0 and recap(played.stdout, 'influx1')['failed'] == 1, played.stdout
-        assert not new_attempts(before['influx1'], influx.attempts())
-        assert set(new_attempts(before['kap1'], kapacitor.attempts())) == failing_times(before['kap1'])
+        # Both environment injectors: every host is served with its own credential.
+        played = run_playbook(PLAYBOOK, first, inventory=str(path),
+                              env=dict(kapacitor_credential, INFLUX_TOKEN=INFLUX_TOKEN, INFLUX_ORG=INFLUX_ORG))
+        assert played.returncode == 0, played.stdout
+        middle = {host: control.attempts() for host, control in sims.items()}
+        for host in sims:
+            fresh = new_attempts(before[host], middle[host])
+            assert len(fresh) == 2 and all(len(runs) == 1 for runs in fresh.values()), (host, fresh)
 
-        # The extra-variables injector: the InfluxDB host's own token and org win; the Kapacitor host is unchanged.
+        # The extra-variables injector: the InfluxDB host's own token and org; the Kapacitor host as before.
         played = run_playbook(PLAYBOOK, {'influxdb_token': INFLUX_TOKEN, 'influxdb_org': INFLUX_ORG, 'influxdb_org_id': ''},
                               inventory=str(path), env=kapacitor_credential)
         assert played.returncode == 0, played.stdout
-        fresh = new_attempts(before['influx1'], influx.attempts())
-        assert set(fresh) == failing_times(before['influx1']) and all(len(runs) == 1 for runs in fresh.values())
+        for host, control in sims.items():
+            fresh = new_attempts(middle[host], control.attempts())
+            assert set(fresh) == failing_times(middle[host]) and len(fresh) == 1, (host, fresh)
         assert INFLUX_TOKEN not in played.stdout and 'ops-Pw-71' not in played.stdout
     finally:
         kapacitor.process.stop()
