@@ -159,19 +159,46 @@ class RecordingServer(LocalHTTPServer):
         super().__init__(Handler)
 
 
-@pytest.mark.parametrize('server_type, path, scheme', [('influxdb2', '/api/v2/tasks', 'Token'),
-                                                       ('kapacitor', '/kapacitor/v1/api/v2/tasks', 'Bearer')])
-def test_the_token_of_the_environment_goes_with_the_scheme_of_the_server_found(server_type, path, scheme):
+@pytest.mark.parametrize('server_type, path, sent', [('influxdb2', '/api/v2/tasks', 'Token Env-token-5Rw'),
+                                                     ('kapacitor', '/kapacitor/v1/api/v2/tasks', None)])
+def test_the_influx_token_of_the_environment_goes_to_influxdb_only_with_its_scheme(server_type, path, sent):
     server = RecordingServer(server_type)
     try:
         env = {'INFLUX_HOST': server.url, 'INFLUX_TOKEN': 'Env-token-5Rw', 'INFLUX_ORG': INFLUX_ORG}
         result = run_module(INFO, {}, env=env)
         assert result.rc == 0, result
-        # The ping goes before the scheme is known: without the token.
-        assert server.requests == [('/ping', None), (path, '%s Env-token-5Rw' % scheme)]
+        # The ping goes before the type is known: without the token, which a Kapacitor never gets.
+        assert server.requests == [('/ping', None), (path, sent)]
         assert 'Env-token-5Rw' not in result.stdout + result.stderr
     finally:
         server.stop()
+
+
+KAPACITOR_BASIC = 'Basic b3BzOkthcC1wdy0yUXo='   # ops:Kap-pw-2Qz
+
+
+@pytest.mark.parametrize('given, kapacitor_auth, influx_auth', [
+    # Each credential of the environment goes to a server of its own type only, as in a job with both AWX credentials.
+    ({}, KAPACITOR_BASIC, 'Token Env-token-5Rw'),
+    # An explicit one goes to either.
+    ({'token': 'Given-token-4Kd'}, 'Bearer Given-token-4Kd', 'Token Given-token-4Kd'),
+])
+def test_the_environments_credentials_go_to_a_server_of_their_own_type_only(given, kapacitor_auth, influx_auth):
+    servers = {'kapacitor': RecordingServer('kapacitor'), 'influxdb2': RecordingServer('influxdb2')}
+    try:
+        env = {'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'Kap-pw-2Qz', 'INFLUX_TOKEN': 'Env-token-5Rw',
+               'INFLUX_ORG': INFLUX_ORG}
+        for server in servers.values():
+            result = run_module(INFO, dict(given, url=server.url), env=env)
+            assert result.rc == 0, result
+            assert not [secret for secret in ('Kap-pw-2Qz', 'Env-token-5Rw', 'Given-token-4Kd')
+                        if secret in result.stdout + result.stderr]
+        # Out of band: what each server got. The detection ping carries no credential.
+        assert servers['kapacitor'].requests == [('/ping', None), ('/kapacitor/v1/api/v2/tasks', kapacitor_auth)]
+        assert servers['influxdb2'].requests == [('/ping', None), ('/api/v2/tasks', influx_auth)]
+    finally:
+        for server in servers.values():
+            server.stop()
 
 
 def test_a_rejected_token_fails_with_influxdbs_message_and_a_hint_for_it(influx):
