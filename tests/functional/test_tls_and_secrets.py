@@ -75,6 +75,8 @@ def test_certificates_are_verified_by_default_and_turning_that_off_is_explicit(t
         ('validate_certs false', {'validate_certs': False}, {}, True),
         ('KAPACITOR_UNSAFE_SSL true', {}, {'KAPACITOR_UNSAFE_SSL': 'true'}, True),
         ('KAPACITOR_UNSAFE_SSL false', {}, {'KAPACITOR_UNSAFE_SSL': 'false'}, False),
+        ("INFLUX_SKIP_VERIFY is InfluxDB's only", {}, {'INFLUX_SKIP_VERIFY': 'true'}, False),
+        ('both switches', {}, {'INFLUX_SKIP_VERIFY': 'true', 'KAPACITOR_UNSAFE_SSL': 'true'}, True),
         ('explicit validate_certs wins over the environment', {'validate_certs': True}, {'KAPACITOR_UNSAFE_SSL': 'true'}, False),
         ('KAPACITOR_CA_PATH', {}, {'KAPACITOR_CA_PATH': pki['ca']}, True),
     ]
@@ -82,12 +84,14 @@ def test_certificates_are_verified_by_default_and_turning_that_off_is_explicit(t
     def go(case):
         dummy, args, env, dummy = case
         return run_module(INFO, dict(args, url=url), env=env)
-    for (label, dummy, dummy, works), result in zip(cases, in_parallel(go, cases)):
+    for (label, dummy, env, works), result in zip(cases, in_parallel(go, cases)):
         if works:
             assert result.rc == 0, (label, result)
         else:
             assert result.rc == 1, (label, result)
             assert 'certificate verify failed' in result['msg'] and 'set ca_path' in result['msg'], (label, result['msg'])
+            if 'INFLUX_SKIP_VERIFY' in env:
+                assert 'Kapacitor answered, and INFLUX_SKIP_VERIFY=true skips the check for InfluxDB only' in result['msg']
 
 
 def test_the_role_over_mutual_tls(tls_sims, pki, tmp_path):
