@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import redact_url
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import SERVER_TYPES, redact_url
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
@@ -29,7 +29,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
 )
 
 PREFIX = 'retry_failed_runs_'
-URL_UNSET = 'KAPACITOR_URL or http://localhost:9092'
+URL_UNSET = 'KAPACITOR_URL, INFLUX_HOST or the default URL'
 # Facts the role sets itself under its prefix: not settings, never reported as unknown.
 ROLE_FACTS = frozenset((PREFIX + 'result',))
 
@@ -61,9 +61,6 @@ TASK_COLUMNS = (
     ('skipped', ('skipped', 'task_inactive')),
     ('deferred', ('deferred',)),
 )
-# The server types the modules report (their ``server`` result).
-SERVER_TYPES = ('kapacitor', 'influxdb2')
-
 # (setting, type, the values it admits, what is expected)
 NUMBERS = (
     ('max_attempts', int, lambda n: n >= 1, 'a whole number, 1 or more'),
@@ -347,7 +344,7 @@ def server_of(found, retry=None, backfill=None, server_type=None):
 
 def server_words(server):
     """A server in the summary's words: ``Kapacitor 1.8.3``, ``InfluxDB 2.7.12``, ``InfluxDB 2`` (no version: Cloud, or
-    a type that was given rather than detected); empty when unknown."""
+    no module reached the server); empty when unknown."""
     kind, version = _field(server, 'type'), _field(server, 'version')
     if kind not in SERVER_TYPES:
         return ''

@@ -205,8 +205,8 @@ def test_a_skipped_retry_gives_zero_figures():
 @pytest.mark.parametrize('url, shown', [
     ('http://ops:s3cret@kap.example.com:9092', 'http://kap.example.com:9092'),
     ('https://kap.example.com:9092', 'https://kap.example.com:9092'),
-    (None, 'KAPACITOR_URL or http://localhost:9092'),
-    ('', 'KAPACITOR_URL or http://localhost:9092'),
+    (None, 'KAPACITOR_URL, INFLUX_HOST or the default URL'),
+    ('', 'KAPACITOR_URL, INFLUX_HOST or the default URL'),
 ])
 def test_the_url_is_shown_without_credentials(url, shown):
     assert summary(found(), [], url=url)['url'] == shown
