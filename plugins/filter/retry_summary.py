@@ -5,7 +5,7 @@
 """Filters of the retry_failed_runs role: check its settings, sum up one server, render the summary.
 
 What the role used to compute in Jinja lives here, where it is unit-tested. Outcomes are counted by the
-core's ``summarize`` and credentials are removed from URLs by the client's ``redact_url``; neither is
+core's ``summarize`` and credentials are removed from URLs by ``_urls.redact_url``; neither is
 written a second time. Documentation: ``retry_settings.yml``, ``retry_batches.yml``, ``retry_summary.yml``,
 ``retry_summary_lines.yml`` and ``retry_fleet_lines.yml`` beside this file.
 """
@@ -18,15 +18,16 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import SERVER_TYPES, redact_url
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
     NOT_ERROR_RE,
+    SERVER_TYPES,
     rfc3339_to_epoch,
     server_label,
     summarize,
 )
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import redact_url
 
 PREFIX = 'retry_failed_runs_'
 URL_UNSET = 'KAPACITOR_URL, INFLUX_HOST or the default URL'
@@ -223,21 +224,28 @@ def batch_rounds(runs, settings, server=None):
     return max(1, int(BATCH_SECONDS / per_retry + 1e-6))  # + 1e-6: 30 / 3.0 is 10 rounds, not 9.999...
 
 
-def retry_batches(runs, settings, server=None):
+def retry_batches(runs, settings, server=None, with_runs=True):
     """The listed runs in batches of ``concurrency`` × ``batch_rounds(...)``, one retry module call each.
 
-    Each batch is ``{'label': 'batch 2/5: runs 161-320 of 700', 'runs': [...]}``; Ansible prints the label as each
-    batch ends, so an operator sees progress at least once per batch (about every BATCH_SECONDS when sized from the
-    runs' recorded durations). ``server`` is the listing's ``server`` result (its ``type``), when known.
+    Each batch is ``{'label': 'batch 2/5: runs 161-320 of 700', 'start': 160, 'end': 320, 'runs': [...]}``; Ansible
+    prints the label as each batch ends, so an operator sees progress at least once per batch (about every
+    BATCH_SECONDS when sized from the runs' recorded durations). ``server`` is the listing's ``server`` result (its
+    ``type``), when known. With ``with_runs`` false a batch has no ``runs``, only the slice ``start:end`` of the
+    input: Ansible copies a loop's item into the item's result, and a batch of runs would be carried twice.
     """
     if not isinstance(runs, list):
         raise AnsibleFilterError('retry_batches expects the list of runs of kapacitor_task_runs_info, got %r' % (runs,))
     size = settings['concurrency'] * batch_rounds(runs, settings, server if isinstance(server, Mapping) else None)
     count = (len(runs) + size - 1) // size
-    return [{'label': 'batch %d/%d: runs %d-%d of %d' % (index + 1, count, start + 1, min(start + size, len(runs)),
-                                                         len(runs)),
-             'runs': runs[start:start + size]}
-            for index, start in enumerate(range(0, len(runs), size))]
+    batches = []
+    for index, start in enumerate(range(0, len(runs), size)):
+        end = min(start + size, len(runs))
+        batch = {'label': 'batch %d/%d: runs %d-%d of %d' % (index + 1, count, start + 1, end, len(runs)),
+                 'start': start, 'end': end}
+        if with_runs:
+            batch['runs'] = runs[start:end]
+        batches.append(batch)
+    return batches
 
 
 def _field(mapping, key, default=None):

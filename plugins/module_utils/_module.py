@@ -19,10 +19,9 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
     REQUESTS_IMPORT_ERROR,
     SERVER_TYPES,
     KapacitorClient,
-    parse_base_url,
-    url_secrets,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError, RequestError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import parse_base_url, url_secrets
 
 # A failure message longer than this is cut (with a note of how much was cut): one fatal line must stay readable.
 MAX_MESSAGE = 2000

@@ -222,7 +222,9 @@ def horizon_words(seconds):
     return '%d seconds' % seconds
 
 
-# The server's name in messages, per server type (as the client says it); None: not known yet (before detection).
+# The server types the collection talks to, and the server's name in messages per type (as the client says it);
+# None: not known yet (before detection).
+SERVER_TYPES = ('kapacitor', 'influxdb2')
 PRODUCTS = {'kapacitor': 'Kapacitor', 'influxdb2': 'InfluxDB', None: 'Kapacitor or InfluxDB'}
 
 

@@ -24,10 +24,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils import _client
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import (
     KapacitorClient,
     classify,
-    parse_base_url,
-    redact_url,
     server_message,
-    url_secrets,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
     AmbiguousRequest,
@@ -37,6 +34,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     ServerUnreachable,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import lock_path
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import parse_base_url, redact_url, url_secrets
 from ansible_collections.tickstack.kapacitor.tests.functional.support import LocalHTTPServer, free_port
 
 
