@@ -368,6 +368,17 @@ def test_batches_hold_concurrency_times_rounds_runs_each_and_say_where_they_are(
     assert [len(batch['runs']) for batch in retry_batches(runs * 8, settings())] == [80, 8]
 
 
+def test_without_runs_a_batch_is_the_slice_of_the_listing_it_stands_for():
+    # What the role loops over: Ansible copies each loop item into its result, so the item carries no runs.
+    runs = [{'id': '%016x' % index} for index in range(1, 12)]
+    slices = retry_batches(runs, settings(concurrency=2, batch_rounds=2), with_runs=False)
+    assert all('runs' not in batch for batch in slices)
+    assert [(batch['start'], batch['end']) for batch in slices] == [(0, 4), (4, 8), (8, 11)]
+    full = retry_batches(runs, settings(concurrency=2, batch_rounds=2))
+    assert [runs[batch['start']:batch['end']] for batch in slices] == [batch['runs'] for batch in full]
+    assert [batch['label'] for batch in slices] == [batch['label'] for batch in full]
+
+
 def timed_runs(count, seconds, started='2026-11-29T10:00:00.5Z'):
     """Runs that each recorded a run time of ``seconds`` (finished_at - started_at)."""
     finished = '2026-11-29T10:%02d:%06.3fZ' % divmod(0.5 + seconds, 60)
