@@ -938,6 +938,24 @@ def test_a_given_validate_certs_decides_the_ping_and_every_request_whatever_the_
     assert client.verify is False
 
 
+@pytest.mark.parametrize('options, verify', [
+    ({}, '/etc/env/ca-bundle.pem'),                                # verified against the environment's bundle
+    ({'ca_path': '/etc/kapacitor/ca.pem'}, '/etc/kapacitor/ca.pem'),  # ca_path wins, as with requests' own reading
+    ({'validate_certs': False}, False),
+])
+def test_the_environment_is_read_once_and_requests_get_what_requests_would_have_read(monkeypatch, options, verify):
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/etc/env/ca-bundle.pem')
+    monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.example.com:3128')
+    monkeypatch.delenv('NO_PROXY', raising=False)
+    monkeypatch.delenv('no_proxy', raising=False)
+    client = KapacitorClient(url='https://kap.example.com:9092', server_type='kapacitor', **options)
+    sent = []
+    monkeypatch.setattr(client.session, 'request', lambda *args, **kwargs: sent.append(kwargs) or PingResponse(200, '{}', {}))
+    client._send('GET', client.base_url + '/kapacitor/v1/ping', None, 5)
+    assert client.session.trust_env is False
+    assert sent[0]['verify'] == verify and sent[0]['proxies']['https'] == 'http://proxy.example.com:3128'
+
+
 @pytest.mark.parametrize('status', [401, 403])
 def test_a_refused_unauthenticated_ping_points_at_server_type_not_at_credentials(status):
     with pytest.raises(RequestError) as info:

@@ -50,10 +50,13 @@ def test_url_username_and_url_password_are_the_credentials_uri_users_type(monkey
 
 
 def test_the_network_options_reach_the_client(monkeypatch):
+    for name in ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.example.com:3128')
     client = module_with(monkeypatch, server_type='kapacitor', url='https://gw.example.com/kapacitor-eu/', use_proxy=False, http_retries=0).client()
-    assert (client.base_url, client.proxies is not None, client.http_retries) == ('https://gw.example.com/kapacitor-eu', True, 0)
-    client = module_with(monkeypatch, server_type='kapacitor', url='http://kap:9092').client()
-    assert (client.proxies, client.http_retries) == (None, 5)
+    assert (client.base_url, client.proxies, client.http_retries) == ('https://gw.example.com/kapacitor-eu', {}, 0)
+    client = module_with(monkeypatch, server_type='kapacitor', url='https://kap:9092').client()
+    assert (client.proxies.get('https'), client.http_retries) == ('http://proxy.example.com:3128', 5)
 
 
 @pytest.mark.parametrize('value', [-1, 101])
