@@ -411,7 +411,7 @@ class KapacitorClient:
         self._detect_lock = threading.Lock()
         # The environment is read once, here, where requests would read it again for every request (trust_env, a
         # fifth of the client's CPU per request): the proxy for this server (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) unless
-        # use_proxy is false, and the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (see _verify). ~/.netrc is not
+        # use_proxy is false, and the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (_requests_verify). ~/.netrc is not
         # read: credentials come from the options and their environment variables only.
         self.proxies = requests.utils.get_environ_proxies(self.base_url + DETECT_PATH) if use_proxy else {}
         self.proxy = environment_proxy(self.base_url + DETECT_PATH) if use_proxy else None

@@ -5,6 +5,9 @@
 """Unit tests of the retry_failed_runs role's filters: settings, the per-server summary and its lines."""
 
 import datetime
+import os
+import subprocess
+import sys
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -353,6 +356,15 @@ def test_an_unknown_variable_without_a_close_name_is_still_refused():
 def test_known_variables_other_prefixes_and_the_roles_own_result_fact_pass():
     names = KNOWN + ['retry_failed_runs_result', '__retry_failed_runs_settings', 'kapacitor_url']
     assert retry_settings(dict(SETTINGS), names, KNOWN)['max_attempts'] == 3
+
+
+def test_loading_the_filters_does_not_load_the_http_stack():
+    # Every Ansible worker that renders one of the role's templates loads this plugin: requests and urllib3 there
+    # cost more CPU than the filter itself, once per task and host.
+    code = ('import sys; import ansible_collections.tickstack.kapacitor.plugins.filter.retry_summary; '
+            'print(sorted(name for name in ("requests", "urllib3") if name in sys.modules))')
+    output = subprocess.check_output([sys.executable, '-c', code], env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert output.decode().strip() == '[]'
 
 
 # --------------------------------------------------------------------------- retry_batches

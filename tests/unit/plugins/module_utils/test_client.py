@@ -938,22 +938,48 @@ def test_a_given_validate_certs_decides_the_ping_and_every_request_whatever_the_
     assert client.verify is False
 
 
-@pytest.mark.parametrize('options, verify', [
-    ({}, '/etc/env/ca-bundle.pem'),                                # verified against the environment's bundle
-    ({'ca_path': '/etc/kapacitor/ca.pem'}, '/etc/kapacitor/ca.pem'),  # ca_path wins, as with requests' own reading
-    ({'validate_certs': False}, False),
-])
-def test_the_environment_is_read_once_and_requests_get_what_requests_would_have_read(monkeypatch, options, verify):
-    monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/etc/env/ca-bundle.pem')
-    monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.example.com:3128')
-    monkeypatch.delenv('NO_PROXY', raising=False)
-    monkeypatch.delenv('no_proxy', raising=False)
-    client = KapacitorClient(url='https://kap.example.com:9092', server_type='kapacitor', **options)
+PROXY_VARIABLES = ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY',
+                   'NO_PROXY', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE')
+
+
+def sent_by(monkeypatch, env, **options):
+    """What the client hands requests for one request and for the circuit breaker's ping, under ``env``."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    client = KapacitorClient(url='https://kap.example.com:9092/prefix', server_type='kapacitor', **options)
     sent = []
     monkeypatch.setattr(client.session, 'request', lambda *args, **kwargs: sent.append(kwargs) or PingResponse(200, '{}', {}))
+    monkeypatch.setattr(client.session, 'get', lambda *args, **kwargs: sent.append(kwargs) or PingResponse(200, '{}', {}))
     client._send('GET', client.base_url + '/kapacitor/v1/ping', None, 5)
-    assert client.session.trust_env is False
-    assert sent[0]['verify'] == verify and sent[0]['proxies']['https'] == 'http://proxy.example.com:3128'
+    assert client._ping()
+    assert client.session.trust_env is False  # requests no longer reads the environment for each request
+    return sent
+
+
+@pytest.mark.parametrize('env, options, verify', [
+    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {}, '/etc/env/ca-bundle.pem'),
+    ({'CURL_CA_BUNDLE': '/etc/env/curl-ca.pem'}, {}, '/etc/env/curl-ca.pem'),
+    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {'ca_path': '/etc/kapacitor/ca.pem'}, '/etc/kapacitor/ca.pem'),
+    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {'validate_certs': False}, False),
+    ({}, {}, True),
+])
+def test_requests_get_the_ca_bundle_requests_would_have_read_from_the_environment(monkeypatch, env, options, verify):
+    assert [kwargs['verify'] for kwargs in sent_by(monkeypatch, env, **options)] == [verify, verify]
+
+
+@pytest.mark.parametrize('env, options, proxy', [
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128'}, {}, 'http://proxy.example.com:3128'),
+    ({'https_proxy': 'http://lower.example.com:3128'}, {}, 'http://lower.example.com:3128'),
+    ({'ALL_PROXY': 'http://all.example.com:3128'}, {}, 'http://all.example.com:3128'),
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': 'kap.example.com'}, {}, None),
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'no_proxy': '.example.com'}, {}, None),
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128'}, {'use_proxy': False}, None),
+])
+def test_requests_get_the_proxy_requests_would_have_read_from_the_environment(monkeypatch, env, options, proxy):
+    url = 'https://kap.example.com:9092/prefix/kapacitor/v1/ping'
+    assert [requests.utils.select_proxy(url, kwargs['proxies']) for kwargs in sent_by(monkeypatch, env, **options)] == [proxy, proxy]
 
 
 @pytest.mark.parametrize('status', [401, 403])
