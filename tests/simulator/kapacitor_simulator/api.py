@@ -162,7 +162,7 @@ class TaskAPI:
             runs = self.find_runs(task_id, *filters)
             flux = self.state.task_flux(task_id)
             body = {'links': {'self': '%s/%s/runs' % (self.prefix, fmt_id(task_id)), 'task': '%s/%s' % (self.prefix, fmt_id(task_id))},
-                    'runs': [run.to_json(flux, self.prefix) for run in runs]}
+                    'runs': [run.listed_json(flux, self.prefix) for run in runs]}
         return json_response(200, body)
 
     def decode_runs_request(self, req):
