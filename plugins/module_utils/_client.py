@@ -232,11 +232,10 @@ def _kind(exc):
     return 'other'
 
 
-def environment_proxy(url):
-    """``(proxy URL with credentials redacted, the environment variable it came from)`` when ``requests`` sends a
-    request for ``url`` through a proxy of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, either
-    case, unless ``NO_PROXY`` exempts the host), else None."""
-    proxies = requests.utils.get_environ_proxies(url)
+def environment_proxy(url, proxies):
+    """``(proxy URL with credentials redacted, the environment variable it came from)`` when a request for ``url``
+    goes through one of ``proxies`` (the environment's: ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, either case,
+    unless ``NO_PROXY`` exempts the host), else None."""
     proxy = requests.utils.select_proxy(url, proxies)
     if not proxy:
         return None
@@ -414,7 +413,7 @@ class KapacitorClient:
         # use_proxy is false, and the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (_requests_verify). ~/.netrc is not
         # read: credentials come from the options and their environment variables only.
         self.proxies = requests.utils.get_environ_proxies(self.base_url + DETECT_PATH) if use_proxy else {}
-        self.proxy = environment_proxy(self.base_url + DETECT_PATH) if use_proxy else None
+        self.proxy = environment_proxy(self.base_url + DETECT_PATH, self.proxies)  # the one named in messages
         self._ca_bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
         self._sleep = sleep
         session = requests.Session()

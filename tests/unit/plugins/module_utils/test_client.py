@@ -955,7 +955,7 @@ def sent_by(monkeypatch, env, **options):
     client._send('GET', client.base_url + '/kapacitor/v1/ping', None, 5)
     assert client._ping()
     assert client.session.trust_env is False  # requests no longer reads the environment for each request
-    return sent
+    return client, sent
 
 
 @pytest.mark.parametrize('env, options, verify', [
@@ -966,7 +966,7 @@ def sent_by(monkeypatch, env, **options):
     ({}, {}, True),
 ])
 def test_requests_get_the_ca_bundle_requests_would_have_read_from_the_environment(monkeypatch, env, options, verify):
-    assert [kwargs['verify'] for kwargs in sent_by(monkeypatch, env, **options)] == [verify, verify]
+    assert [kwargs['verify'] for kwargs in sent_by(monkeypatch, env, **options)[1]] == [verify, verify]
 
 
 @pytest.mark.parametrize('env, options, proxy', [
@@ -979,7 +979,9 @@ def test_requests_get_the_ca_bundle_requests_would_have_read_from_the_environmen
 ])
 def test_requests_get_the_proxy_requests_would_have_read_from_the_environment(monkeypatch, env, options, proxy):
     url = 'https://kap.example.com:9092/prefix/kapacitor/v1/ping'
-    assert [requests.utils.select_proxy(url, kwargs['proxies']) for kwargs in sent_by(monkeypatch, env, **options)] == [proxy, proxy]
+    client, sent = sent_by(monkeypatch, env, **options)
+    assert [requests.utils.select_proxy(url, kwargs['proxies']) for kwargs in sent] == [proxy, proxy]
+    assert (client.proxy or (None,))[0] == proxy  # the proxy messages name is the one requests is given
 
 
 @pytest.mark.parametrize('status', [401, 403])
