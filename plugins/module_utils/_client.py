@@ -147,6 +147,9 @@ def hint_for_status(status, message, response=None, server_type='kapacitor'):
         return '%s or a proxy is rate limiting: try again later or lower the concurrency' % product
     if status in (502, 503, 504):
         return 'A proxy or %s is unavailable: check that %s is running and reachable' % (product, product)
+    if server_type == 'influxdb2' and status >= 500 and 'could not execute task run' in (message or ''):
+        return ('InfluxDB may have created the run without scheduling it (it can stay queued), so the request was not '
+                'sent again; list the runs of this scheduled time before asking for it again')
     if status >= 500:
         return ("The server failed to handle the request: see %s's log (or the log of a proxy in front of it) "
                 'and check url (%s)' % (product, url_env))

@@ -656,9 +656,6 @@ class Retrier:
         if outcome == 'ambiguous':
             return outcome, message, None, RETRY_RESEND_DELAY
         hint = hint_for_status(status, server_message, server_type=self.client.server_type) if outcome == 'error' else None
-        if self._influx and status >= 500 and 'could not execute task run' in (server_message or ''):
-            hint = ('InfluxDB may have created the new run without scheduling it (it can stay queued), so the request was '
-                    'not sent again; list the runs of this scheduled time before retrying it')
         if hint:
             message = '%s. %s' % (message.rstrip('.'), hint)
         return outcome, message, None, 0

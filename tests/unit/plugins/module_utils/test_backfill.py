@@ -438,6 +438,7 @@ def test_influxdb_a_500_could_not_execute_task_run_stops_the_task_naming_the_que
     assert len(client.posts) == 1 and entry['outcome'] == 'error'
     assert 'HTTP 500: failed to force run: could not execute task run' in entry['reason']
     assert 'created run %s (scheduled)' % queued['id'] in entry['reason'] and client.clock.now - 1000.0 < 5.0
+    assert 'without scheduling it' in entry['reason']  # the client's hint, the same words as for a retry
     assert len(entry['not_created']) == len(missing)
 
 
