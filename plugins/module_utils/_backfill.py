@@ -50,6 +50,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     classify_retry_response,
     epoch_to_rfc3339,
     horizon_words,
+    latest_of,
     rfc3339_to_epoch,
     run_error,
     scheduled_epoch,
@@ -362,7 +363,7 @@ class Backfill:
         """Create the run of one missing scheduled time. Returns why the task stops, or None to go on."""
         others = self._runs_at(plan.task_id, epoch)
         if others:
-            run = max(others, key=lambda r: r['id'])
+            run = latest_of(others)[0]
             plan.not_created.append({'scheduled_for': when, 'reason': 'another job created run %s (%s) for this '
                                      'scheduled time during this call' % (run['id'], run['status'])})
             return None
@@ -420,7 +421,7 @@ class Backfill:
         reason = 'the manual run was refused: HTTP %d: %s' % (status, message)
         runs = self._runs_at(task_id, epoch) if status >= 500 else []
         if runs:
-            run = max(runs, key=lambda r: r['id'])
+            run = latest_of(runs)[0]
             reason += '; InfluxDB created run %s (%s) all the same, but did not schedule it' % (run['id'], run['status'])
         raise KapacitorError(reason, hint=hint_for_status(status, message, server_type='influxdb2'))
 
