@@ -932,8 +932,12 @@ def test_a_skip_verify_switch_of_the_environment_counts_for_the_ping_only_from_a
 
 
 def test_a_given_validate_certs_decides_the_ping_and_every_request_whatever_the_environment():
-    client = KapacitorClient(url='https://127.0.0.1:1', validate_certs=True, fallbacks={'kapacitor': {'validate_certs': False}})
-    assert client.verify is True
+    switch = {'kapacitor': {'validate_certs': False}}  # KAPACITOR_UNSAFE_SSL=true
+    client = KapacitorClient(url='https://127.0.0.1:1', validate_certs=True, fallbacks=switch)
+    assert client.verify is True  # before detection: the ping is verified
+    client._set_type('kapacitor')
+    assert client.verify is True  # a Kapacitor: the given option still wins over the switch
+    assert KapacitorClient(url='https://127.0.0.1:1', server_type='kapacitor', fallbacks=switch).verify is False
     client = KapacitorClient(url='https://127.0.0.1:1', validate_certs=False, server_type='influxdb2')
     assert client.verify is False
 
