@@ -7,11 +7,15 @@
 * ``resolve_tasks``: which tasks a module works on, with as few requests as possible.
 * ``collect_runs``: every run of one task in a window, paged by ``beforeTime`` (never Kapacitor's broken ``after``
   cursor), or PagingError naming what it could not reach.
-* ``list_runs``: the runs of many tasks with the filters of ``kapacitor_task_runs_info`` (``RunFilters``).
-* ``map_concurrently``: the one bounded thread pool of the collection.
+* ``ListingRequest``: what the options of a listing module ask for (tasks, window, ``RunFilters``), checked first.
+* ``list_runs``: the runs of many tasks with the filters of ``kapacitor_task_runs_info``; ``export_runs``: the
+  same runs handed on task by task and not kept (``kapacitor_task_runs_export``).
+* ``map_in_order`` and ``map_concurrently``: the one bounded thread pool of the collection.
 """
 
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
@@ -27,6 +31,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     group_attempts,
     horizon_words,
     id_created_at,
+    resolve_window,
     run_error,
     scheduled_epoch,
     server_label,
@@ -39,13 +44,26 @@ _RUN_KEYS = ('id', 'taskID', 'status', 'scheduledFor', 'startedAt', 'finishedAt'
 _STATUS = {status: status for status in RUN_STATUSES}
 
 
+def map_in_order(func, items, concurrency, ahead):
+    """``func(item)`` for each item, yielded in the order of ``items``, with at most ``concurrency`` calls at once and
+    at most ``ahead`` results computed or under way that have not been yielded: a slow item holds back at most that
+    many finished ones in memory. Exceptions propagate when their result's turn comes."""
+    items = iter(items)
+    if concurrency <= 1:
+        yield from map(func, items)
+        return
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        pending = deque(pool.submit(func, item) for item in islice(items, max(ahead, concurrency)))
+        while pending:
+            result = pending.popleft().result()
+            pending.extend(pool.submit(func, item) for item in islice(items, 1))
+            yield result
+
+
 def map_concurrently(func, items, concurrency):
     """``[func(item) for item in items]`` with at most ``concurrency`` calls at once; exceptions propagate."""
     items = list(items)
-    if concurrency <= 1 or len(items) <= 1:
-        return [func(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
-        return list(pool.map(func, items))
+    return list(map_in_order(func, items, min(concurrency, len(items)), len(items)))
 
 
 # --------------------------------------------------------------------------- tasks
@@ -247,6 +265,59 @@ def _list_task(client, task, window, filters):
     return out, pager.pages, warnings
 
 
+class ListingRequest:
+    """What the options of a listing module (the ``run_listing`` doc fragment) ask for, checked before any request:
+    InputError names the first bad value. ``params`` are the module's parameters, ``now`` an epoch."""
+
+    def __init__(self, params, now):
+        self.task_ids = [check_id(value, 'task_id') for value in params['task_id'] or []]
+        self.task_names = list(params['task_name'] or [])
+        if not all(name.strip() for name in self.task_names):
+            raise InputError('task_name must not contain empty names')
+        self.task_status = params['task_status']
+        self.missing = [] if params['missing_ok'] else None
+        self.concurrency = params['concurrency']
+        self._times = (params['after_time'], params['before_time'], now)
+        self.window, self.warnings = resolve_window(*self._times)
+        self.filters = RunFilters(statuses=params['status'], after_id=params['after'], limit=params['limit'],
+                                  latest_attempt_only=params['latest_attempt_only'],
+                                  include_logs=params['include_logs'], fields=params['fields'])
+
+    def tasks(self, client):
+        """The tasks to list (``resolve_tasks``). The window's warning is made again for the server's real horizon."""
+        if self.window.after is not None or self.window.before is not None:
+            dummy, self.warnings = resolve_window(*self._times, horizon=client.horizon_seconds(),
+                                                  server_type=client.server_type)
+        return resolve_tasks(client, self.task_ids, self.task_names, self.task_status, missing=self.missing)
+
+
+class _Summary:
+    """The result of a listing without its runs, built task by task: ``tasks`` with counts, ``totals``,
+    ``warnings``."""
+
+    def __init__(self):
+        self.tasks, self.warnings, self.requests = [], [], 0
+        self.counts = dict.fromkeys(RUN_STATUSES, 0)
+        self.runs = 0
+
+    def add(self, task, runs, requests=0, warnings=()):
+        """Count ``task``'s kept runs (pairs: API view, module view)."""
+        counts = dict.fromkeys(RUN_STATUSES, 0)
+        for run, dummy in runs:
+            counts[run['status']] = counts.get(run['status'], 0) + 1
+            self.counts[run['status']] = self.counts.get(run['status'], 0) + 1
+        self.runs += len(runs)
+        self.requests += requests
+        self.warnings.extend(warnings)
+        self.tasks.append({'id': task['id'], 'name': task.get('name'), 'status': task.get('status'),
+                           'runs': len(runs), 'run_counts': counts})
+
+    def result(self):
+        return {'tasks': self.tasks, 'warnings': self.warnings,
+                'totals': {'tasks': len(self.tasks), 'runs': self.runs, 'run_counts': self.counts,
+                           'requests': self.requests}}
+
+
 def list_runs(client, tasks, window, filters, concurrency):
     """The runs of ``tasks`` in ``window`` that ``filters`` keeps, listed ``concurrency`` tasks at a time.
 
@@ -260,23 +331,36 @@ def list_runs(client, tasks, window, filters, concurrency):
                    [warning for dummy, dummy, warnings in listed for warning in warnings])
 
 
+# How many tasks' runs ``export_runs`` may hold, per thread, while it waits for an earlier task.
+EXPORT_AHEAD = 4
+
+
+def export_runs(client, tasks, window, filters, concurrency, write):
+    """``list_runs`` for listings too large to return: ``write(run)`` is called for each run, in the order
+    ``list_runs`` returns them, as soon as its task is listed, and the runs are not kept. Returns ``list_runs``'s
+    answer without ``runs``. Memory stays within ``EXPORT_AHEAD * concurrency`` tasks' runs. Raises RequestError, and
+    whatever ``write`` raises.
+    """
+    summary = _Summary()
+    listed = map_in_order(lambda task: _list_task(client, task, window, filters), tasks, concurrency,
+                          EXPORT_AHEAD * concurrency)
+    for task, (pairs, pages, warnings) in zip(tasks, listed):
+        for dummy, out in pairs:
+            write(out)
+        summary.add(task, pairs, pages, warnings)
+    return summary.result()
+
+
 def _result(tasks, runs_by_task, requests, warnings):
     """The answer of ``list_runs`` from the kept runs of each task (pairs: API view, module view), in the order of
     ``tasks``."""
-    result = {'runs': [], 'tasks': [], 'warnings': warnings}
-    totals = dict.fromkeys(RUN_STATUSES, 0)
+    summary, runs = _Summary(), []
     for task in tasks:
-        runs = runs_by_task.get(task['id'], [])
-        counts = dict.fromkeys(RUN_STATUSES, 0)
-        for run, dummy in runs:
-            counts[run['status']] = counts.get(run['status'], 0) + 1
-            totals[run['status']] = totals.get(run['status'], 0) + 1
-        result['runs'].extend(out for dummy, out in runs)
-        result['tasks'].append({'id': task['id'], 'name': task.get('name'), 'status': task.get('status'),
-                                'runs': len(runs), 'run_counts': counts})
-    result['totals'] = {'tasks': len(result['tasks']), 'runs': len(result['runs']), 'run_counts': totals,
-                        'requests': requests}
-    return result
+        pairs = runs_by_task.get(task['id'], [])
+        summary.add(task, pairs)
+        runs.extend(out for dummy, out in pairs)
+    summary.requests, summary.warnings = requests, warnings
+    return dict(summary.result(), runs=runs)
 
 
 # A run scheduled by the task is created when its scheduled time comes (later by the task's ``offset``, or when the

@@ -3,15 +3,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """What every module of the collection shares: the connection options (one argument spec, documented
-once in the ``tickstack.kapacitor.connection`` doc fragment) and the way a module builds its client
-and reports failures."""
+once in the ``tickstack.kapacitor.connection`` doc fragment), the listing options (``run_listing``), the way a
+module builds its client and reports failures, and secret masking, also for runs written to a file (``RunWriter``)."""
 
 
+import hashlib
+import json
 import math
 import os
 import ssl
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -21,6 +24,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
     KapacitorClient,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError, RequestError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import RUN_FIELDS, RUN_STATUSES
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import parse_base_url, url_secrets
 
 # A failure message longer than this is cut (with a note of how much was cut): one fatal line must stay readable.
@@ -84,6 +88,23 @@ def task_selection_spec(task_status):
         task_name=dict(type='list', elements='str'),
         task_status=dict(type='str', choices=['active', 'inactive', 'any'], default=task_status),
         missing_ok=dict(type='bool', default=False),
+    )
+
+
+def run_listing_spec():
+    """The options that choose tasks and runs and shape each run, for the modules that list runs (documented once in
+    the ``tickstack.kapacitor.run_listing`` doc fragment; checked by ``_listing.ListingRequest``)."""
+    return dict(
+        task_selection_spec(task_status='any'),
+        status=dict(type='list', elements='str', choices=list(RUN_STATUSES)),
+        after_time=dict(type='str'),
+        before_time=dict(type='str'),
+        after=dict(type='str'),
+        limit=dict(type='int'),
+        latest_attempt_only=dict(type='bool', default=False),
+        include_logs=dict(type='bool', default=False),
+        fields=dict(type='list', elements='str', choices=list(RUN_FIELDS)),
+        concurrency=dict(type='int', default=4),
     )
 
 
@@ -262,6 +283,33 @@ class KapacitorModule(AnsibleModule):
         if isinstance(exc, RequestError):
             result.update(error=exc.as_dict())
         self.fail_json(msg=shorten(str(exc)), **result)
+
+
+class RunWriter:
+    """Writes runs as JSON Lines to a binary ``stream`` (None: only hashes them, for check mode), for output that does
+    not go through ``exit_json``. A line that holds any of ``secrets`` (a module's ``no_log_values``) is written as
+    ``remove_values``, what ``exit_json`` applies to a result, masks it; the others as they are, so that a large
+    export does not pay for a walk of every value."""
+
+    def __init__(self, stream, secrets):
+        self.stream = stream
+        self.digest = hashlib.sha1()
+        self.secrets = sorted(secrets)
+        # A string is escaped character by character, so a secret inside a value is inside its JSON text as escaped.
+        self.needles = [json.dumps(secret, ensure_ascii=False)[1:-1] for secret in self.secrets]
+
+    @staticmethod
+    def _line(run):
+        return json.dumps(run, ensure_ascii=False, separators=(',', ':')) + '\n'
+
+    def write(self, run):
+        line = self._line(run)
+        if any(needle in line for needle in self.needles):
+            line = self._line(remove_values(run, self.secrets))
+        data = line.encode('utf-8')
+        self.digest.update(data)
+        if self.stream is not None:
+            self.stream.write(data)
 
 
 def shorten(message, limit=MAX_MESSAGE):

@@ -25,6 +25,7 @@ description:
   - Read-only; never reports C(changed).
 extends_documentation_fragment:
   - tickstack.kapacitor.connection
+  - tickstack.kapacitor.run_listing
   - tickstack.kapacitor.attributes
 attributes:
   check_mode:
@@ -34,57 +35,6 @@ attributes:
     description: Nothing changes, so there is no diff.
     support: none
 options:
-  task_id:
-    description:
-      - The ID of a task, or a list of IDs (16 hexadecimal characters each).
-      - With neither O(task_id) nor O(task_name), every task on the server is listed.
-    type: list
-    elements: str
-  task_name:
-    description:
-      - The name of a task, or a list of names. Names are matched exactly; every task with that name is used.
-    type: list
-    elements: str
-  task_status:
-    description:
-      - Only tasks with this status. V(any) includes active and inactive tasks.
-      - The default is V(any) because this module also answers questions about tasks that were switched off (what
-        did they run, why did they fail). The role P(tickstack.kapacitor.retry_failed_runs#role) defaults to
-        V(active), because retrying a run of a task someone deactivated would run what they stopped.
-    type: str
-    choices: [active, inactive, any]
-    default: any
-  missing_ok:
-    description:
-      - With V(true), a O(task_id) or O(task_name) that this server does not have is not an error; it is returned in
-        RV(missing_tasks) and the other tasks are listed. Useful for a fleet where not every server has every task.
-      - With V(false), such a task fails the module, naming it.
-      - When none of the tasks asked for exists, nothing is listed (never every task).
-    type: bool
-    default: false
-    version_added: 0.2.0
-  status:
-    description:
-      - Only runs with one of these statuses.
-      - With O(latest_attempt_only=true) the filter applies to the latest attempt of each scheduled time.
-      - By default runs of every status are returned.
-    type: list
-    elements: str
-    choices: [scheduled, started, success, failed, canceled]
-  after_time:
-    description:
-      - Only runs scheduled after this time (exclusive).
-      - An RFC3339 time such as V(2026-05-01T10:00:00Z) (any offset, or none for UTC; an unquoted YAML timestamp
-        works too), or a duration such as V(24h), V(90m), V(7d) or V(1h30m) meaning that long before now.
-      - Kapacitor only returns runs that started within the last 14 days, InfluxDB those its C(_tasks) bucket still
-        holds (3 days unless its retention was changed); the module warns when the window reaches further back.
-    type: str
-  before_time:
-    description:
-      - Only runs scheduled before this time (exclusive). Same formats as O(after_time).
-      - If not set, the server's own clock decides "now", and queued or running runs scheduled in the future are not
-        returned.
-    type: str
   run_id:
     description:
       - Find these runs by ID (16 hexadecimal characters each), each with its attempt annotation, in the tasks
@@ -96,40 +46,6 @@ options:
       - An ID found on no task is listed in RV(not_found), with a warning saying when that ID was created.
     type: list
     elements: str
-  after:
-    description:
-      - A run ID; only runs created after that run (with a higher ID; run IDs grow with time).
-      - Applied by the module, because the server's own C(after) parameter drops every completed run.
-    type: str
-  limit:
-    description:
-      - At most this many runs per task, the newest scheduled times first.
-      - If not set, every run in the window is returned.
-    type: int
-  latest_attempt_only:
-    description:
-      - Return only the latest attempt (highest ID) of each task and scheduled time.
-    type: bool
-    default: false
-  include_logs:
-    description:
-      - Include each run's log events in RV(runs[].log).
-    type: bool
-    default: false
-  fields:
-    description:
-      - Return only these keys of each run in RV(runs) (RV(runs[].log) still follows O(include_logs)).
-      - By default every key is returned. Fewer keys make a listing of many thousands of runs lighter for
-        Ansible, which holds the whole result in memory several times.
-    type: list
-    elements: str
-    choices: [id, task_id, task_name, status, scheduled_for, started_at, finished_at, requested_at, attempt, attempts,
-              error]
-  concurrency:
-    description:
-      - How many tasks are listed at the same time (1 to 100).
-    type: int
-    default: 4
 notes:
   - Kapacitor keeps completed runs visible for 14 days (they must have started within that time); InfluxDB 2 for the
     retention of the org's C(_tasks) bucket, 3 days by default. Older runs cannot be listed.
@@ -317,68 +233,37 @@ window:
 """
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, KapacitorError
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import RunFilters, find_runs, list_runs, resolve_tasks
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule, task_selection_spec
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
-    RUN_FIELDS,
-    RUN_STATUSES,
-    check_id,
-    resolve_window,
-    utc_now,
-)
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import ListingRequest, find_runs, list_runs
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule, run_listing_spec
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import check_id, utc_now
 
 
 def main():
     module = KapacitorModule(
-        argument_spec=dict(
-            task_selection_spec(task_status='any'),
-            status=dict(type='list', elements='str', choices=list(RUN_STATUSES)),
-            after_time=dict(type='str'),
-            before_time=dict(type='str'),
-            after=dict(type='str'),
-            run_id=dict(type='list', elements='str'),
-            limit=dict(type='int'),
-            latest_attempt_only=dict(type='bool', default=False),
-            include_logs=dict(type='bool', default=False),
-            fields=dict(type='list', elements='str', choices=list(RUN_FIELDS)),
-            concurrency=dict(type='int', default=4),
-        ),
+        argument_spec=dict(run_listing_spec(), run_id=dict(type='list', elements='str')),
         mutually_exclusive=[('run_id', other) for other in ('after_time', 'before_time', 'after', 'status', 'limit',
                                                             'latest_attempt_only')],
         supports_check_mode=True,
     )
-    params = module.params
     module.check_concurrency()
-    concurrency = params['concurrency']
-    task_names = list(params['task_name'] or [])
-    module.check_option(all(name.strip() for name in task_names), 'task_name must not contain empty names')
     try:
-        task_ids = [check_id(value, 'task_id') for value in params['task_id'] or []]
-        run_ids = [check_id(value, 'run_id') for value in params['run_id'] or []]
-        now = utc_now()
-        window, warnings = resolve_window(params['after_time'], params['before_time'], now)
-        filters = RunFilters(statuses=params['status'], after_id=params['after'], limit=params['limit'],
-                             latest_attempt_only=params['latest_attempt_only'], include_logs=params['include_logs'],
-                             fields=params['fields'])
+        request = ListingRequest(module.params, utc_now())
+        run_ids = [check_id(value, 'run_id') for value in module.params['run_id'] or []]
     except InputError as exc:
         module.fail_json(msg=str(exc))
 
-    client = module.client(pool_size=concurrency)
+    client = module.client(pool_size=request.concurrency)
     try:
-        if window.after is not None or window.before is not None:  # the warning about the server's real horizon
-            dummy, warnings = resolve_window(params['after_time'], params['before_time'], now,
-                                             horizon=client.horizon_seconds(), server_type=client.server_type)
-        missing = [] if params['missing_ok'] else None
-        tasks = resolve_tasks(client, task_ids, task_names, params['task_status'], missing=missing)
+        tasks = request.tasks(client)
         if run_ids:
-            listing = find_runs(client, tasks, run_ids, filters, concurrency, utc_now())
+            listing = find_runs(client, tasks, run_ids, request.filters, request.concurrency, utc_now())
         else:
-            listing = list_runs(client, tasks, window, filters, concurrency)
+            listing = list_runs(client, tasks, request.window, request.filters, request.concurrency)
     except KapacitorError as exc:
         module.fail_from(exc)
-    for warning in warnings + listing.pop('warnings'):
+    for warning in request.warnings + listing.pop('warnings'):
         module.warn(warning)
-    module.exit_json(changed=False, window=window.as_dict(), missing_tasks=missing or [], **listing)
+    module.exit_json(changed=False, window=request.window.as_dict(), missing_tasks=request.missing or [], **listing)
 
 
 if __name__ == '__main__':

@@ -34,6 +34,7 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
 from ansible_collections.tickstack.kapacitor.tests.simulator.sim_support import make_jwt
 
 INFO = 'kapacitor_task_runs_info'
+EXPORT = 'kapacitor_task_runs_export'
 RETRY = 'kapacitor_task_run_retry'
 SECRET = 'shared-secret-of-the-test'
 UNKNOWN = '0123456789abcdef'
@@ -196,6 +197,9 @@ CASES = [
          ["after_time '2026-11-31' is neither an RFC3339 time", 'a date (such as 2026-05-01, midnight UTC)']),
     Case('window-inverted', INFO, {'url': PLAIN, 'after_time': '1h', 'before_time': '2h'},
          ['before_time', 'must be later than after_time']),
+    Case('export-time-word', EXPORT, {'url': PLAIN, 'after_time': 'yesterday', 'dest': '/tmp/never-written.jsonl'},
+         ["after_time 'yesterday' is neither an RFC3339 time", 'such as 24h or -24h']),
+    Case('export-dest-directory', EXPORT, {'url': PLAIN, 'dest': '/'}, ['dest / is a directory', 'the path of a file']),
     Case('window-in-future', INFO, {'url': PLAIN, 'after_time': '2099-01-01T00:00:00Z'},
          ['after_time (2099-01-01T00:00:00Z) is not in the past', 'no run can be scheduled after it yet']),
     # -- limits, concurrency, attempts, timeouts
@@ -294,7 +298,7 @@ def test_fails_with_a_message_that_names_the_problem_and_what_to_do_and_changes_
             assert server.requests, name
 
 
-@pytest.mark.parametrize('module', [INFO, RETRY])
+@pytest.mark.parametrize('module', [INFO, RETRY, EXPORT])
 def test_missing_requests_is_reported_as_a_missing_library(tmp_path, module):
     # A ``requests`` package that cannot be imported stands first on the module's path.
     (tmp_path / 'requests').mkdir()
@@ -302,6 +306,8 @@ def test_missing_requests_is_reported_as_a_missing_library(tmp_path, module):
     args = {'url': 'http://127.0.0.1:1'}
     if module == RETRY:
         args.update(task_id='0123456789abcdef', run_id='0123456789abcdef')
+    if module == EXPORT:
+        args.update(dest=str(tmp_path / 'runs.jsonl'))
     result = run_module(module, args, env={'PYTHONPATH': '%s:%s' % (tmp_path, COLLECTIONS_ROOT)})
     assert result.rc == 1 and result['failed'] is True
     assert 'Failed to import the required Python library (requests)' in result['msg']

@@ -34,12 +34,16 @@ SCENARIO = {'tasks': [
 ]}
 
 
-def run_examples(module_name, sim):
+def run_examples(module_name, sim, tmp_dir=None):
     """Run the module's EXAMPLES as one playbook, with the example URL pointed at ``sim`` (and on InfluxDB 2 its token
-    and organization in the environment)."""
+    and organization in the environment), and the files they write under ``/tmp/`` written in ``tmp_dir``."""
     module = importlib.import_module('ansible_collections.tickstack.kapacitor.plugins.modules.' + module_name)
     assert EXAMPLE_URL in module.EXAMPLES
-    tasks = yaml.safe_load(module.EXAMPLES.replace(EXAMPLE_URL, sim.url))
+    examples = module.EXAMPLES.replace(EXAMPLE_URL, sim.url)
+    if tmp_dir is not None:
+        assert ' /tmp/' in examples
+        examples = examples.replace(' /tmp/', ' %s/' % tmp_dir).replace("'/tmp/", "'%s/" % tmp_dir)
+    tasks = yaml.safe_load(examples)
     env = {'INFLUX_TOKEN': INFLUX_TOKEN, 'INFLUX_ORG_ID': INFLUX_ORG_ID} if sim.flavor == 'influxdb2' else None
     play = [{'name': 'EXAMPLES of ' + module_name, 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]
     with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as handle:
@@ -58,6 +62,24 @@ def test_runs_info_examples_run(sim):
     # Read-only: nothing was retried.
     assert sim.requests_to(RETRY_ROUTE) == 0
     assert sim.stats()['requests']['GET /api/v2/tasks/:id/runs'] >= 2
+
+
+def test_runs_export_examples_run(sim, tmp_path):
+    sim.load(SCENARIO)
+    result = run_examples('kapacitor_task_runs_export', sim, tmp_path)
+    assert result.returncode == 0, result.stdout
+    runs = sim.state()['runs']
+    with open(tmp_path / 'kapacitor-runs.jsonl') as handle:
+        everything = [json.loads(line) for line in handle]
+    assert sorted(run['id'] for run in everything) == sorted(run['id'] for run in runs)
+    assert '%d runs of 2 tasks, 3 failed' % len(runs) in result.stdout
+    with open(tmp_path / 'cpu_rollup-failed.jsonl') as handle:
+        failed = [json.loads(line) for line in handle]
+    assert sorted(run['id'] for run in failed) == sorted(
+        run['id'] for run in runs if run['task_id'] == '0a1b2c3d4e5f6789' and run['status'] == 'failed')
+    assert all(run['log'] and run['error'] for run in failed)
+    assert oct(os.stat(tmp_path / 'cpu_rollup-failed.jsonl').st_mode & 0o777) == '0o600'
+    assert sim.requests_to(RETRY_ROUTE) == 0
 
 
 def test_run_retry_examples_run(sim):

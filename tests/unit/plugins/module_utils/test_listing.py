@@ -8,10 +8,13 @@ import pytest
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import (
+    ListingRequest,
     RunFilters,
     collect_runs,
+    export_runs,
     find_runs,
     list_runs,
+    map_in_order,
     resolve_tasks,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
@@ -149,6 +152,95 @@ def test_include_logs_and_fields(client):
                            'log': [{'time': 't', 'message': 'Completed(success)', 'run_id': 'x'}]}
     assert all(sorted(r) == ['id', 'log', 'status'] for r in result['runs'])
     assert 'log' not in listed(client)['runs'][0]
+
+
+@pytest.mark.parametrize('concurrency', [1, 2])
+def test_export_hands_on_what_list_runs_returns_in_the_same_order(client, concurrency):
+    written = []
+    exported = export_runs(client, TASKS, Window(), RunFilters(statuses=['failed']), concurrency, written.append)
+    listing = list_runs(client, TASKS, Window(), RunFilters(statuses=['failed']), concurrency)
+    assert written == listing.pop('runs') and len(written) == 133
+    assert exported == listing
+
+
+def test_export_stops_at_the_first_failure_with_what_it_wrote():
+    class FailsOnDisk(ScriptedClient):
+        def list_runs_page(self, task_id, params):
+            if task_id == DISK:
+                raise RequestError('boom', method='GET', status=500)
+            return super().list_runs_page(task_id, params)
+    written = []
+    with pytest.raises(RequestError):
+        export_runs(FailsOnDisk({CPU: many(CPU, 3)}), TASKS, Window(), RunFilters(), 2, written.append)
+    assert [run['task_id'] for run in written] == [CPU] * 3
+
+
+def test_map_in_order_yields_in_order_with_a_bounded_number_ahead():
+    import threading
+    import time
+    lock, started, yielded = threading.Lock(), [], []
+
+    def work(item):
+        with lock:
+            started.append(item)
+        time.sleep(0.05 if item == 0 else 0.001)   # the first item is the slowest
+        return item * 10
+
+    for value in map_in_order(work, range(40), 4, 8):
+        with lock:
+            # Never more than `ahead` items started and not yet yielded (the one being yielded included).
+            assert len(started) - len(yielded) <= 8
+        yielded.append(value // 10)
+    assert yielded == list(range(40)) and sorted(started) == list(range(40))
+    assert list(map_in_order(work, [], 4, 8)) == [] and list(map_in_order(work, [3, 1], 1, 1)) == [30, 10]
+
+
+def test_map_in_order_raises_an_items_error_in_its_turn():
+    def work(item):
+        if item == 2:
+            raise ValueError(item)
+        return item
+    got = []
+    with pytest.raises(ValueError):
+        for value in map_in_order(work, range(6), 3, 3):
+            got.append(value)
+    assert got == [0, 1]
+
+
+def params(**given):
+    base = dict.fromkeys(('task_id', 'task_name', 'status', 'after_time', 'before_time', 'after', 'limit', 'fields'))
+    base.update(task_status='any', missing_ok=False, concurrency=4, latest_attempt_only=False, include_logs=False)
+    base.update(given)
+    return base
+
+
+@pytest.mark.parametrize('given, message', [
+    ({'task_id': ['nothex']}, "task_id 'nothex' is not a Kapacitor ID"),
+    ({'task_name': ['cpu', ' ']}, 'task_name must not contain empty names'),
+    ({'after_time': 'yesterday'}, "after_time 'yesterday'"),
+    ({'limit': 0}, 'limit must be 1 or more, got 0'),
+])
+def test_a_listing_request_names_its_first_bad_value(given, message):
+    with pytest.raises(InputError) as info:
+        ListingRequest(params(**given), NOW)
+    assert message in str(info.value)
+
+
+def test_a_listing_request_resolves_its_tasks_and_warns_for_the_servers_horizon():
+    request = ListingRequest(params(after_time='20d', missing_ok=True, task_name=['cpu', 'gone']), NOW)
+    assert request.window.after == NOW - 20 * 86400 and len(request.warnings) == 1
+
+    class Server(ScriptedClient):
+        server_type = 'kapacitor'
+        lists_every_task = True
+
+        def horizon_seconds(self):
+            return 30 * 86400
+
+        def list_tasks_page(self, limit, after=None, status=None, name=None):
+            return [] if after else [task for task in TASKS if name in (None, task['name'])]
+    assert request.tasks(Server({})) == TASKS[:1]
+    assert request.missing == ['gone'] and request.warnings == []   # 20 days are within this server's 30
 
 
 @pytest.mark.parametrize('kwargs, message', [
