@@ -587,37 +587,47 @@ ROLE_LISTING = {'task_status': 'active', 'status': ['failed'], 'latest_attempt_o
 LEAN_FIELDS = ['id', 'task_id', 'status', 'scheduled_for']
 
 
-def listing_playbook(workdir, name, options):
-    """A playbook that calls kapacitor_task_runs_info with ``options``, registers the result as the role does and
-    writes its totals to ``<name>_totals.json``."""
+def listing_playbook(workdir, name, module, options):
+    """A playbook that calls ``module`` with ``options``, registers the result as the role does and writes its totals
+    to ``<name>_totals.json``."""
     playbook = os.path.join(workdir, name + '.yml')
     with open(playbook, 'w') as handle:
-        handle.write("""- hosts: localhost
+        text = """- hosts: localhost
   gather_facts: false
   tasks:
     - name: List the runs
-      tickstack.kapacitor.kapacitor_task_runs_info: %s
+      tickstack.kapacitor.%s: %s
       register: listing
     - name: Keep the totals
       ansible.builtin.copy:
         content: "{{ listing.totals | to_json }}"
         dest: %s
         mode: "0644"
-""" % (json.dumps(dict(options, url='{{ kapacitor_url }}'), sort_keys=True), os.path.join(workdir, name + '_totals.json')))
+"""
+        handle.write(text % (module, json.dumps(dict(options, url='{{ kapacitor_url }}'), sort_keys=True),
+                             os.path.join(workdir, name + '_totals.json')))
     return playbook
 
 
-def run_large_listing(workdir, env, generate, fields=None):
-    """kapacitor_task_runs_info over every task of the large scenario, registered like the role does."""
-    name = 'list_all_lean' if fields else 'list_all'
+def run_large_listing(workdir, env, generate, fields=None, export=False):
+    """kapacitor_task_runs_info over every task of the large scenario, registered like the role does; with
+    ``export``, kapacitor_task_runs_export writing every key of every run to a file instead (its lines are counted)."""
+    name = 'export_all' if export else 'list_all_lean' if fields else 'list_all'
     options = {'after_time': '24h', 'concurrency': CONCURRENCY}
     if fields:
         options['fields'] = fields
-    playbook = listing_playbook(workdir, name, options)
+    dest = os.path.join(workdir, name + '.jsonl')
+    if export:
+        options['dest'] = dest
+    playbook = listing_playbook(workdir, name, 'kapacitor_task_runs_export' if export else 'kapacitor_task_runs_info',
+                                options)
     result = run_on_fresh_simulator(name, workdir, env, generate, lambda url: [
         ansible_playbook(), playbook, '-e', 'kapacitor_url=' + url], attempts=False)
     totals = os.path.join(workdir, name + '_totals.json')
     result['listed'] = json.load(open(totals)) if os.path.exists(totals) else None
+    if export:
+        with open(dest, 'rb') as handle:
+            result['lines_written'] = sum(1 for dummy in handle)
     return result
 
 
@@ -794,6 +804,21 @@ def report(results, args):
                             '%.1fx (%.2f s / %.2f s; listing task alone %s s)'
                             % (wide['wall_s'] / bare['wall_s'], wide['wall_s'], bare['wall_s'],
                                fmt(task_seconds(wide, 'List the runs')))))
+    export = results.get('large_export')
+    if export is not None:
+        written = export['lines_written'] == export['scenario']['runs'] == (export['listed'] or {}).get('runs')
+        targets.append(('large, export to a file, every key: every run written, peak RSS <= 150 MB',
+                        written and export['exit_code'] == 0 and export['peak_rss_mb'] <= 150,
+                        '%d lines, %.0f MB (worker %s, main %s, module %s)'
+                        % (export['lines_written'], export['peak_rss_mb'], fmt(export['worker_rss_mb'], '%.0f'),
+                           fmt(export['main_rss_mb'], '%.0f'), fmt(export['module_rss_mb'], '%.0f'))))
+        bare = results.get('bare_listing')
+        if bare is not None:
+            targets.append(('large, export to a file: wall <= 2x a bare requests listing',
+                            export['wall_s'] <= 2 * bare['wall_s'],
+                            '%.1fx (%.2f s / %.2f s; export task alone %s s)'
+                            % (export['wall_s'] / bare['wall_s'], export['wall_s'], bare['wall_s'],
+                               fmt(task_seconds(export, 'List the runs')))))
     fleet = results.get('fleet')
     if fleet is not None:
         servers = fleet['scenario']['servers']
@@ -867,11 +892,13 @@ def report(results, args):
     if bare is not None:
         print('\nLarge scenario, bare requests listing (same pages, concurrency %d, decoded, nothing kept): wall %.2f s, '
               'list requests %d, peak RSS %.1f MB' % (CONCURRENCY, bare['wall_s'], bare['list_requests'], bare['peak_rss_mb']))
-    for listing, label in ((wide, 'every key of each run'), (large, 'fields: ' + ', '.join(LEAN_FIELDS))):
+    for listing, label in ((wide, 'kapacitor_task_runs_info, every key of each run'),
+                           (large, 'kapacitor_task_runs_info, fields: ' + ', '.join(LEAN_FIELDS)),
+                           (results.get('large_export'), 'kapacitor_task_runs_export to a file, every key')):
         if listing is None:
             continue
-        print('\nLarge scenario (listing only, kapacitor_task_runs_info over every task, concurrency %d, %s): %d tasks, %d runs'
-              % (CONCURRENCY, label, listing['scenario']['tasks'], listing['scenario']['runs']))
+        print('\nLarge scenario (listing only, %s, over every task, concurrency %d): %d tasks, %d runs'
+              % (label, CONCURRENCY, listing['scenario']['tasks'], listing['scenario']['runs']))
         print('  wall %.2f s (listing task %s s), list requests %d (lower bound %d), runs listed %s, exit %d'
               % (listing['wall_s'], fmt(task_seconds(listing, 'List the runs')), listing['list_requests'],
                  listing['scenario']['list_lower_bound'], (listing['listed'] or {}).get('runs'), listing['exit_code']))
@@ -1102,6 +1129,7 @@ def main():
             steps.append(('bare_listing', lambda: run_bare_listing(workdir, env, LARGE)))
             steps.append(('large_listing', lambda: run_large_listing(workdir, env, LARGE)))
             steps.append(('large_listing_lean', lambda: run_large_listing(workdir, env, LARGE, LEAN_FIELDS)))
+            steps.append(('large_export', lambda: run_large_listing(workdir, env, LARGE, export=True)))
         for name, step in steps:
             started = time.monotonic()
             print('running %-14s ...' % name, end=' ')
