@@ -587,7 +587,7 @@ ROLE_LISTING = {'task_status': 'active', 'status': ['failed'], 'latest_attempt_o
 LEAN_FIELDS = ['id', 'task_id', 'status', 'scheduled_for']
 
 
-def listing_playbook(workdir, name, module, options):
+def listing_playbook(workdir, name, options, module='kapacitor_task_runs_info'):
     """A playbook that calls ``module`` with ``options``, registers the result as the role does and writes its totals
     to ``<name>_totals.json``."""
     playbook = os.path.join(workdir, name + '.yml')
@@ -619,8 +619,8 @@ def run_large_listing(workdir, env, generate, fields=None, export=False):
     dest = os.path.join(workdir, name + '.jsonl')
     if export:
         options['dest'] = dest
-    playbook = listing_playbook(workdir, name, 'kapacitor_task_runs_export' if export else 'kapacitor_task_runs_info',
-                                options)
+    playbook = listing_playbook(workdir, name, options,
+                                'kapacitor_task_runs_export' if export else 'kapacitor_task_runs_info')
     result = run_on_fresh_simulator(name, workdir, env, generate, lambda url: [
         ansible_playbook(), playbook, '-e', 'kapacitor_url=' + url], attempts=False)
     totals = os.path.join(workdir, name + '_totals.json')
