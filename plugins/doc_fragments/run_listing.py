@@ -82,8 +82,9 @@ options:
   fields:
     description:
       - Only these keys of each run (its C(log) still follows O(include_logs)).
-      - By default every key. Fewer keys make a listing of many thousands of runs lighter for Ansible, which
-        holds a returned result in memory several times.
+      - By default every key. Fewer keys make a returned listing of many thousands of runs lighter, since Ansible
+        holds a returned result in memory several times; for a much larger listing, write it to a file with
+        M(tickstack.kapacitor.kapacitor_task_runs_export).
     type: list
     elements: str
     choices: [id, task_id, task_name, status, scheduled_for, started_at, finished_at, requested_at, attempt, attempts,

@@ -15,6 +15,7 @@
 
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from itertools import islice
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, PagingError, RequestError
@@ -46,18 +47,22 @@ _STATUS = {status: status for status in RUN_STATUSES}
 
 def map_in_order(func, items, concurrency, ahead):
     """``func(item)`` for each item, yielded in the order of ``items``, with at most ``concurrency`` calls at once and
-    at most ``ahead`` results computed or under way that have not been yielded: a slow item holds back at most that
-    many finished ones in memory. Exceptions propagate when their result's turn comes."""
+    at most ``ahead`` results (the one being yielded included) computed or under way and not yet handed on: a slow
+    item holds back at most that many finished ones in memory. An exception propagates when its result's turn comes;
+    the calls not started by then, and those left when the generator is closed, are cancelled."""
     items = iter(items)
     if concurrency <= 1:
         yield from map(func, items)
         return
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         pending = deque(pool.submit(func, item) for item in islice(items, max(ahead, concurrency)))
-        while pending:
-            result = pending.popleft().result()
-            pending.extend(pool.submit(func, item) for item in islice(items, 1))
-            yield result
+        try:
+            while pending:
+                yield pending.popleft().result()
+                pending.extend(pool.submit(func, item) for item in islice(items, 1))
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def map_concurrently(func, items, concurrency):
@@ -338,16 +343,17 @@ EXPORT_AHEAD = 4
 def export_runs(client, tasks, window, filters, concurrency, write):
     """``list_runs`` for listings too large to return: ``write(run)`` is called for each run, in the order
     ``list_runs`` returns them, as soon as its task is listed, and the runs are not kept. Returns ``list_runs``'s
-    answer without ``runs``. Memory stays within ``EXPORT_AHEAD * concurrency`` tasks' runs. Raises RequestError, and
-    whatever ``write`` raises.
+    answer without ``runs``. It holds the runs of at most ``EXPORT_AHEAD * concurrency`` tasks at a time. Raises
+    RequestError, and whatever ``write`` raises.
     """
     summary = _Summary()
     listed = map_in_order(lambda task: _list_task(client, task, window, filters), tasks, concurrency,
                           EXPORT_AHEAD * concurrency)
-    for task, (pairs, pages, warnings) in zip(tasks, listed):
-        for dummy, out in pairs:
-            write(out)
-        summary.add(task, pairs, pages, warnings)
+    with closing(listed):   # a failed write cancels the tasks not started yet
+        for task, (pairs, pages, warnings) in zip(tasks, listed):
+            for dummy, out in pairs:
+                write(out)
+            summary.add(task, pairs, pages, warnings)
     return summary.result()
 
 

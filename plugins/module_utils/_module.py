@@ -286,10 +286,10 @@ class KapacitorModule(AnsibleModule):
 
 
 class RunWriter:
-    """Writes runs as JSON Lines to a binary ``stream`` (None: only hashes them, for check mode), for output that does
-    not go through ``exit_json``. A line that holds any of ``secrets`` (a module's ``no_log_values``) is written as
-    ``remove_values``, what ``exit_json`` applies to a result, masks it; the others as they are, so that a large
-    export does not pay for a walk of every value."""
+    """Writes runs as JSON Lines to a binary file ``stream`` (None: only hashes them, for check mode), for output that
+    does not go through ``exit_json``; a context manager that closes the stream. A line that holds any of ``secrets``
+    (a module's ``no_log_values``) is written as ``remove_values``, what ``exit_json`` applies to a result, masks it;
+    the others as they are, so that a large export does not pay for a walk of every value."""
 
     def __init__(self, stream, secrets):
         self.stream = stream
@@ -298,15 +298,33 @@ class RunWriter:
         # A string is escaped character by character, so a secret inside a value is inside its JSON text as escaped.
         self.needles = [json.dumps(secret, ensure_ascii=False)[1:-1] for secret in self.secrets]
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *dummy):
+        """Close the stream; after a success, once what was written is on disk (before it replaces a file)."""
+        if self.stream is not None:
+            try:
+                if exc_type is None:
+                    self.stream.flush()
+                    os.fsync(self.stream.fileno())
+            finally:
+                self.stream.close()
+
     @staticmethod
-    def _line(run):
-        return json.dumps(run, ensure_ascii=False, separators=(',', ':')) + '\n'
+    def _line(run, allow_nan=False):
+        return json.dumps(run, ensure_ascii=False, separators=(',', ':'), allow_nan=allow_nan) + '\n'
 
     def write(self, run):
-        line = self._line(run)
-        if any(needle in line for needle in self.needles):
-            line = self._line(remove_values(run, self.secrets))
-        data = line.encode('utf-8')
+        try:
+            line = self._line(run)
+            masked = any(needle in line for needle in self.needles)
+        except ValueError:   # NaN or Infinity: written NaN, masked as 'nan' (str()), so no needle can be trusted
+            masked = True
+        if masked:
+            line = self._line(remove_values(run, self.secrets), allow_nan=True)
+        # A lone surrogate (JSON allows one) is written as its \uXXXX escape, not an encoding error.
+        data = line.encode('utf-8', 'backslashreplace')
         self.digest.update(data)
         if self.stream is not None:
             self.stream.write(data)

@@ -13,8 +13,8 @@ description:
     them.
   - For tens of thousands of runs and more. Ansible holds a returned result in memory several times over, in the
     module, its worker and the main process, and goes through every value of it more than once; a run written to a
-    file costs none of that. The module keeps only the runs of a few tasks at a time, so its memory does not grow with
-    the listing.
+    file costs none of that. The module holds the runs of at most 4 x O(concurrency) tasks at a time, whatever the
+    number of tasks.
   - O(dest) is replaced at once, by renaming a complete file over it, and only when the listing succeeded; a listing
     that fails leaves it as it was. When the new content is the same as the file's, the file is not touched and the
     module reports no change.
@@ -168,7 +168,7 @@ def check_dest(module, dest):
     directory = os.path.dirname(os.path.abspath(dest))
     module.check_option(os.path.isdir(directory), 'the directory of dest %s does not exist: create %s first'
                         % (dest, directory))
-    module.check_option(module.check_mode or os.access(directory, os.W_OK | os.X_OK),
+    module.check_option(os.access(directory, os.W_OK | os.X_OK),
                         'the directory of dest %s is not writable by this user' % dest)
 
 
@@ -187,32 +187,28 @@ def main():
         module.fail_json(msg=str(exc))
 
     client = module.client(pool_size=request.concurrency)
-    temp = stream = None
+    temp = None
     try:
+        stream = None
         if not module.check_mode:
             handle, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)),
                                             prefix='.%s.' % os.path.basename(dest), suffix='.tmp')
             stream = os.fdopen(handle, 'wb')
-        writer = RunWriter(stream, module.no_log_values)
-        listing = export_runs(client, request.tasks(client), request.window, request.filters, request.concurrency,
-                              writer.write)
-        if stream is not None:
-            stream.close()
-    except (KapacitorError, OSError) as exc:
-        if stream is not None:
-            stream.close()
-        if temp is not None:  # dest stays as it was
-            os.unlink(temp)
-        if isinstance(exc, KapacitorError):
-            module.fail_from(exc, dest=dest)
+        with RunWriter(stream, module.no_log_values) as writer:
+            listing = export_runs(client, request.tasks(client), request.window, request.filters,
+                                  request.concurrency, writer.write)
+        checksum = writer.digest.hexdigest()
+        changed = not os.path.exists(dest) or module.sha1(dest) != checksum
+        if temp is not None and changed:
+            module.atomic_move(temp, dest, unsafe_writes=module.params['unsafe_writes'])
+            temp = None
+    except KapacitorError as exc:
+        module.fail_from(exc, dest=dest)
+    except OSError as exc:
         module.fail_json(msg='cannot write the runs to %s: %s' % (dest, exc), dest=dest)
-
-    checksum = writer.digest.hexdigest()
-    changed = not os.path.exists(dest) or module.sha1(dest) != checksum
-    if temp is not None and changed:
-        module.atomic_move(temp, dest)
-    elif temp is not None:
-        os.unlink(temp)
+    finally:
+        if temp is not None:   # not moved: dest stays as it was
+            os.unlink(temp)
     if os.path.exists(dest):
         changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params), changed)
     for warning in request.warnings + listing.pop('warnings'):

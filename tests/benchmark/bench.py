@@ -625,9 +625,11 @@ def run_large_listing(workdir, env, generate, fields=None, export=False):
         ansible_playbook(), playbook, '-e', 'kapacitor_url=' + url], attempts=False)
     totals = os.path.join(workdir, name + '_totals.json')
     result['listed'] = json.load(open(totals)) if os.path.exists(totals) else None
-    if export:
+    if export and os.path.exists(dest):
         with open(dest, 'rb') as handle:
             result['lines_written'] = sum(1 for dummy in handle)
+    elif export:
+        result['lines_written'] = 0
     return result
 
 

@@ -20,6 +20,7 @@ Import it by its full name, as every test module of the collection is importable
 (``from ansible_collections.tickstack.kapacitor.tests.functional.support import run_module``); see tests/README.md.
 """
 
+import calendar
 import datetime
 import ipaddress
 import json
@@ -167,6 +168,27 @@ def start_tls_simulator(pki, client_ca=False, self_signed=False):
         return start_simulator(*(flags + ['--tls-client-ca', pki['ca']]), verify=pki['ca'],
                                cert=(pki['client_cert'], pki['client_key']))
     return start_simulator(*flags, verify=pki['ca'])
+
+
+def epoch_seconds(text):
+    """The whole seconds of an RFC3339 UTC time as the simulator writes it (read here, not with the code under test)."""
+    return calendar.timegm(time.strptime(text[:19], '%Y-%m-%dT%H:%M:%S'))
+
+
+def listable_runs(sim, task_id):
+    """The runs the server can list for a task, from the simulator's record: runs held in the kv store scheduled before
+    now, and completed runs that started within its horizon."""
+    now = time.time()
+    runs = []
+    for run in sim.state()['runs']:
+        if run['task_id'] != task_id:
+            continue
+        if run['in_kv']:
+            if epoch_seconds(run['scheduled_for']) < now:
+                runs.append(run)
+        elif run['started_at'] and epoch_seconds(run['started_at']) >= now - sim.horizon:
+            runs.append(run)
+    return runs
 
 
 def failed_runs(*ages):

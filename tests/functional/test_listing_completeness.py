@@ -10,37 +10,18 @@ every page whatever their status and ``scheduledFor``; runs that share a ``sched
 every request; one second may hold a whole page of runs. All but the kv cases run against InfluxDB 2 as well.
 """
 
-import calendar
-import time
-
 import pytest
 import requests
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, listable_runs, run_module
 
 # Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
 pytestmark = [pytest.mark.line_independent, BOTH_FLAVORS]
 LIST_ROUTE = 'GET /api/v2/tasks/:id/runs'
 
 
-def epoch(text):
-    return calendar.timegm(time.strptime(text[:19], '%Y-%m-%dT%H:%M:%S'))
-
-
-def listable(sim, task_id):
-    """The IDs the server can list for a task, from the simulator's record: runs held in the kv store scheduled before
-    now, and completed runs that started within its horizon."""
-    now = time.time()
-    ids = set()
-    for run in sim.state()['runs']:
-        if run['task_id'] != task_id:
-            continue
-        if run['in_kv']:
-            if epoch(run['scheduled_for']) < now:
-                ids.add(run['id'])
-        elif run['started_at'] and epoch(run['started_at']) >= now - sim.horizon:
-            ids.add(run['id'])
-    return ids
+def listable_ids(sim, task_id):
+    return {run['id'] for run in listable_runs(sim, task_id)}
 
 
 def info(sim, **args):
@@ -63,7 +44,7 @@ def test_runs_held_in_kv_at_old_scheduled_times_do_not_hide_the_runs_between(sim
     held += [{'status': 'failed', 'scheduled_for': '-%dm' % minutes, 'in_kv': True} for minutes in (995, 555)]
     task_id = load(sim, runs=held, generate_runs={'count': 1002, 'every': '1m', 'end': '-1m', 'failed_ratio': 0.05,
                                                   'retried_ratio': 0.0, 'seed': 5})
-    expected = listable(sim, task_id)
+    expected = listable_ids(sim, task_id)
     in_kv = {run['id'] for run in sim.state()['runs'] if run['in_kv']}
     assert len(expected) == 1002 + 6 and len(in_kv) == 6
 
@@ -105,7 +86,7 @@ def test_many_attempts_sharing_scheduled_times_across_page_boundaries_are_each_l
     for minute in range(1, 400):
         runs.extend({'status': 'failed', 'scheduled_for': '-%dm' % minute} for dummy in range(1 + minute % 5))
     task_id = load(sim, runs=runs)
-    expected = listable(sim, task_id)
+    expected = listable_ids(sim, task_id)
     assert len(expected) == len(runs) > 1000
 
     result = info(sim, task_id=task_id)
@@ -126,7 +107,7 @@ def test_exactly_500_runs_in_one_second_are_listed_without_a_warning(sim):
 
     result = info(sim, task_id=task_id)
 
-    assert {run['id'] for run in result['runs']} == listable(sim, task_id)
+    assert {run['id'] for run in result['runs']} == listable_ids(sim, task_id)
     assert len(result['runs']) == 520
     assert result.warning_texts == []
 

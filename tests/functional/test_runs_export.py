@@ -12,8 +12,7 @@ import stat
 
 import pytest
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, run_module
-from ansible_collections.tickstack.kapacitor.tests.functional.test_runs_info import visible_runs
+from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, listable_runs, run_module
 
 pytestmark = BOTH_FLAVORS
 
@@ -49,7 +48,7 @@ def test_the_file_holds_every_run_as_runs_info_returns_them(shared_sim, tasks, t
     assert result.rc == 0, result
     written = lines_of(dest)
     # Out of band: every run the simulator can list in the window, once.
-    expected = {run['id'] for task_id in tasks.values() for run in visible_runs(shared_sim, task_id)
+    expected = {run['id'] for task_id in tasks.values() for run in listable_runs(shared_sim, task_id)
                 if result['window']['after_time'] < run['scheduled_for'] < result['window']['before_time']}
     ids = [run['id'] for run in written]
     assert len(ids) == len(set(ids)) > 1000

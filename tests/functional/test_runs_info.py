@@ -6,34 +6,19 @@
 record."""
 
 
-import calendar
 import time
 
 import pytest
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, run_module, start_simulator
+from ansible_collections.tickstack.kapacitor.tests.functional.support import (
+    BOTH_FLAVORS,
+    epoch_seconds,
+    listable_runs,
+    run_module,
+    start_simulator,
+)
 
 pytestmark = BOTH_FLAVORS
-
-
-def epoch(text):
-    return calendar.timegm(time.strptime(text[:19], '%Y-%m-%dT%H:%M:%S'))
-
-
-def visible_runs(sim, task_id):
-    """What the server can list for a task: completed runs started within its horizon, and kv runs up to now."""
-    now = time.time()
-    runs = []
-    for run in sim.state()['runs']:
-        if run['task_id'] != task_id:
-            continue
-        if run['status'] in ('success', 'failed', 'canceled'):
-            if run.get('started_at') and epoch(run['started_at']) < now - sim.horizon:
-                continue
-        elif epoch(run['scheduled_for']) >= now:
-            continue
-        runs.append(run)
-    return runs
 
 
 def info(sim, check_mode=False, **args):
@@ -58,7 +43,7 @@ def big(shared_sim):
 def test_every_run_far_above_one_page_is_returned_once(shared_sim, big):
     result = info(shared_sim, task_id=big['big'])
     assert result.rc == 0, result
-    expected = {run['id'] for run in visible_runs(shared_sim, big['big'])}
+    expected = {run['id'] for run in listable_runs(shared_sim, big['big'])}
     returned = [run['id'] for run in result['runs']]
     assert len(expected) > 2000
     assert len(returned) == len(set(returned))
@@ -91,7 +76,7 @@ def test_status_filter_on_latest_attempts_finds_what_still_fails(shared_sim, big
 
 
 def test_window_bounds_are_exclusive_and_relative_durations_work(shared_sim, big):
-    state = visible_runs(shared_sim, big['big'])
+    state = listable_runs(shared_sim, big['big'])
     times = sorted({run['scheduled_for'] for run in state})
     after, before = times[100], times[400]
     result = info(shared_sim, task_id=big['big'], after_time=after, before_time=before)
@@ -100,7 +85,7 @@ def test_window_bounds_are_exclusive_and_relative_durations_work(shared_sim, big
     assert result['window'] == {'after_time': after, 'before_time': before}
     relative = info(shared_sim, task_id=big['big'], after_time='90m')
     cutoff = time.time() - 5400
-    assert relative['runs'] and all(epoch(run['scheduled_for']) > cutoff - 2 for run in relative['runs'])
+    assert relative['runs'] and all(epoch_seconds(run['scheduled_for']) > cutoff - 2 for run in relative['runs'])
 
 
 def test_limit_caps_runs_per_task_newest_first(shared_sim, big):
@@ -110,13 +95,13 @@ def test_limit_caps_runs_per_task_newest_first(shared_sim, big):
         per_task.setdefault(run['task_id'], []).append(run)
     assert len(per_task[big['big']]) == 7
     assert all(run['status'] == 'failed' for run in result['runs'])
-    newest = sorted((run for run in visible_runs(shared_sim, big['big']) if run['status'] == 'failed'),
+    newest = sorted((run for run in listable_runs(shared_sim, big['big']) if run['status'] == 'failed'),
                     key=lambda r: (r['scheduled_for'], r['id']), reverse=True)[:7]
     assert [run['id'] for run in per_task[big['big']]] == [run['id'] for run in newest]
 
 
 def test_after_run_id_returns_only_later_runs_without_using_the_broken_server_cursor(shared_sim, big):
-    everything = visible_runs(shared_sim, big['big'])
+    everything = listable_runs(shared_sim, big['big'])
     pivot = sorted(run['id'] for run in everything)[-50]
     result = info(shared_sim, task_id=big['big'], after=pivot)
     assert {run['id'] for run in result['runs']} == {run['id'] for run in everything if run['id'] > pivot}

@@ -14,6 +14,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing impor
     export_runs,
     find_runs,
     list_runs,
+    map_concurrently,
     map_in_order,
     resolve_tasks,
 )
@@ -195,16 +196,23 @@ def test_map_in_order_yields_in_order_with_a_bounded_number_ahead():
     assert list(map_in_order(work, [], 4, 8)) == [] and list(map_in_order(work, [3, 1], 1, 1)) == [30, 10]
 
 
-def test_map_in_order_raises_an_items_error_in_its_turn():
+def test_map_in_order_raises_an_items_error_in_its_turn_and_cancels_what_has_not_started():
+    import time
+    called = []
+
     def work(item):
-        if item == 2:
+        called.append(item)
+        if item == 0:
             raise ValueError(item)
+        time.sleep(0.02)
         return item
-    got = []
     with pytest.raises(ValueError):
-        for value in map_in_order(work, range(6), 3, 3):
-            got.append(value)
-    assert got == [0, 1]
+        list(map_in_order(work, range(40), 2, 40))
+    assert len(called) < 10      # not the 40 submitted
+    called[:] = []
+    with pytest.raises(ValueError):
+        map_concurrently(work, range(40), 2)
+    assert len(called) < 10
 
 
 def params(**given):
@@ -220,7 +228,7 @@ def params(**given):
     ({'after_time': 'yesterday'}, "after_time 'yesterday'"),
     ({'limit': 0}, 'limit must be 1 or more, got 0'),
 ])
-def test_a_listing_request_names_its_first_bad_value(given, message):
+def test_a_listing_request_names_a_bad_value(given, message):
     with pytest.raises(InputError) as info:
         ListingRequest(params(**given), NOW)
     assert message in str(info.value)

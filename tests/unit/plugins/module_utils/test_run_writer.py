@@ -50,3 +50,30 @@ def test_check_mode_hashes_what_would_be_written():
     writer = RunWriter(None, set())
     writer.write(RUN)
     assert writer.digest.hexdigest() == digest == hashlib.sha1(data).hexdigest()
+
+
+def test_a_lone_surrogate_is_written_as_its_escape():
+    run = dict(RUN, error='bad \ud800 byte')
+    data, dummy = written([run], {'hunter2'})
+    assert json.loads(data.decode('utf-8')) == run
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_nan_and_infinity_are_masked_as_exit_json_masks_them(value):
+    """remove_values reads a number as str() ('nan', 'inf'), JSON writes NaN and Infinity: no needle can tell."""
+    run = dict(RUN, started_at=value)
+    for secret in ('nf', 'nan'):
+        data, dummy = written([run], {secret})
+        assert data.decode('utf-8') == json.dumps(remove_values(run, {secret}), separators=(',', ':')) + '\n'
+    data, dummy = written([run], set())
+    assert data.decode('utf-8') == json.dumps(run, separators=(',', ':')) + '\n'
+
+
+def test_the_stream_is_closed_on_disk_after_a_success_and_closed_after_a_failure(tmp_path):
+    with RunWriter(open(tmp_path / 'ok', 'wb'), set()) as writer:
+        writer.write(RUN)
+    assert writer.stream.closed and json.loads((tmp_path / 'ok').read_text()) == RUN
+    with pytest.raises(RuntimeError):
+        with RunWriter(open(tmp_path / 'failed', 'wb'), set()) as writer:
+            raise RuntimeError('listing failed')
+    assert writer.stream.closed
