@@ -74,14 +74,19 @@ _TOKEN = re.compile(r'^[\x21-\x7e]+$')
 _ORG_ID = re.compile(r'^[0-9a-fA-F]{16}$')
 
 
-def check_credentials(username, token):
-    """Raise InputError for credentials that HTTP cannot carry (never quoting them)."""
+# What messages call a credential that came from the environment, per server type (the module reads them: _module.py).
+ENV_CREDENTIALS = {'kapacitor': ('KAPACITOR_USERNAME', 'KAPACITOR_TOKEN'), 'influxdb2': ('username', 'INFLUX_TOKEN')}
+
+
+def check_credentials(username, token, names=('username', 'token')):
+    """Raise InputError for credentials that HTTP cannot carry (never quoting them); ``names`` are what the message
+    calls the username and the token (an option, or an environment variable)."""
     if username is not None and ':' in username:
-        raise InputError('username must not contain ":" (HTTP basic authentication cannot carry it)')
+        raise InputError('%s must not contain ":" (HTTP basic authentication cannot carry it)' % names[0])
     if token is not None and not _TOKEN.match(token):
-        raise InputError('token holds spaces, line breaks or non-ASCII characters: expected a JSON Web Token '
+        raise InputError('%s holds spaces, line breaks or non-ASCII characters: expected a JSON Web Token '
                          "(three base64url parts joined by dots) signed with Kapacitor's [http] shared-secret, or an "
-                         'InfluxDB API token')
+                         'InfluxDB API token' % names[1])
 
 
 def server_message(response):
@@ -391,8 +396,8 @@ class KapacitorClient:
         default = DEFAULT_URLS.get(server_type, DEFAULT_URL)
         self.base_url, url_user, url_password = parse_base_url(default if url is None else url)
         self._fallbacks = fallbacks or {}
-        for given in [{'username': username, 'token': token}, {'username': url_user}] + list(self._fallbacks.values()):
-            check_credentials(given.get('username'), given.get('token'))
+        check_credentials(username, token)
+        check_credentials(url_user, None)   # the environment's, once the server type says which apply (_set_type)
         if isinstance(http_retries, bool) or not isinstance(http_retries, int) or http_retries < 0:
             raise InputError('http_retries must be a whole number of 0 or more, got %r' % (http_retries,))
         self.timeout = float(timeout)
@@ -445,8 +450,11 @@ class KapacitorClient:
     def _set_type(self, server_type, version=None):
         """Fix the server type, and with it the credentials and the TLS verification that apply to it: the token's
         scheme follows it (InfluxDB's own ``Token``; Kapacitor knows ``Bearer``). Nothing was sent with credentials
-        before."""
+        before. Credentials taken from the environment are checked here, as only this type's apply."""
         username, password, token = self._credentials(server_type)
+        given_username, dummy, given_token = self._given
+        check_credentials(None if given_username else username, None if given_token else token,
+                          ENV_CREDENTIALS[server_type])
         if token:
             self.session.headers['Authorization'] = '%s %s' % ('Token' if server_type == 'influxdb2' else 'Bearer', token)
         elif username:

@@ -88,6 +88,9 @@ PRECEDENCE = [
     ('explicit-user-never-takes-another-users-password', {'username': READER},
      {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, None),
     ('environment-alone-still-works', {}, {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, WRITER),
+    # INFLUX_TOKEN applies to InfluxDB 2 only: malformed, it does not stop a Kapacitor run.
+    ('a-malformed-influx-token-does-not-matter-to-kapacitor', {},
+     {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW, 'INFLUX_TOKEN': 'Influx-tok en-8Hq'}, WRITER),
     # ansible.builtin.uri's names for the credentials are aliases, with the same precedence.
     ('uri-aliases-authenticate', {'url_username': WRITER, 'url_password': WRITER_PW}, {}, WRITER),
     ('uri-aliases-beat-env-token', {'url_username': READER, 'url_password': READER_PW},
@@ -268,10 +271,12 @@ CASES = [
          ['KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the environment',
           'set token or username and password explicitly'],
          {'KAPACITOR_TOKEN': 'Env-token-value-3Lm', 'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'Env-pw-7Np'}),
+    Case('env-influx-token-with-inner-space', INFO, {'url': '{url}', 'server_type': 'influxdb2', 'org_id': '0000000000000a01'},
+         ['INFLUX_TOKEN holds spaces, line breaks or non-ASCII characters'], {'INFLUX_TOKEN': 'Env-influx-one Env-influx-two'}),
 ]
 # Values of the cases that are secrets: none may appear in any output.
 CASE_SECRETS = ['Path-pw-1Qa', 'Query-pw-4Rb', 'Twice-pw-6Tc', 'Un/enc-pw-9Wd', 'enc-pw-9Wd', 'Tok-part-one',
-                'Tok-part-two', 'Colon-pw-2Ke', 'Env-token-value-3Lm', 'Env-pw-7Np']
+                'Tok-part-two', 'Colon-pw-2Ke', 'Env-token-value-3Lm', 'Env-pw-7Np', 'Env-influx-one', 'Env-influx-two']
 
 
 def filled(value, fields):

@@ -876,6 +876,35 @@ def test_the_environments_credentials_go_to_a_server_of_their_own_type_only_neve
     assert authorization(server) == [None, sent]
 
 
+@pytest.mark.parametrize('server_type, fallbacks, message', [
+    ('kapacitor', {'kapacitor': {'token': 'two words'}}, 'KAPACITOR_TOKEN holds spaces'),
+    ('kapacitor', {'kapacitor': {'username': 'ops:admin'}}, 'KAPACITOR_USERNAME must not contain ":"'),
+    ('influxdb2', {'influxdb2': {'token': 'two words'}}, 'INFLUX_TOKEN holds spaces'),
+])
+def test_a_malformed_environment_credential_fails_named_for_a_server_of_its_type_before_any_request(
+        server_type, fallbacks, message):
+    with pytest.raises(InputError) as info:
+        KapacitorClient(url='http://127.0.0.1:1', server_type=server_type, fallbacks=fallbacks, org_id=ORG_ID)
+    assert message in str(info.value) and 'two words' not in str(info.value)
+
+
+@pytest.mark.parametrize('behaviour, fallbacks', [
+    (kapacitor, {'influxdb2': {'token': 'two words'}}),
+    (influx, {'kapacitor': {'token': 'two words', 'username': 'ops:admin'}}),
+])
+def test_a_malformed_credential_of_the_other_type_does_not_matter(servers, behaviour, fallbacks):
+    server = servers(RecordingServer(behaviour()))
+    client = KapacitorClient(url=server.url, fallbacks=fallbacks, org_id=ORG_ID, timeout=5)
+    assert client.list_tasks_page(10) == []
+    assert authorization(server) == [None, None]
+
+
+def test_a_given_token_makes_a_malformed_environment_token_irrelevant():
+    client = KapacitorClient(url='http://127.0.0.1:1', server_type='influxdb2', token='given-tok',
+                             fallbacks={'influxdb2': {'token': 'two words'}}, org_id=ORG_ID)
+    assert client.session.headers['Authorization'] == 'Token given-tok'
+
+
 @pytest.mark.parametrize('behaviour, kwargs, sent', [
     (kapacitor, {'token': 'given-tok'}, 'Bearer given-tok'),
     (influx, {'token': 'given-tok'}, 'Token given-tok'),
