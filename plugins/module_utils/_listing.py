@@ -343,7 +343,7 @@ EXPORT_AHEAD = 4
 def export_runs(client, tasks, window, filters, concurrency, write):
     """``list_runs`` for listings too large to return: ``write(run)`` is called for each run, in the order
     ``list_runs`` returns them, as soon as its task is listed, and the runs are not kept. Returns ``list_runs``'s
-    answer without ``runs``. It holds the runs of at most ``EXPORT_AHEAD * concurrency`` tasks at a time. Raises
+    answer without ``runs``. It holds the runs of at most ``EXPORT_AHEAD * concurrency + 1`` tasks at a time. Raises
     RequestError, and whatever ``write`` raises.
     """
     summary = _Summary()

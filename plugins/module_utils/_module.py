@@ -303,13 +303,19 @@ class RunWriter:
 
     def __exit__(self, exc_type, *dummy):
         """Close the stream; after a success, once what was written is on disk (before it replaces a file)."""
-        if self.stream is not None:
+        if self.stream is None:
+            return
+        if exc_type is None:
             try:
-                if exc_type is None:
-                    self.stream.flush()
-                    os.fsync(self.stream.fileno())
+                self.stream.flush()
+                os.fsync(self.stream.fileno())
             finally:
                 self.stream.close()
+            return
+        try:
+            self.stream.close()
+        except OSError:   # a full disk, say: the error being raised is the one to report
+            pass
 
     @staticmethod
     def _line(run, allow_nan=False):

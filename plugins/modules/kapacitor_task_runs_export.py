@@ -13,7 +13,7 @@ description:
     them.
   - For tens of thousands of runs and more. Ansible holds a returned result in memory several times over, in the
     module, its worker and the main process, and goes through every value of it more than once; a run written to a
-    file costs none of that. The module holds the runs of at most 4 x O(concurrency) tasks at a time, whatever the
+    file costs none of that. The module holds the runs of about 4 x O(concurrency) tasks at a time, whatever the
     number of tasks.
   - O(dest) is replaced at once, by renaming a complete file over it, and only when the listing succeeded; a listing
     that fails leaves it as it was. When the new content is the same as the file's, the file is not touched and the
@@ -200,14 +200,16 @@ def main():
         checksum = writer.digest.hexdigest()
         changed = not os.path.exists(dest) or module.sha1(dest) != checksum
         if temp is not None and changed:
-            module.atomic_move(temp, dest, unsafe_writes=module.params['unsafe_writes'])
-            temp = None
+            try:
+                module.atomic_move(temp, dest, unsafe_writes=module.params['unsafe_writes'])
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # ansible-core 2.19+ raises Exception
+                module.fail_json(msg='cannot replace %s: %s' % (dest, exc), dest=dest)
     except KapacitorError as exc:
         module.fail_from(exc, dest=dest)
     except OSError as exc:
         module.fail_json(msg='cannot write the runs to %s: %s' % (dest, exc), dest=dest)
     finally:
-        if temp is not None:   # not moved: dest stays as it was
+        if temp is not None and os.path.exists(temp):   # not moved (or copied, with unsafe_writes)
             os.unlink(temp)
     if os.path.exists(dest):
         changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params), changed)

@@ -176,6 +176,25 @@ def test_export_stops_at_the_first_failure_with_what_it_wrote():
     assert [run['task_id'] for run in written] == [CPU] * 3
 
 
+def test_export_cancels_the_tasks_not_started_when_a_write_fails():
+    import time
+
+    class Slow(ScriptedClient):
+        def list_runs_page(self, task_id, params):
+            time.sleep(0.05)
+            return super().list_runs_page(task_id, params)
+    tasks = [{'id': '%016x' % n, 'name': 't%d' % n} for n in range(1, 201)]
+    client = Slow({task['id']: many(task['id'], 2) for task in tasks})
+
+    def write(run):
+        raise OSError(28, 'No space left on device')
+    with pytest.raises(OSError) as info:   # info keeps export_runs' frame, and so its generator, alive
+        export_runs(client, tasks, Window(), RunFilters(), 2, write)
+    time.sleep(0.3)   # what was not cancelled has run by now
+    # The first task, and what the two threads had started: not the 8 tasks queued ahead, nor the 200.
+    assert len(client.calls) <= 4 and info.value.errno == 28
+
+
 def test_map_in_order_yields_in_order_with_a_bounded_number_ahead():
     import threading
     import time
@@ -204,7 +223,7 @@ def test_map_in_order_raises_an_items_error_in_its_turn_and_cancels_what_has_not
         called.append(item)
         if item == 0:
             raise ValueError(item)
-        time.sleep(0.02)
+        time.sleep(0.05)
         return item
     with pytest.raises(ValueError):
         list(map_in_order(work, range(40), 2, 40))

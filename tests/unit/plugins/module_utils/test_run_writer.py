@@ -62,7 +62,7 @@ def test_a_lone_surrogate_is_written_as_its_escape():
 def test_nan_and_infinity_are_masked_as_exit_json_masks_them(value):
     """remove_values reads a number as str() ('nan', 'inf'), JSON writes NaN and Infinity: no needle can tell."""
     run = dict(RUN, started_at=value)
-    for secret in ('nf', 'nan'):
+    for secret in ('inf', 'nan'):   # neither is in the JSON text (Infinity, NaN), both mask str(value)
         data, dummy = written([run], {secret})
         assert data.decode('utf-8') == json.dumps(remove_values(run, {secret}), separators=(',', ':')) + '\n'
     data, dummy = written([run], set())
@@ -70,6 +70,10 @@ def test_nan_and_infinity_are_masked_as_exit_json_masks_them(value):
 
 
 def test_the_stream_is_closed_on_disk_after_a_success_and_closed_after_a_failure(tmp_path):
+    class FullDisk(io.BytesIO):
+        def close(self):
+            super().close()
+            raise OSError(28, 'No space left on device')
     with RunWriter(open(tmp_path / 'ok', 'wb'), set()) as writer:
         writer.write(RUN)
     assert writer.stream.closed and json.loads((tmp_path / 'ok').read_text()) == RUN
@@ -77,3 +81,6 @@ def test_the_stream_is_closed_on_disk_after_a_success_and_closed_after_a_failure
         with RunWriter(open(tmp_path / 'failed', 'wb'), set()) as writer:
             raise RuntimeError('listing failed')
     assert writer.stream.closed
+    with pytest.raises(RuntimeError):   # the listing's error, not the full disk's
+        with RunWriter(FullDisk(), set()) as writer:
+            raise RuntimeError('listing failed')
