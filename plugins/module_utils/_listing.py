@@ -32,6 +32,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     group_attempts,
     horizon_words,
     id_created_at,
+    log_entries,
     resolve_window,
     run_error,
     scheduled_epoch,
@@ -155,8 +156,9 @@ def _slim(run, task_id, keep_logs):
     slim['taskID'] = task_id
     slim['status'] = _STATUS.get(slim.get('status'), slim.get('status'))
     slim['error'] = run_error(run)
-    if keep_logs and run.get('log'):
-        slim['log'] = run['log']
+    log = log_entries(run) if keep_logs else None
+    if log:
+        slim['log'] = log
     return slim
 
 

@@ -59,6 +59,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     horizon_words,
     id_created_at,
     latest_of,
+    log_entries,
     rfc3339_to_epoch,
     run_error,
     scheduled_instant,
@@ -792,7 +793,7 @@ class Retrier:
         if new_run is not None:
             result['status_after'] = new_run.get('status')
             result['attempts_after'] = (count or 0) + 1
-            result['log'] = [entry.get('message') for entry in (new_run.get('log') or [])][-5:]
+            result['log'] = [entry.get('message') for entry in log_entries(new_run)][-5:]
         elif outcome in ('retried', 'retried_failed'):
             result['status_after'] = 'success' if outcome == 'retried' else 'failed'
             result['attempts_after'] = (count or 0) + 1

@@ -454,6 +454,13 @@ def annotate_attempts(runs):
     return notes
 
 
+def log_entries(run):
+    """The entries of a run's log that are objects, as Kapacitor and InfluxDB write them; anything else a server might
+    send there (not a list, an entry that is not an object) is left out rather than failing the module."""
+    log = run.get('log')
+    return [entry for entry in log if isinstance(entry, dict)] if isinstance(log, list) else []
+
+
 def run_error(run):
     """The failure reason of a failed or canceled run, from its log (docs/kapacitor-api.md §3.2): its own lines except the
     echo of the Flux script and the ``Completed(...)`` verdict, joined with ``; ``. None for any other status, or when
@@ -461,8 +468,8 @@ def run_error(run):
     if run.get('status') not in ('failed', 'canceled'):
         return None
     own = run.get('id')
-    lines = [entry.get('message') or '' for entry in (run.get('log') or [])
-             if isinstance(entry, dict) and entry.get('runID') in (None, '', own)]
+    lines = [entry['message'] for entry in log_entries(run)
+             if isinstance(entry.get('message'), str) and entry.get('runID') in (None, '', own)]
     lines = [line.strip() for line in lines if line.strip() and not NOT_ERROR_RE.match(line.strip())]
     return '; '.join(lines) or None
 
@@ -511,7 +518,7 @@ def snake_run(run, task_name=None, note=None, include_logs=False, fields=None):
         out = {name: out.get(name) for name in fields}
     if include_logs:
         out['log'] = [{'time': entry.get('time'), 'message': entry.get('message'), 'run_id': entry.get('runID')}
-                      for entry in (run.get('log') or [])]
+                      for entry in log_entries(run)]
     return out
 
 

@@ -17,6 +17,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     id_created_at,
     parse_duration,
     run_error,
+    snake_run,
 )
 
 NOW = 1790000000.0
@@ -68,6 +69,21 @@ def test_no_error_for_a_success_for_a_failure_without_a_reason_or_for_lines_copi
     copied = log(SCRIPT_ECHO, 'Completed(failed)', 'the original failed', run_id='0b2c3d4e5f600000')
     assert run_error({'id': RID, 'status': 'failed', 'log': copied + log(SCRIPT_ECHO, 'Completed(failed)', 'mine')}) == 'mine'
     assert run_error({'id': RID, 'status': 'canceled', 'log': log('context canceled')}) == 'context canceled'
+
+
+@pytest.mark.parametrize('bad_log', ['text', {'message': 'x'}, ['a line', 7, None, {'runID': RID, 'message': 7}]])
+def test_a_log_a_server_malformed_is_read_for_what_it_holds_never_a_traceback(bad_log):
+    good = log('runtime error @4:6: boom')
+    if isinstance(bad_log, list):
+        run = {'id': RID, 'status': 'failed', 'log': bad_log + good}
+        expected_error = 'runtime error @4:6: boom'
+        expected_log = [{'time': None, 'message': 7, 'run_id': RID},
+                        {'time': good[0]['time'], 'message': 'runtime error @4:6: boom', 'run_id': RID}]
+    else:
+        run = {'id': RID, 'status': 'failed', 'log': bad_log}
+        expected_error, expected_log = None, []
+    assert run_error(run) == expected_error
+    assert snake_run(run, include_logs=True)['log'] == expected_log
 
 
 def test_a_run_ends_at_finished_at_else_started_at_else_when_its_id_was_made():
