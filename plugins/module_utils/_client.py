@@ -467,7 +467,8 @@ class KapacitorClient:
     def _credentials(self, server_type):
         """``(username, password, token)`` for a server of this type: the given ones win; the environment's for this
         type (``fallbacks``) are used only where none was given, or to complete a given username or password (with
-        the password only when the environment names the same user, or none)."""
+        the password only when the environment names the same user, or none). An environment that holds a token and a
+        user or password, with none given, is an InputError: which one was meant cannot be told."""
         username, password, token = self._given
         env = self._fallbacks.get(server_type) or {}
         if token or self._url_credentials:
@@ -478,6 +479,10 @@ class KapacitorClient:
             if password is None and env.get('username') in (None, username):
                 password = env.get('password')
             return username, password, None
+        if env.get('token') and (env.get('username') or env.get('password')):
+            # Only Kapacitor's environment can hold both (KAPACITOR_TOKEN, KAPACITOR_USERNAME, KAPACITOR_PASSWORD).
+            raise InputError('KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the environment: '
+                             'unset one kind, or set token or username and password explicitly')
         return env.get('username'), env.get('password'), env.get('token')
 
     def _verify(self, server_type):

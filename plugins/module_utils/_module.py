@@ -25,7 +25,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError, RequestError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import RUN_FIELDS, RUN_STATUSES
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import parse_base_url, url_secrets
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import url_secrets
 
 # A failure message longer than this is cut (with a note of how much was cut): one fatal line must stay readable.
 MAX_MESSAGE = 2000
@@ -147,30 +147,18 @@ class KapacitorModule(AnsibleModule):
         Explicit credentials win, in every combination, and go to a server of either type: the environment's are
         used only where the task gave none, not at all when it gave ``token`` or credentials inside ``url``;
         KAPACITOR_PASSWORD completes an explicit ``username`` only when KAPACITOR_USERNAME names no other user;
-        KAPACITOR_USERNAME completes an explicit ``password`` (``KapacitorClient._credentials``).
+        KAPACITOR_USERNAME completes an explicit ``password``; KAPACITOR_TOKEN with KAPACITOR_USERNAME or
+        KAPACITOR_PASSWORD and nothing given is an error (``KapacitorClient._credentials``).
         """
         env = {name: env_value('KAPACITOR_' + name.upper()) for name in ('token', 'username', 'password')}
         influx_token = env_value('INFLUX_TOKEN')
         self._mask([env['token'], env['password'], influx_token])
-        if env['token'] and (env['username'] or env['password']) and not self._given_credentials():
-            self.fail_json(msg='KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the '
-                               'environment: unset one kind, or set token or username and password explicitly')
         env['token'] = env['token'] and env['token'].strip()
         self.fallbacks = {
             'kapacitor': dict(env, validate_certs=skip_verify_switch('KAPACITOR_UNSAFE_SSL')),
             'influxdb2': dict(token=influx_token and influx_token.strip(),
                               validate_certs=skip_verify_switch('INFLUX_SKIP_VERIFY')),
         }
-
-    def _given_credentials(self):
-        """Whether the task gave credentials: token, username, password, or inside url."""
-        params = self.params
-        if params['token'] or params['username'] or params['password']:
-            return True
-        try:
-            return params['url'] is not None and bool(parse_base_url(params['url'])[1])
-        except KapacitorError:
-            return True  # client() reports the bad url
 
     def _org_from_environment(self):
         """INFLUX_ORG_ID or INFLUX_ORG, as the influx CLI reads them, where the task gave neither ``org`` nor

@@ -267,7 +267,7 @@ CASES = [
          ['token holds spaces, line breaks or non-ASCII characters', 'expected a JSON Web Token']),
     Case('username-with-colon', INFO, {'url': '{url}', 'username': 'ops:admin', 'password': 'Colon-pw-2Ke'},
          ['username must not contain ":"']),
-    Case('env-token-and-env-user', INFO, {'url': '{url}'},
+    Case('env-token-and-env-user', INFO, {'url': '{url}', 'server_type': 'kapacitor'},
          ['KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set in the environment',
           'set token or username and password explicitly'],
          {'KAPACITOR_TOKEN': 'Env-token-value-3Lm', 'KAPACITOR_USERNAME': 'ops', 'KAPACITOR_PASSWORD': 'Env-pw-7Np'}),

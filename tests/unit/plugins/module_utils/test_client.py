@@ -899,6 +899,21 @@ def test_a_malformed_credential_of_the_other_type_does_not_matter(servers, behav
     assert authorization(server) == [None, None]
 
 
+def test_an_environment_with_a_token_and_a_user_is_refused_unless_credentials_are_given():
+    both = {'kapacitor': {'token': 'env-tok', 'username': 'ops', 'password': 'env-pw'}}
+    with pytest.raises(InputError) as info:
+        KapacitorClient(url='http://127.0.0.1:1', server_type='kapacitor', fallbacks=both)
+    assert 'KAPACITOR_TOKEN and KAPACITOR_USERNAME/KAPACITOR_PASSWORD are all set' in str(info.value)
+    assert 'env-tok' not in str(info.value) and 'env-pw' not in str(info.value)
+    for given in ({'token': 'given-tok'}, {'username': 'me'}, {'url': 'http://me:pw@127.0.0.1:1'}):
+        client = KapacitorClient(**dict({'url': 'http://127.0.0.1:1', 'server_type': 'kapacitor', 'fallbacks': both},
+                                        **given))
+        assert client.server_type == 'kapacitor'
+    # Only Kapacitor's variables: a server of the other type does not care.
+    assert KapacitorClient(url='http://127.0.0.1:1', server_type='influxdb2', fallbacks=both,
+                           org_id=ORG_ID).server_type == 'influxdb2'
+
+
 def test_a_given_token_makes_a_malformed_environment_token_irrelevant():
     client = KapacitorClient(url='http://127.0.0.1:1', server_type='influxdb2', token='given-tok',
                              fallbacks={'influxdb2': {'token': 'two words'}}, org_id=ORG_ID)
