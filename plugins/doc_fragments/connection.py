@@ -146,8 +146,8 @@ notes:
   - Explicit options always win over the environment variables, and apply to a server of either type. For
     credentials this holds as a whole. With O(username) and O(password) in the task, E(KAPACITOR_TOKEN) and
     E(INFLUX_TOKEN) are ignored, and with O(token), E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are; setting
-    both kinds of KAPACITOR_* credentials in the environment alone is an error. The same holds for O(org) and
-    O(org_id) as a pair.
+    both kinds of KAPACITOR_* credentials in the environment alone is an error for a Kapacitor server. The same
+    holds for O(org) and O(org_id) as a pair.
   - The environment's credentials and TLS switches apply only to a server of their own type, once it is known
     (given in O(server_type), or detected). E(KAPACITOR_TOKEN), E(KAPACITOR_USERNAME), E(KAPACITOR_PASSWORD) and
     E(KAPACITOR_UNSAFE_SSL) apply to Kapacitor, E(INFLUX_TOKEN) and E(INFLUX_SKIP_VERIFY) to InfluxDB 2.
