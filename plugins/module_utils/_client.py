@@ -396,8 +396,10 @@ class KapacitorClient:
         default = DEFAULT_URLS.get(server_type, DEFAULT_URL)
         self.base_url, url_user, url_password = parse_base_url(default if url is None else url)
         self._fallbacks = fallbacks or {}
+        # The given credentials (options, or the url's); the environment's once the server type says which apply
+        # (_set_type).
         check_credentials(username, token)
-        check_credentials(url_user, None)   # the environment's, once the server type says which apply (_set_type)
+        check_credentials(url_user, None)
         if isinstance(http_retries, bool) or not isinstance(http_retries, int) or http_retries < 0:
             raise InputError('http_retries must be a whole number of 0 or more, got %r' % (http_retries,))
         self.timeout = float(timeout)

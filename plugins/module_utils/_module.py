@@ -259,6 +259,13 @@ class KapacitorModule(AnsibleModule):
             result.setdefault('server', client.server)
         return result
 
+    def exit_listing(self, request, listing, **result):
+        """Exit with a listing (``list_runs``, ``find_runs`` or ``export_runs``) for a ``_listing.ListingRequest``: its
+        warnings (the window's, then the listing's) as warnings, its window and the tasks it did not find."""
+        for warning in request.warnings + listing.pop('warnings'):
+            self.warn(warning)
+        self.exit_json(window=request.window.as_dict(), missing_tasks=request.missing or [], **result, **listing)
+
     def exit_json(self, **kwargs):
         super().exit_json(**self._with_server(kwargs))
 

@@ -162,7 +162,8 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import u
 
 
 def check_dest(module, dest):
-    """Fail, before any request, on a ``dest`` that cannot be written: naming it and what was expected."""
+    """Fail, before any request, on a ``dest`` that cannot be written, naming it and what was expected; else return
+    its directory."""
     module.check_option(dest.strip() != '', 'dest is empty: expected the path of the file to write')
     module.check_option(not os.path.isdir(dest), 'dest %s is a directory: expected the path of a file' % dest)
     directory = os.path.dirname(os.path.abspath(dest))
@@ -170,6 +171,7 @@ def check_dest(module, dest):
                         % (dest, directory))
     module.check_option(os.access(directory, os.W_OK | os.X_OK),
                         'the directory of dest %s is not writable by this user' % dest)
+    return directory
 
 
 def main():
@@ -180,7 +182,7 @@ def main():
     )
     module.check_concurrency()
     dest = module.params['dest']
-    check_dest(module, dest)
+    directory = check_dest(module, dest)
     try:
         request = ListingRequest(module.params, utc_now())
     except InputError as exc:
@@ -191,8 +193,7 @@ def main():
     try:
         stream = None
         if not module.check_mode:
-            handle, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)),
-                                            prefix='.%s.' % os.path.basename(dest), suffix='.tmp')
+            handle, temp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(dest), suffix='.tmp')
             stream = os.fdopen(handle, 'wb')
         with RunWriter(stream, module.no_log_values) as writer:
             listing = export_runs(client, request.tasks(client), request.window, request.filters,
@@ -213,10 +214,7 @@ def main():
             os.unlink(temp)
     if os.path.exists(dest):
         changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params), changed)
-    for warning in request.warnings + listing.pop('warnings'):
-        module.warn(warning)
-    module.exit_json(changed=changed, dest=dest, checksum=checksum, window=request.window.as_dict(),
-                     missing_tasks=request.missing or [], **listing)
+    module.exit_listing(request, listing, changed=changed, dest=dest, checksum=checksum)
 
 
 if __name__ == '__main__':

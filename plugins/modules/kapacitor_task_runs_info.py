@@ -261,9 +261,7 @@ def main():
             listing = list_runs(client, tasks, request.window, request.filters, request.concurrency)
     except KapacitorError as exc:
         module.fail_from(exc)
-    for warning in request.warnings + listing.pop('warnings'):
-        module.warn(warning)
-    module.exit_json(changed=False, window=request.window.as_dict(), missing_tasks=request.missing or [], **listing)
+    module.exit_listing(request, listing, changed=False)
 
 
 if __name__ == '__main__':
