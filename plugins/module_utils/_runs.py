@@ -641,3 +641,44 @@ def summarize(results):
     for result in results:
         summary[result['outcome']] = summary.get(result['outcome'], 0) + 1
     return summary
+
+
+# Progress batches: a batch lasts about this long when sized from the runs' recorded durations ...
+BATCH_SECONDS = 30.0
+# ... counting this much more per retry than its run (the request, the pre-POST check) ...
+RETRY_OVERHEAD_SECONDS = 0.05
+# ... and this much more on InfluxDB 2, whose retried run starts up to a second after the answer.
+INFLUX_START_SECONDS = 1.0
+# Rounds per batch when no listed run recorded how long it took.
+AUTO_ROUNDS = 20
+
+
+def _recorded_seconds(value):
+    """A listed run's time as epoch seconds, or None when it has none (or one that does not parse)."""
+    try:
+        return rfc3339_to_epoch(value) if value else None
+    except InputError:
+        return None
+
+
+def batch_rounds(runs, rounds, retry_timeout, server_type=None):
+    """How many rounds of ``concurrency`` retries one progress batch holds: ``rounds`` when positive, else as many as
+    last about BATCH_SECONDS, from the mean run time the listed attempts recorded (``finished_at`` - ``started_at``,
+    at most ``retry_timeout``), or AUTO_ROUNDS when no run recorded both.
+
+    A retry lasts about as long as the run it makes: Kapacitor answers when the new run has finished; on InfluxDB 2
+    the module polls the new run, which starts up to a second later (INFLUX_START_SECONDS more per retry).
+    """
+    if rounds:
+        return rounds
+    durations = []
+    for run in runs:
+        started, finished = _recorded_seconds(run.get('started_at')), _recorded_seconds(run.get('finished_at'))
+        if started is not None and finished is not None and finished >= started:
+            durations.append(min(finished - started, retry_timeout))
+    if not durations:
+        return AUTO_ROUNDS
+    per_retry = sum(durations) / len(durations) + RETRY_OVERHEAD_SECONDS
+    if server_type == 'influxdb2':
+        per_retry += INFLUX_START_SECONDS
+    return max(1, int(BATCH_SECONDS / per_retry + 1e-6))  # + 1e-6: 30 / 3.0 is 10 rounds, not 9.999...

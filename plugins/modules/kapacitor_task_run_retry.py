@@ -60,6 +60,56 @@ options:
         M(tickstack.kapacitor.kapacitor_task_runs_info) is accepted as is.
     type: list
     elements: dict
+  failed:
+    description:
+      - Find the runs to retry instead of being given them - every scheduled time whose latest attempt failed, of the
+        tasks chosen here, scheduled in the window chosen here. One call lists and retries, as
+        C(kapacitor flux task retry-failed) does; use it in place of O(runs), O(task_id) and O(run_id).
+      - The listing is made after O(lock) is taken, so a job that waited sees what the other job did, and the module
+        decides from it (O(refresh) does not apply); each scheduled time is still listed again just before its retry.
+      - V({}) chooses every active task and every run the server still lists.
+    type: dict
+    version_added: 0.3.0
+    suboptions:
+      task_id:
+        description: The ID of a task, or a list of IDs. With neither O(failed.task_id) nor O(failed.task_name), every task.
+        type: list
+        elements: str
+      task_name:
+        description: The name of a task, or a list of names, matched exactly.
+        type: list
+        elements: str
+      task_status:
+        description:
+          - Only tasks with this status. The default leaves tasks someone deactivated alone, because retrying their
+            runs would run what they stopped.
+        type: str
+        choices: [active, inactive, any]
+        default: active
+      missing_ok:
+        description:
+          - With V(true), a task asked for that the server does not have is returned in RV(missing_tasks) instead of
+            failing the module.
+        type: bool
+        default: false
+      after_time:
+        description:
+          - Only runs scheduled after this time - an RFC3339 time, or a duration such as V(24h) meaning that long
+            before now. The format of O(tickstack.kapacitor.kapacitor_task_runs_info#module:after_time).
+        type: str
+      before_time:
+        description: Only runs scheduled before this time; the same formats as O(failed.after_time).
+        type: str
+  batch_rounds:
+    description:
+      - With O(failed), handle only the first O(concurrency) times this many scheduled times found, in the order of
+        M(tickstack.kapacitor.kapacitor_task_runs_info), and return the others untouched in RV(pending), in the form
+        O(runs) takes, for later calls. A caller that prints progress between calls uses it, as the role
+        P(tickstack.kapacitor.retry_failed_runs#role) does.
+      - V(0) sizes it to about 30 seconds of retrying, from the run times the attempts found recorded.
+      - Unset, every scheduled time found is handled in this call.
+    type: int
+    version_added: 0.3.0
   max_attempts:
     description:
       - Retry a scheduled time only while it has fewer attempts than this (the original run counts as one).
@@ -144,6 +194,7 @@ options:
         M(tickstack.kapacitor.kapacitor_task_runs_info) in the same play, which saves one request per task. Runs
         without those fields are always looked up, each scheduled time is listed again just before its retry, and
         V(false) is ignored when the module had to wait for O(lock).
+      - With O(failed) the module lists the runs itself, under O(lock), and this option does not apply.
     type: bool
     default: true
   lock:
@@ -220,11 +271,36 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: retried.duplicates_detected | length == 0
     fail_msg: "Retried twice: {{ retried.duplicates_detected }}"
+
+- name: Or list and retry in one call - every failed scheduled time of the last day of two tasks
+  tickstack.kapacitor.kapacitor_task_run_retry:
+    url: http://127.0.0.1:9092
+    failed:
+      task_name: [cpu_rollup, disk_rollup]
+      after_time: 24h
+    concurrency: 8
+  register: retried_failed
+
+- name: The same, about 30 s of retrying per call, the rest left for the next call
+  tickstack.kapacitor.kapacitor_task_run_retry:
+    url: http://127.0.0.1:9092
+    failed:
+      after_time: 24h
+    batch_rounds: 0
+  register: first_batch
+
+- name: Retry what the first call left, in one more call
+  tickstack.kapacitor.kapacitor_task_run_retry:
+    url: http://127.0.0.1:9092
+    runs: "{{ first_batch.pending }}"
+    refresh: false
+  when: first_batch.pending | length > 0
 """
 
 RETURN = r"""
 results:
-  description: One result per run asked about, in the order given.
+  description: One result per run asked about, in the order given (with O(failed), per scheduled time found and
+    handled in this call, in the order of M(tickstack.kapacitor.kapacitor_task_runs_info)).
   returned: always
   type: list
   elements: dict
@@ -285,6 +361,11 @@ results:
       description: The status of the latest attempt after this call (as last seen; V(scheduled) for a retry InfluxDB 2
         accepted when O(wait=false)).
       type: str
+    error:
+      description: With O(failed), why the latest attempt before this call failed (the RV(tickstack.kapacitor.kapacitor_task_runs_info#module:runs[].error)
+        of the listing), or null. Not returned otherwise.
+      type: str
+      version_added: 0.3.0
     log:
       description: The last log messages of the new run, when it was looked up (after a failure or an uncertain request;
         on InfluxDB 2 whenever the module waited for the run).
@@ -319,6 +400,43 @@ duplicates_detected:
       type: list
       elements: str
   sample: []
+found:
+  description: With O(failed), how many scheduled times of the tasks and window chosen had a failed latest attempt.
+  returned: when O(failed) is set and the listing was made
+  type: int
+  sample: 12
+  version_added: 0.3.0
+pending:
+  description:
+    - With O(failed) and O(batch_rounds), the scheduled times found that this call left for later calls, untouched, in
+      the form of RV(tickstack.kapacitor.kapacitor_task_runs_info#module:runs) (which O(runs) takes as is). Empty
+      when every one was handled.
+  returned: when O(failed) is set and the listing was made
+  type: list
+  elements: dict
+  sample: []
+  version_added: 0.3.0
+tasks:
+  description: With O(failed), the tasks listed, as RV(tickstack.kapacitor.kapacitor_task_runs_info#module:tasks)
+    returns them (their C(runs) and C(run_counts) count the failed scheduled times found).
+  returned: when O(failed) is set and the listing was made
+  type: list
+  elements: dict
+  sample: [{"id": "0a1b2c3d4e5f6789", "name": "cpu_rollup", "status": "active", "runs": 1, "run_counts": {"failed": 1}}]
+  version_added: 0.3.0
+missing_tasks:
+  description: With O(failed) and O(failed.missing_ok=true), the task IDs and names asked for that the server does not have.
+  returned: when O(failed) is set and the listing was made
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.3.0
+window:
+  description: With O(failed), the window on the runs' scheduled times, as sent to the server (null bounds are open).
+  returned: when O(failed) is set and the listing was made
+  type: dict
+  sample: {"after_time": "2026-11-25T10:00:00Z", "before_time": null}
+  version_added: 0.3.0
 server:
   description: The server the module worked with, as it found it (or as O(server_type) said).
   returned: whenever the module got as far as the server
@@ -353,15 +471,18 @@ diff:
 """
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError, KapacitorError
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._listing import ListingRequest, list_runs
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._lock import ServerLock
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._module import KapacitorModule, task_selection_spec
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier import Retrier, RetryItem, failure_message
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
+    batch_rounds,
     check_id,
     compile_patterns,
     parse_duration,
     summarize,
+    utc_now,
 )
 
 
@@ -373,6 +494,35 @@ def items_from(params):
     for index, entry in enumerate(params['runs'] or []):
         items.append(RetryItem.from_entry(entry, index))
     return items
+
+
+def failed_listing(params, now):
+    """With ``failed``: the listing of the scheduled times whose latest attempt failed, checked before any request
+    (InputError names the suboption, such as ``failed.task_id``)."""
+    try:
+        return ListingRequest(dict(params['failed'], concurrency=params['concurrency'], status=['failed'],
+                                   latest_attempt_only=True, after=None, limit=None, include_logs=False, fields=None),
+                              now)
+    except InputError as exc:
+        raise InputError('failed.%s' % exc) from None
+
+
+def find_failed(module, request, client):
+    """List what ``failed`` asks for; the scheduled times to handle in this call (as items) and the result's listing
+    keys, ``pending`` holding the runs left for later calls (``batch_rounds``)."""
+    params = module.params
+    listing = list_runs(client, request.tasks(client), request.window, request.filters, request.concurrency)
+    for warning in request.warnings + listing['warnings']:
+        module.warn(warning)
+    runs = listing['runs']
+    size = len(runs)
+    if params['batch_rounds'] is not None:
+        size = params['concurrency'] * batch_rounds(runs, params['batch_rounds'], params['retry_timeout'],
+                                                    client.server_type)
+    items = [RetryItem.from_entry(run, index) for index, run in enumerate(runs[:size])]
+    found = dict(found=len(runs), pending=runs[size:], tasks=listing['tasks'], window=request.window.as_dict(),
+                 missing_tasks=request.missing or [])
+    return items, found
 
 
 def diff_of(results):
@@ -405,10 +555,15 @@ def main():
             refresh=dict(type='bool', default=True),
             lock=dict(type='bool', default=True),
             lock_timeout=dict(type='float', default=3600.0),
+            failed=dict(type='dict', options=dict(task_selection_spec(task_status='active'),
+                                                  after_time=dict(type='str'), before_time=dict(type='str'))),
+            batch_rounds=dict(type='int'),
         ),
         required_together=[('task_id', 'run_id')],
-        mutually_exclusive=[('task_id', 'runs'), ('run_id', 'runs')],
-        required_one_of=[('run_id', 'runs')],
+        mutually_exclusive=[('task_id', 'runs'), ('run_id', 'runs'), ('failed', 'runs'), ('failed', 'run_id'),
+                            ('failed', 'task_id')],
+        required_one_of=[('run_id', 'runs', 'failed')],
+        required_by={'batch_rounds': 'failed'},
         supports_check_mode=True,
     )
     params = module.params
@@ -418,8 +573,12 @@ def main():
                         % params['retry_timeout'])
     module.check_option(params['lock_timeout'] >= 0, 'lock_timeout must be 0 or more seconds, got %s'
                         % params['lock_timeout'])
+    module.check_option(params['batch_rounds'] is None or params['batch_rounds'] >= 0,
+                        "batch_rounds must be 0 (sized from the runs' recorded durations) or more, got %s"
+                        % params['batch_rounds'])
     try:
         items = items_from(params)
+        request = failed_listing(params, utc_now()) if params['failed'] is not None else None
         min_age = parse_duration(params['min_age'], 'min_age')
         skip_errors = compile_patterns(params['skip_errors'], 'skip_errors')
     except InputError as exc:
@@ -438,11 +597,17 @@ def main():
         except KapacitorError as exc:
             retrier = Retrier(client, **options)
             results = retrier.refuse(items, str(exc))
-            module.fail_json(msg=failure_message(results), changed=False, results=results, summary=summarize(results),
-                             duplicates_detected=[], lock=lock.as_dict())
+            # With failed, nothing was listed yet: the lock's message alone says what happened.
+            module.fail_json(msg=failure_message(results) if results else str(exc), changed=False, results=results,
+                             summary=summarize(results), duplicates_detected=[], lock=lock.as_dict())
         # A job that waited may have waited for another one that retried these very runs: look again.
         options['refresh'] = options['refresh'] or lock.contended
+    found = {}   # with failed: the listing's keys of the result
     try:
+        if request is not None:
+            # Listed under the lock: the listing is as fresh as a refresh would be.
+            items, found = find_failed(module, request, client)
+            options['refresh'] = False
         retrier = Retrier(client, **options)
         results = retrier.run(items)
     except KapacitorError as exc:
@@ -450,9 +615,12 @@ def main():
     finally:
         if lock is not None:
             lock.release()
+    if request is not None:
+        for item, entry in zip(items, results):
+            entry['error'] = item.hints.get('error')
     summary = summarize(results)
     changed = summary['retried'] + summary['retried_failed'] + summary['timed_out'] + summary['would_retry'] > 0
-    result = dict(changed=changed, results=results, summary=summary, duplicates_detected=retrier.duplicates,
+    result = dict(found, changed=changed, results=results, summary=summary, duplicates_detected=retrier.duplicates,
                   lock=lock.as_dict() if lock is not None else None)
     for dup in retrier.duplicates:
         module.warn('Scheduled time %s of task %s gained %d new attempts during this call (%s): another job retried '

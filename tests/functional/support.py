@@ -22,6 +22,7 @@ Import it by its full name, as every test module of the collection is importable
 
 import calendar
 import datetime
+import hashlib
 import ipaddress
 import json
 import os
@@ -189,6 +190,12 @@ def listable_runs(sim, task_id):
         elif run['started_at'] and epoch_seconds(run['started_at']) >= now - sim.horizon:
             runs.append(run)
     return runs
+
+
+def lock_path(tmpdir, url):
+    """Where the retry module keeps its lock for ``url`` (docs/design.md): one file per credential-free base URL."""
+    digest = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
+    return os.path.join(tmpdir, 'tickstack-kapacitor-locks', '%s.lock' % digest)
 
 
 def failed_runs(*ages):

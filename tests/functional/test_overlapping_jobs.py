@@ -12,7 +12,6 @@ read out of band from the simulator's record.
 
 
 import fcntl
-import hashlib
 import os
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     RETRY_ROUTE,
     BackgroundPlaybook,
     failing_times,
+    lock_path,
     new_attempts,
     read_json,
     run_module,
@@ -46,12 +46,6 @@ def failed_times(count):
 def scenario(tasks, failed_per_task, run_seconds):
     return {'tasks': [{'name': 'overlap_%d' % index, 'run_seconds': run_seconds, 'runs': failed_times(failed_per_task)}
                       for index in range(tasks)]}
-
-
-def lock_path(tmpdir, url):
-    """Where the retry module keeps its lock for ``url`` (docs/design.md): one file per credential-free base URL."""
-    digest = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
-    return os.path.join(tmpdir, 'tickstack-kapacitor-locks', '%s.lock' % digest)
 
 
 def start_two_jobs(sim, tmp_path, controllers):

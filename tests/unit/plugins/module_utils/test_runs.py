@@ -14,6 +14,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     PRODUCTS,
     Window,
     annotate_attempts,
+    batch_rounds,
     check_id,
     classify_retry_response,
     decide,
@@ -277,3 +278,23 @@ def test_server_label_names_each_server_type_and_the_client_uses_the_same_names(
     from ansible_collections.tickstack.kapacitor.plugins.module_utils import _client  # the core _runs never imports it
     assert [server_label(kind) for kind in ('kapacitor', 'influxdb2', None)] == ['Kapacitor', 'InfluxDB', 'Kapacitor or InfluxDB']
     assert _client.PRODUCTS is PRODUCTS
+
+
+# --------------------------------------------------------------------------- batch_rounds
+
+
+def timed(seconds, count=10):
+    """Listed runs that each recorded ``seconds`` between their start and their finish."""
+    return [{'started_at': '2026-11-29T10:00:00Z', 'finished_at': '2026-11-29T10:00:%06.3fZ' % seconds}] * count
+
+
+@pytest.mark.parametrize('runs, rounds, server_type, expected', [
+    (timed(0.25), 0, 'kapacitor', 100),       # 30 s / (0.25 s + 0.05 s of overhead per retry)
+    (timed(1.95), 0, 'influxdb2', 10),        # + 1 s: InfluxDB starts the retried run up to a second later
+    (timed(1.95), 0, None, 15),
+    (timed(50.0), 0, 'kapacitor', 10),        # a run time counts at most retry_timeout: 30 / (2.7 + 0.05)
+    (timed(0.25), 3, 'kapacitor', 3),         # a positive number of rounds wins
+    ([{'started_at': 'garbage', 'finished_at': '2026-11-29T10:00:01Z'}, {}], 0, 'kapacitor', 20),   # none recorded
+])
+def test_batch_rounds_last_about_30_seconds_of_the_recorded_run_times(runs, rounds, server_type, expected):
+    assert batch_rounds(runs, rounds, 2.7, server_type) == expected
