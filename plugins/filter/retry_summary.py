@@ -18,15 +18,14 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
     NOT_ERROR_RE,
     SERVER_TYPES,
-    rfc3339_to_epoch,
     server_label,
     summarize,
 )
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import batch_rounds as runs_batch_rounds
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import redact_url
 
 PREFIX = 'retry_failed_runs_'
@@ -88,14 +87,6 @@ _DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 SCRIPT_ECHO = re.compile('Started task from script')
 LOG_LINE_LENGTH = 200
 ERROR_LENGTH = 100
-# Progress batches: a batch lasts about this long when sized from the runs' recorded durations ...
-BATCH_SECONDS = 30.0
-# ... counting this much more per retry than its run (the request, the pre-POST check) ...
-RETRY_OVERHEAD_SECONDS = 0.05
-# ... and this much more on InfluxDB 2, whose retried run starts up to a second after the answer.
-INFLUX_START_SECONDS = 1.0
-# Rounds per batch when no listed run recorded how long it took.
-AUTO_ROUNDS = 20
 
 
 def _number(name, value, kind, admits, expected):
@@ -193,54 +184,36 @@ def retry_settings(settings, variables=None, known=None):
     return result
 
 
-def _seconds(value):
-    """A listed run's time as epoch seconds, or None when it has none (or one that does not parse)."""
-    try:
-        return rfc3339_to_epoch(value) if value else None
-    except KapacitorError:
-        return None
-
-
 def batch_rounds(runs, settings, server=None):
-    """How many rounds of ``concurrency`` retries one batch holds: ``batch_rounds`` when set (a positive number), else
-    as many as last about BATCH_SECONDS, from the mean run time the listed attempts recorded (``finished_at`` -
-    ``started_at``, at most ``retry_timeout``), or AUTO_ROUNDS when no run recorded both.
-
-    A retry lasts about as long as the run it makes: Kapacitor answers when the new run has finished; on InfluxDB 2
-    the module polls the new run, which starts up to a second later (INFLUX_START_SECONDS more per retry).
-    """
-    if settings.get('batch_rounds'):
-        return settings['batch_rounds']
-    durations = []
-    for run in runs:
-        started, finished = _seconds(run.get('started_at')), _seconds(run.get('finished_at'))
-        if started is not None and finished is not None and finished >= started:
-            durations.append(min(finished - started, settings['retry_timeout']))
-    if not durations:
-        return AUTO_ROUNDS
-    per_retry = sum(durations) / len(durations) + RETRY_OVERHEAD_SECONDS
-    if (server or {}).get('type') == 'influxdb2':
-        per_retry += INFLUX_START_SECONDS
-    return max(1, int(BATCH_SECONDS / per_retry + 1e-6))  # + 1e-6: 30 / 3.0 is 10 rounds, not 9.999...
+    """How many rounds of ``concurrency`` retries one batch holds (``_runs.batch_rounds``, from the settings and the
+    listing's ``server``)."""
+    return runs_batch_rounds(runs, settings.get('batch_rounds'), settings['retry_timeout'],
+                             (server or {}).get('type'))
 
 
-def retry_batches(runs, settings, server=None, with_runs=True):
+def retry_batches(runs, settings, server=None, with_runs=True, done=0):
     """The listed runs in batches of ``concurrency`` × ``batch_rounds(...)``, one retry module call each.
 
     Each batch is ``{'label': 'batch 2/5: runs 161-320 of 700', 'start': 160, 'end': 320, 'runs': [...]}``; Ansible
-    prints the label as each batch ends, so an operator sees progress at least once per batch (about every
-    BATCH_SECONDS when sized from the runs' recorded durations). ``server`` is the listing's ``server`` result (its
-    ``type``), when known. With ``with_runs`` false a batch has no ``runs``, only the slice ``start:end`` of the
-    input: Ansible copies a loop's item into the item's result, and a batch of runs would be carried twice.
+    prints the label as each batch ends, so an operator sees progress at least once per batch (about every 30 s
+    when sized from the runs' recorded durations). ``server`` is the listing's ``server`` result (its ``type``), when
+    known. With ``with_runs`` false a batch has no ``runs``, only the slice ``start:end`` of the input: Ansible copies
+    a loop's item into the item's result, and a batch of runs would be carried twice. ``done``: how many runs an
+    earlier call handled, as the first batch (the retry module's ``pending`` are the rest); the labels count them.
     """
     if not isinstance(runs, list):
-        raise AnsibleFilterError('retry_batches expects the list of runs of kapacitor_task_runs_info, got %r' % (runs,))
+        raise AnsibleFilterError("retry_batches expects a list of runs (kapacitor_task_runs_info's runs, or the retry "
+                                 "module's pending), got %r" % (runs,))
+    if isinstance(done, bool) or not isinstance(done, int) or done < 0:
+        raise AnsibleFilterError('retry_batches expects done to be a number of runs, got %r' % (done,))
     size = settings['concurrency'] * batch_rounds(runs, settings, server if isinstance(server, Mapping) else None)
-    count = (len(runs) + size - 1) // size
+    first = 1 if done else 0
+    count = (len(runs) + size - 1) // size + first
     batches = []
     for index, start in enumerate(range(0, len(runs), size)):
         end = min(start + size, len(runs))
-        batch = {'label': 'batch %d/%d: runs %d-%d of %d' % (index + 1, count, start + 1, end, len(runs)),
+        batch = {'label': 'batch %d/%d: runs %d-%d of %d' % (index + 1 + first, count, done + start + 1, done + end,
+                                                             done + len(runs)),
                  'start': start, 'end': end}
         if with_runs:
             batch['runs'] = runs[start:end]
@@ -370,10 +343,19 @@ def retry_summary(found, retry, settings, host, url=None, check_mode=False, erro
     when the role's backfill step is on (see ``backfill_part``). ``server_type`` is the role's
     ``kapacitor_server_type``, the fallback of ``server`` (see ``server_of``).
     """
-    rows = _field(found, 'runs', [])
+    if isinstance(found, Mapping) and 'pending' in found:
+        # The retry module's first call, which listed (failed) and retried the first batch; the loop retried the rest.
+        first, batch_failures = _retry_results(found)
+        rows = first + _field(found, 'pending', [])
+        if found.get('msg'):
+            batch_failures.append('first batch: %s' % found['msg'])
+    else:
+        first, batch_failures = [], []
+        rows = _field(found, 'runs', [])
     if not isinstance(rows, list):
         raise AnsibleFilterError('retry_summary expects registered module results with lists of runs and results')
-    results, batch_failures = _retry_results(retry)
+    results, failures = _retry_results(retry)
+    results, batch_failures = first + results, batch_failures + failures
     listed = {row.get('run_id', row.get('id')): row for row in rows}
     runs = []
     for result in results:
@@ -382,12 +364,15 @@ def retry_summary(found, retry, settings, host, url=None, check_mode=False, erro
         run['task_name'] = result.get('task_name') or row.get('task_name')
         if run['outcome'] in FAILED_AGAIN_OUTCOMES or run['outcome'] in NOT_RETRIED_OUTCOMES:
             run['error'] = run_error(result, row)
+        else:   # the first call's results carry the listing's error: a run retried here has none left
+            run.pop('error', None)
         runs.append(run)
     counts = summarize(runs)
     error = (error or '').strip()
     if batch_failures:
         error = 'Retry them, ' + '; '.join(batch_failures)
-    figures = {'tasks_scanned': int(_field(_field(found, 'totals', {}), 'tasks', 0)), 'failed_found': len(rows)}
+    scanned = _field(_field(found, 'totals', {}), 'tasks', len(_field(found, 'tasks', [])))
+    figures = {'tasks_scanned': int(scanned), 'failed_found': len(rows)}
     for figure, outcome in FIGURE_OUTCOMES:
         figures[figure] = counts.get(outcome, 0)
     figures['errors'] = max(sum(counts.get(outcome, 0) for outcome in FAILING_OUTCOMES), 1 if error else 0)

@@ -513,9 +513,9 @@ def ours_command(url=None, inventory=None, forks=None, influxdb2=False):
 
 
 def run_ours(workdir, env, generate, name='ours', flavor='kapacitor'):
-    """Our playbook on one server; first (read-only, same simulator) the role's listing task alone, so that the
-    list requests of the listing phase can be told from those of the retry module (pre-POST checks, and on
-    InfluxDB 2 the polling of each new run)."""
+    """Our playbook on one server; first (read-only, same simulator) the role's listing alone, by
+    kapacitor_task_runs_info, so that the list requests of the listing phase can be told from those made while
+    retrying (pre-POST checks, and on InfluxDB 2 the polling of each new run)."""
     influxdb2 = flavor == 'influxdb2'
     sim = BenchSimulator(generate, workdir, name, flavor=flavor)
     try:
@@ -577,7 +577,8 @@ def run_noop(workdir, env):
     return dict({key: proc[key] for key in MEMORY_KEYS}, name='noop', exit_code=proc['rc'], wall_s=round(proc['wall'], 3))
 
 
-# The role's listing task (tasks/main.yml) with the role's defaults and the benchmark's concurrency.
+# The listing the role's first retry call makes (tasks/main.yml, failed), as kapacitor_task_runs_info arguments, with
+# the role's defaults and the benchmark's concurrency.
 ROLE_LISTING = {'task_status': 'active', 'status': ['failed'], 'latest_attempt_only': True, 'after_time': '24h',
                 'concurrency': CONCURRENCY}
 
@@ -610,7 +611,7 @@ def listing_playbook(workdir, name, options, module='kapacitor_task_runs_info'):
 
 
 def run_large_listing(workdir, env, generate, fields=None, export=False):
-    """kapacitor_task_runs_info over every task of the large scenario, registered like the role does; with
+    """kapacitor_task_runs_info over every task of the large scenario, registered; with
     ``export``, kapacitor_task_runs_export writing every key of every run to a file instead (its lines are counted)."""
     name = 'export_all' if export else 'list_all_lean' if fields else 'list_all'
     options = {'after_time': '24h', 'concurrency': CONCURRENCY}

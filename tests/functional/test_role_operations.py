@@ -50,9 +50,11 @@ def test_retries_run_in_batches_whose_labels_show_progress_and_whose_figures_are
     fresh = created(sim, before)
     assert sorted(fresh) == sorted(failing_times(before)) and all(len(runs) == 1 for runs in fresh.values())
     assert sim.requests_to(RETRY_ROUTE) == 5
-    # Three module calls of 2, 2 and 1 runs, each announced as it ended, in order.
+    # Three module calls of 2, 2 and 1 runs: the first also listed them; the others announced as each ended, in order.
+    assert re.search(r'TASK \[[^]]*Find the scheduled times whose latest attempt failed and retry the first batch of '
+                     r'them\] \**\nchanged: ', played.stdout), played.stdout
     labels = re.findall(r'\(item=(batch \d/\d: runs \d-\d of 5)\)', played.stdout)
-    assert labels == ['batch 1/3: runs 1-2 of 5', 'batch 2/3: runs 3-4 of 5', 'batch 3/3: runs 5-5 of 5'], played.stdout
+    assert labels == ['batch 2/3: runs 3-4 of 5', 'batch 3/3: runs 5-5 of 5'], played.stdout
     figures = read_json(str(report))['figures']
     assert figures['retried'] == 5 and figures['failed_found'] == 5 and figures['remaining'] == 0
 

@@ -453,6 +453,66 @@ def test_a_failed_batch_names_itself_and_its_message():
     assert value['figures']['errors'] == 1 and value['figures']['retried'] == 1
 
 
+def first_call(results, pending=(), **extra):
+    """The registered result of the role's first retry call (``failed``, ``batch_rounds``): it listed the failed
+    scheduled times, handled the first batch (``results``) and left the rest in ``pending``."""
+    value = {'results': list(results), 'pending': list(pending), 'found': len(results) + len(pending),
+             'tasks': [{'id': TASK_A, 'name': 'cpu_rollup'}, {'id': TASK_B, 'name': 'disk'}, {'id': '0a0a000000000003'}],
+             'window': {'after_time': '2026-11-28T10:00:00Z', 'before_time': None}, 'missing_tasks': [],
+             'server': KAPACITOR, 'changed': True}
+    value.update(extra)
+    return value
+
+
+def test_a_first_call_that_listed_is_joined_with_the_batches_that_retried_its_pending_runs():
+    first = first_call([result('%016x' % 1, 'retried', task_name='cpu_rollup', error='connection refused'),
+                        result('%016x' % 2, 'skipped', task_name='cpu_rollup', error='could not parse Flux script')],
+                       pending=[row('%016x' % 3, TASK_B, 'disk'), row('%016x' % 4, TASK_B, 'disk')])
+    retry = loop_of([result('%016x' % 3, 'retried')], [result('%016x' % 4, 'retried_failed', log=['disk is full'])])
+    value = retry_summary(first, retry, settings(), host='kap1')
+    assert value['figures']['tasks_scanned'] == 3 and value['figures']['failed_found'] == 4
+    assert value['figures']['retried'] == 2 and value['figures']['skipped'] == 1
+    assert value['figures']['retried_failed'] == 1 and value['figures']['remaining'] == 2
+    assert [run['run_id'] for run in value['runs']] == ['%016x' % index for index in range(1, 5)]
+    # The first call's own results carry the listing's error; the pending rows carry their task names.
+    assert value['runs'][1]['error'] == 'could not parse Flux script'
+    # A run retried in the first call keeps no error, as one retried in a later batch (the report's keys agree).
+    assert 'error' not in value['runs'][0] and 'error' not in value['runs'][2]
+    assert value['runs'][2]['task_name'] == 'disk' and value['runs'][3]['error'] == 'disk is full'
+    assert value['tasks']['cpu_rollup']['found'] == 2 and value['tasks']['disk']['found'] == 2
+    assert value['server'] == {'type': 'kapacitor', 'version': '1.8.3'} and value['error'] == ''
+    assert value['window'] == {'after_time': '2026-11-28T10:00:00Z', 'before_time': None}
+
+
+def test_a_first_call_that_failed_on_some_runs_says_so_and_the_other_batches_still_count():
+    first = first_call([result('%016x' % 1, 'error', msg='boom')], pending=[row('%016x' % 2)],
+                       msg='1 of 1 run(s) could not be retried: error: boom')
+    value = retry_summary(first, loop_of([result('%016x' % 2, 'retried')]), settings(), host='kap1')
+    assert value['error'] == 'Retry them, first batch: 1 of 1 run(s) could not be retried: error: boom'
+    assert value['figures']['errors'] == 1 and value['figures']['retried'] == 1
+
+
+def test_a_first_call_that_handled_everything_needs_no_batches():
+    value = retry_summary(first_call([result('%016x' % 1, 'retried')]), {'skipped': True, 'results': []}, settings(),
+                          host='kap1')
+    assert value['figures']['retried'] == 1 and value['figures']['failed_found'] == 1 and value['error'] == ''
+
+
+def test_the_batches_after_a_first_call_count_its_runs_in_their_labels():
+    pending = [row('%016x' % index) for index in range(1, 11)]
+    batches = retry_batches(pending, settings(concurrency=2, batch_rounds=2), with_runs=False, done=4)
+    assert [batch['label'] for batch in batches] == [
+        'batch 2/4: runs 5-8 of 14', 'batch 3/4: runs 9-12 of 14', 'batch 4/4: runs 13-14 of 14']
+    assert [(batch['start'], batch['end']) for batch in batches] == [(0, 4), (4, 8), (8, 10)]
+    assert retry_batches([], settings(), done=4) == []
+
+
+@pytest.mark.parametrize('done', [-1, '4', True, None])
+def test_done_must_be_a_number_of_runs(done):
+    with pytest.raises(AnsibleFilterError, match='retry_batches expects done to be a number of runs'):
+        retry_batches([row('%016x' % 1)], settings(), done=done)
+
+
 # --------------------------------------------------------------------------- per task, errors, skipped, deferred
 
 def test_counts_per_task_name_and_the_error_without_the_script_echo():
