@@ -32,15 +32,17 @@ def retry(sim, check_mode=False, **args):
 def scenario():
     return {'tasks': [
         {'name': 'flaky', 'run_seconds': 0.1, 'retry_outcomes': ['success'],
-         'runs': failed_runs('-10m', '-20m', '-30m') + [{'status': 'success', 'scheduled_for': '-15m'}]},
+         'runs': [dict(run, error='flaky: write timed out') for run in failed_runs('-10m', '-20m', '-30m')]
+         + [{'status': 'success', 'scheduled_for': '-15m'}]},
         {'name': 'broken', 'retry_outcomes': ['fail'], 'retry_error': 'connection refused by influxdb',
-         'runs': failed_runs('-40m')},
+         'runs': [dict(run, error='broken: bucket not found') for run in failed_runs('-40m')]},
         {'name': 'healed',
          'runs': [{'status': 'failed', 'scheduled_for': '-50m'},
                   {'status': 'success', 'scheduled_for': '-50m', 'requested_at': '-45m', 'started_at': '-45m'}]},
         {'name': 'exhausted',
-         'runs': [{'status': 'failed', 'scheduled_for': '-60m'},
-                  {'status': 'failed', 'scheduled_for': '-60m', 'requested_at': '-55m', 'started_at': '-55m'}]},
+         'runs': [{'status': 'failed', 'scheduled_for': '-60m', 'error': 'exhausted: first attempt'},
+                  {'status': 'failed', 'scheduled_for': '-60m', 'requested_at': '-55m', 'started_at': '-55m',
+                   'error': 'exhausted: second attempt'}]},
         {'name': 'paused', 'status': 'inactive', 'runs': failed_runs('-25m')},
     ]}
 
@@ -67,8 +69,10 @@ def test_one_call_retries_every_failed_latest_attempt_of_the_active_tasks_once(s
     outcomes = sorted((result['task_name'], result['outcome']) for result in first['results'])
     assert outcomes == [('broken', 'retried_failed'), ('exhausted', 'max_attempts_reached'), ('flaky', 'retried'),
                         ('flaky', 'retried'), ('flaky', 'retried')]
-    # Each result carries the listing's error of the attempt it started from.
-    assert all(result['error'] for result in first['results'])
+    # Each result carries the error the scenario gave the latest attempt it started from (not an earlier one's).
+    assert sorted((result['task_name'], result['error']) for result in first['results']) == [
+        ('broken', 'broken: bucket not found'), ('exhausted', 'exhausted: second attempt')] + [
+        ('flaky', 'flaky: write timed out')] * 3
     for result in first['results']:
         if result['new_run_id']:
             assert created[(result['task_id'], result['scheduled_for'])][0]['id'] == result['new_run_id']
