@@ -10,8 +10,6 @@ record, never from the module's report."""
 import fcntl
 import os
 
-import pytest
-
 from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     BOTH_FLAVORS,
     failed_runs,
@@ -117,6 +115,7 @@ def test_batch_rounds_handles_the_first_batch_and_returns_the_rest_untouched(sim
     # The first batch is the first two scheduled times of the listing, newest first; nothing was sent for the rest.
     handled = {(result['task_id'], result['scheduled_for']) for result in first['results']}
     assert set(created) == handled and all(len(runs) == 1 for runs in created.values())
+    assert handled == set(sorted(failing_times(before), key=lambda key: key[1], reverse=True)[:2])
     assert [run['scheduled_for'] for run in first['pending']] == sorted(
         (run['scheduled_for'] for run in first['pending']), reverse=True)
     assert all(run['status'] == 'failed' and run['attempts'] == 1 for run in first['pending'])
@@ -140,10 +139,10 @@ def test_check_mode_lists_and_creates_nothing(sim):
     assert 'would_retry' in [entry['outcome'] for entry in result['results']]
 
 
-@pytest.mark.parametrize('jobs', [3])
-def test_overlapping_calls_on_one_host_retry_each_failed_time_once(sim, jobs):
+def test_overlapping_calls_on_one_host_retry_each_failed_time_once(sim):
     """The listing is made under the lock: a call that waited lists after the other one retried, so it retries
     nothing twice."""
+    jobs = 3
     sim.load({'tasks': [{'name': 'slow', 'run_seconds': 0.3, 'retry_outcomes': ['success'],
                          'runs': failed_runs(*['-%dm' % minutes for minutes in range(2, 26, 2)])}]})
     before = sim.attempts()
