@@ -53,7 +53,7 @@ venv: ## build the tool venv (only when its requirements file changed)
 venv-%: ## build the venv of another line, e.g. make venv-2.21 (or venv-demo)
 	@$(LIB) venv $*
 
-demo: ## the role against the simulator, with a venv of ansible-core and requests only
+demo: ## the role against the simulator, with a venv of ansible-core and urllib3 only
 	@$(LIB) demo
 
 bench: ## the benchmark (tests/benchmark/bench.py; extra arguments: BENCH_ARGS=--quick)

@@ -22,7 +22,7 @@ SKIP=77   # a step or ensure_venv returns this to say "skipped"
 VENVS=('2.19  3.11    .ci/requirements.txt       venv'
        '2.18  3.11    .ci/requirements-2.18.txt  venv-2.18'
        '2.21  3.12    .ci/requirements-2.21.txt  venv-2.21'
-       'demo  3.11    .ci/requirements-demo.txt  venv-demo')   # make demo: ansible-core and requests only
+       'demo  3.11    .ci/requirements-demo.txt  venv-demo')   # make demo: ansible-core and urllib3 only
 TOOL_LINE=${VENVS[0]%% *}
 
 CI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)

@@ -14,7 +14,7 @@ attributes:
     membership:
       - tickstack.kapacitor.kapacitor
   platform:
-    description: Runs wherever Python and C(requests) are; it only talks HTTP to Kapacitor.
+    description: Runs wherever Python and C(urllib3) are; it only talks HTTP to Kapacitor.
     support: full
     platforms: posix
 """

@@ -108,7 +108,8 @@ options:
   ca_path:
     description:
       - A PEM file with the CA certificate(s) that signed the server's certificate.
-      - If not set, the environment variable E(KAPACITOR_CA_PATH) is used, then the system's trust store.
+      - If not set, the environment variable E(KAPACITOR_CA_PATH) is used, then the bundle that E(REQUESTS_CA_BUNDLE)
+        or E(CURL_CA_BUNDLE) names, then the system's trust store.
     type: path
   client_cert:
     description:
@@ -157,5 +158,5 @@ notes:
   - The modules talk to Kapacitor or InfluxDB over HTTP from wherever they run; run them on the controller
     (C(delegate_to) C(localhost)) when the server hosts have no Python.
 requirements:
-  - requests >= 2.25.0 (on the host that runs the module)
+  - urllib3 >= 1.26.0 (on the host that runs the module; it comes with C(requests))
 """

@@ -2,21 +2,24 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one HTTP client of the collection, on ``requests``, for the Flux task API of Kapacitor and of InfluxDB 2.
+"""The one HTTP client of the collection, on ``urllib3``, for the Flux task API of Kapacitor and of InfluxDB 2.
 
 The server type is given (``server_type``) or told by one ``GET {base}/ping`` (``detect``); it decides the API
 prefix, the authorization scheme of a token, the org scoping of the task listing and the run history horizon.
-One Session per module run with a pool sized for the module's concurrency. Safe calls (GET) are
-retried on connection errors, 429 (honouring ``Retry-After``) and 502/503/504 with jittered, capped
-backoff (429 and 503 honouring ``Retry-After``). The retry POST is never re-sent here: its fate, when unknown, is reported as
-``AmbiguousRequest`` and the caller decides by listing runs again. Every failure becomes a
-``RequestError`` (``_errors``) that names the method, the URL (credentials redacted), the status, the server's
-own message (whichever of Kapacitor's three error shapes, or InfluxDB's one, it came in) and a hint; a transport failure of a
-request sent through a proxy (from ``HTTP(S)_PROXY``, unless ``use_proxy`` is false) names the proxy.
+One connection pool per module run (and per TLS verification setting), sized for the module's concurrency: urllib3
+directly, as ``requests`` on top of it cost about half again as much CPU per request (``docs/performance.md``).
+Safe calls (GET) are retried on connection errors, 429 and 502/503/504 with jittered, capped backoff (429 and 503
+honouring ``Retry-After``). The retry POST is never re-sent here: its fate, when unknown, is reported as
+``AmbiguousRequest`` and the caller decides by listing runs again. Every failure becomes a ``RequestError``
+(``_errors``) that names the method, the URL (credentials redacted), the status, the server's own message (whichever
+of Kapacitor's three error shapes, or InfluxDB's one, it came in) and a hint; a transport failure of a request sent
+through a proxy (from ``HTTP(S)_PROXY``, unless ``use_proxy`` is false) names the proxy.
 """
 
 
+import base64
 import email.utils
+import ipaddress
 import json
 import os
 import random
@@ -25,7 +28,8 @@ import socket
 import ssl
 import threading
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
+from urllib.request import getproxies_environment
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
     AmbiguousRequest,
@@ -37,15 +41,13 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS, PRODUCTS, SERVER_TYPES
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import parse_base_url, redact_url
 
-REQUESTS_IMPORT_ERROR = None
+URLLIB3_IMPORT_ERROR = None
 try:
-    import requests
-    from requests.adapters import HTTPAdapter
+    import urllib3
 except ImportError:  # pragma: no cover - exercised through missing_required_lib
     import traceback
-    requests = None
-    HTTPAdapter = object
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    urllib3 = None
+    URLLIB3_IMPORT_ERROR = traceback.format_exc()
 
 # The Flux task API after the base URL (and its path prefix), and the ping the circuit breaker sends, per type.
 API_PREFIXES = {'kapacitor': '/kapacitor/v1/api/v2', 'influxdb2': '/api/v2'}
@@ -164,10 +166,10 @@ def hint_for_status(status, message, response=None, server_type='kapacitor'):
 # --------------------------------------------------------------------------- transport failures
 
 class TransportFailure:
-    """What a failed request (a ``requests`` exception) means; ``classify`` is the one place that decides it.
+    """What a failed request (a ``urllib3`` or socket exception) means; ``classify`` is the one place that decides it.
 
     ``kind``: refused, dns, unreachable (no route), connect_timeout, read_timeout, disconnected (reset or closed
-    without an answer), tls_version, cert_verify, tls_handshake, tls, invalid (refused by ``requests`` before
+    without an answer), tls_version, cert_verify, tls_handshake, tls, invalid (refused by ``urllib3`` before
     sending) or other. ``sent`` is False when the server certainly never got the request; ``transient`` is True
     when sending a safe request again may succeed; ``connection_lost`` is True for the failures that count towards
     the circuit breaker (the server gave no HTTP answer at all); ``text`` is one short line; ``hint`` what to do.
@@ -193,7 +195,7 @@ _HANDSHAKE_TEXTS = ('certificate required', 'alert', 'handshake', 'eof occurred'
 
 
 def _chain(exc):
-    """The exception and every exception it wraps (requests wraps urllib3's, which wraps the socket's)."""
+    """The exception and every exception it wraps (urllib3's wrap the socket's and the ssl module's)."""
     seen, queue = [], [exc]
     while queue:
         current = queue.pop(0)
@@ -212,11 +214,10 @@ def _kind(exc):
     def has(*types):
         return any(isinstance(item, types) for item in chain)
 
-    exceptions = requests.exceptions
-    if isinstance(exc, (exceptions.InvalidURL, exceptions.InvalidHeader, exceptions.MissingSchema,
-                        exceptions.InvalidSchema)):
+    exceptions = urllib3.exceptions
+    if has(exceptions.LocationValueError):
         return 'invalid'
-    if isinstance(exc, exceptions.SSLError) or has(ssl.SSLError):
+    if has(exceptions.SSLError, ssl.SSLError):
         if has(ssl.SSLCertVerificationError) or 'certificate verify failed' in text:
             return 'cert_verify'
         if 'wrong_version_number' in text or 'wrong version number' in text or 'record layer failure' in text:
@@ -225,9 +226,10 @@ def _kind(exc):
         if any(marker in text for marker in _HANDSHAKE_TEXTS):
             return 'tls_handshake'
         return 'tls'
-    if isinstance(exc, exceptions.ConnectTimeout):
+    # urllib3 makes NewConnectionError (refused, DNS) a kind of ConnectTimeoutError: only a timeout is one here.
+    if has(exceptions.ConnectTimeoutError) and not has(exceptions.NewConnectionError):
         return 'connect_timeout'
-    if isinstance(exc, exceptions.Timeout) or has(socket.timeout) or 'timed out' in text:
+    if has(exceptions.ReadTimeoutError, socket.timeout) or 'timed out' in text:
         return 'read_timeout'
     if has(socket.gaierror) or any(marker in text for marker in _DNS_TEXTS):
         return 'dns'
@@ -235,26 +237,65 @@ def _kind(exc):
         return 'refused'
     if 'no route to host' in text or 'network is unreachable' in text or 'host is unreachable' in text:
         return 'unreachable'
-    if isinstance(exc, (exceptions.ConnectionError, exceptions.ChunkedEncodingError)) or has(ConnectionError):
+    if has(exceptions.ProtocolError, exceptions.NewConnectionError, exceptions.ProxyError, exceptions.IncompleteRead,
+           ConnectionError):
         return 'disconnected'
     return 'other'
 
 
+def environment_proxies(url):
+    """The environment's proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, either case) as ``{scheme: proxy
+    URL}``, or ``{}`` when ``NO_PROXY`` exempts the host of ``url``: ``*``, the host or a domain it is in (with or
+    without a leading dot, with or without the port), or, for an IP address, that address or a CIDR block holding it.
+    Read once per client, as ``requests`` did with ``trust_env``."""
+    proxies = getproxies_environment()
+    no_proxy = proxies.pop('no', '') or ''
+    parts = urlsplit(url)
+    host = (parts.hostname or '').lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (item.strip().lower() for item in no_proxy.replace(' ', ',').split(',')):
+        if not entry:
+            continue
+        if entry == '*':
+            return {}
+        if address is not None and '/' in entry:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return {}
+            except ValueError:
+                pass
+            continue
+        name = entry.lstrip('.')
+        for candidate in (host, '%s:%s' % (host, parts.port) if parts.port else host):
+            if candidate == name or candidate.endswith('.' + name):
+                return {}
+    return {scheme: proxy if '://' in proxy else 'http://' + proxy for scheme, proxy in proxies.items() if proxy}
+
+
+def select_proxy(url, proxies):
+    """``(key, proxy URL)`` of the one of ``proxies`` (``environment_proxies``) a request for ``url`` goes through:
+    its scheme's, else ``all``; ``(None, None)`` for none."""
+    scheme = urlsplit(url).scheme
+    key = scheme if proxies.get(scheme) else 'all'
+    return (key, proxies[key]) if proxies.get(key) else (None, None)
+
+
 def environment_proxy(url, proxies):
     """``(proxy URL with credentials redacted, the environment variable it came from)`` when a request for ``url``
-    goes through one of ``proxies`` (the environment's: ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, either case,
-    unless ``NO_PROXY`` exempts the host), else None."""
-    proxy = requests.utils.select_proxy(url, proxies)
+    goes through one of ``proxies``, else None."""
+    key, proxy = select_proxy(url, proxies)
     if not proxy:
         return None
-    scheme = urlsplit(url).scheme
-    key = scheme if proxies.get(scheme) == proxy else 'all'
-    names = [name for name in (key + '_proxy', key.upper() + '_PROXY') if os.environ.get(name) == proxy]
+    names = [name for name in (key + '_proxy', key.upper() + '_PROXY') if os.environ.get(name)]
     return redact_url(proxy), (names or [key.upper() + '_PROXY'])[0]
 
 
 def classify(exc, base_url, answered=False, proxy=None, server_type='kapacitor'):
-    """Classify a ``requests`` exception into a TransportFailure, with the hint that fits.
+    """Classify the exception of a failed request (urllib3's, or the socket's) into a TransportFailure, with the hint
+    that fits.
 
     ``answered`` says whether the server gave an HTTP answer earlier in this module run: a server that answered
     and then stopped is not a wrong ``url``, so the hint says so instead of pointing at the URL. ``proxy``, the
@@ -266,7 +307,7 @@ def classify(exc, base_url, answered=False, proxy=None, server_type='kapacitor')
     product, url_env = PRODUCTS[server_type], URL_ENVS[server_type]
     if proxy:
         text = '%s, through the proxy %s (from %s)' % (text.rstrip('.'), proxy[0], proxy[1])
-        if kind in ('refused', 'dns', 'unreachable', 'connect_timeout') or isinstance(exc, requests.exceptions.ProxyError):
+        if kind in ('refused', 'dns', 'unreachable', 'connect_timeout') or isinstance(exc, urllib3.exceptions.ProxyError):
             return TransportFailure(kind, text, 'The proxy %s (from %s) could not be reached or could not reach %s: '
                                                 'check the proxy and %s, add the host to NO_PROXY, or set use_proxy: '
                                                 'false to connect directly' % (proxy[0], proxy[1], product, proxy[1]))
@@ -298,9 +339,9 @@ def classify(exc, base_url, answered=False, proxy=None, server_type='kapacitor')
 
 
 def _short_exception(exc):
-    """A one-line description of a requests exception: urllib3's wrapper objects and pool reprs removed."""
-    inner = exc.args[0] if exc.args else exc
-    inner = getattr(inner, 'reason', None) or inner
+    """A one-line description of a failed request's exception: urllib3's connection objects and pool reprs removed."""
+    # urllib3's SSLError holds the ssl module's error, whose own ``reason`` is only a code.
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
     args = getattr(inner, 'args', ())
     if len(args) == 2 and isinstance(args[1], BaseException):
         text = '%s: %s' % (str(args[0]).rstrip('.'), args[1])  # ProtocolError('Connection aborted.', OSError)
@@ -418,26 +459,21 @@ class KapacitorClient:
         self._version = None
         self._horizon = None
         self._detect_lock = threading.Lock()
-        # The environment is read once, here, where requests would read it again for every request (trust_env, a
-        # fifth of the client's CPU per request): the proxy for this server (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) unless
-        # use_proxy is false, and the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (_requests_verify). ~/.netrc is not
-        # read: credentials come from the options and their environment variables only.
-        self.proxies = requests.utils.get_environ_proxies(self.base_url + DETECT_PATH) if use_proxy else {}
+        # The environment is read once, here: the proxy for this server (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) unless
+        # use_proxy is false, and the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (as the collection read them
+        # when it was built on requests). ~/.netrc is not read: credentials come from the options and their environment
+        # variables only.
+        self.proxies = environment_proxies(self.base_url + DETECT_PATH) if use_proxy else {}
         self.proxy = environment_proxy(self.base_url + DETECT_PATH, self.proxies)  # the one named in messages
         self._ca_bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
         self._sleep = sleep
-        session = requests.Session()
-        session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(4, pool_size), max_retries=0)
-        session.mount('http://', adapter)
-        session.mount('https://', adapter)
-        session.headers['User-Agent'] = USER_AGENT
-        session.headers['Accept'] = 'application/json'
-        # Passed with every request. Until the type is known (the detection ping), only a given validate_certs can turn
-        # verification off.
+        self._pool_size = max(4, pool_size)
+        self._pools = {}  # one urllib3 pool manager per TLS verification setting (see _pool)
+        # Sent with every request; _set_type adds the credentials.
+        self.headers = {'User-Agent': USER_AGENT, 'Accept': 'application/json'}
+        # Until the type is known (the detection ping), only a given validate_certs can turn verification off.
         self.verify = self._verify(None)
-        self.cert = ((client_cert, client_key) if client_key else client_cert) if client_cert else None
-        self.session = session
+        self._client_cert, self._client_key = client_cert, client_key
         self._lock = threading.Lock()
         self._answered = False      # an HTTP answer came back in this module run
         self._failures = 0          # connection-level failures since the last HTTP answer
@@ -458,10 +494,11 @@ class KapacitorClient:
         check_credentials(None if given_username else username, None if given_token else token,
                           ENV_CREDENTIALS[server_type])
         if token:
-            self.session.headers['Authorization'] = '%s %s' % ('Token' if server_type == 'influxdb2' else 'Bearer', token)
+            self.headers['Authorization'] = '%s %s' % ('Token' if server_type == 'influxdb2' else 'Bearer', token)
         elif username:
-            # As UTF-8 bytes, as the kapacitor CLI (Go) sends them; requests would encode str as Latin-1 and fail.
-            self.session.auth = (username.encode('utf-8'), (password or '').encode('utf-8'))
+            # As UTF-8 bytes, as the kapacitor CLI (Go) sends them (a Latin-1 encoding would fail on other characters).
+            pair = username.encode('utf-8') + b':' + (password or '').encode('utf-8')
+            self.headers['Authorization'] = 'Basic ' + base64.b64encode(pair).decode('ascii')
         self.verify = self._verify(server_type)
         self._version = version
         self._type = server_type
@@ -496,10 +533,33 @@ class KapacitorClient:
         validate = True if validate is None else validate
         return self._ca_path if (self._ca_path and validate) else bool(validate)
 
-    def _requests_verify(self, verify):
-        """``verify`` as requests takes it: True (verify, no ca_path) means the environment's REQUESTS_CA_BUNDLE or
-        CURL_CA_BUNDLE when one is set, as requests itself would read it."""
-        return self._ca_bundle if verify is True and self._ca_bundle else verify
+    def _pool(self, verify):
+        """The urllib3 pool manager for this ``verify`` (True, False, or a CA bundle's path), made on first use: a
+        ``ProxyManager`` when the environment's proxy applies. Verification uses ca_path, else the environment's
+        REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, else the system's trust store."""
+        pool = self._pools.get(verify)
+        if pool is None:
+            tls = {'cert_file': self._client_cert, 'key_file': self._client_key}
+            if verify is False:
+                tls.update(cert_reqs='CERT_NONE', assert_hostname=False)
+            else:
+                tls['cert_reqs'] = 'CERT_REQUIRED'
+                bundle = verify if isinstance(verify, str) else self._ca_bundle
+                if bundle:
+                    tls['ca_cert_dir' if os.path.isdir(bundle) else 'ca_certs'] = bundle
+            dummy, proxy = select_proxy(self.base_url, self.proxies)
+            if proxy:
+                parts = urlsplit(proxy)
+                headers = None
+                if parts.username is not None:
+                    headers = urllib3.make_headers(proxy_basic_auth='%s:%s' % (unquote(parts.username),
+                                                                               unquote(parts.password or '')))
+                pool = urllib3.ProxyManager(proxy, num_pools=2, maxsize=self._pool_size, proxy_headers=headers, **tls)
+            else:
+                pool = urllib3.PoolManager(num_pools=2, maxsize=self._pool_size, **tls)
+            with self._lock:
+                pool = self._pools.setdefault(verify, pool)
+        return pool
 
     @property
     def server_type(self):
@@ -537,8 +597,7 @@ class KapacitorClient:
             return identify_server(self._safe('GET', url, None))
         except RequestError as exc:
             skipping = [kind for kind in SERVER_TYPES if self._verify(kind) is False]
-            if not skipping or not isinstance(exc.__cause__, requests.exceptions.SSLError) \
-                    or _kind(exc.__cause__) != 'cert_verify':
+            if not skipping or exc.__cause__ is None or _kind(exc.__cause__) != 'cert_verify':
                 raise
             found = identify_server(self._safe('GET', url, None, verify=False))
             if found[0] in skipping:
@@ -558,15 +617,27 @@ class KapacitorClient:
     def _url(self, path):
         return self.base_url + API_PREFIXES[self.server_type] + path
 
+    def _request(self, method, url, params, timeout, body=None, verify=None):
+        """Send one request (never again: urllib3's own retries and redirects are off) and read its whole answer.
+        ``timeout`` is seconds, or (connect, read) seconds."""
+        if params:
+            url = '%s?%s' % (url, urlencode([(key, value) for key, value in params.items() if value is not None]))
+        headers = self.headers
+        if body is not None:
+            headers = dict(headers, **{'Content-Type': 'application/json'})
+            body = json.dumps(body, allow_nan=False).encode('utf-8')
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        answer = self._pool(self.verify if verify is None else verify).request(
+            method, url, body=body, headers=headers, timeout=urllib3.Timeout(connect=connect, read=read),
+            retries=False, redirect=False)
+        return Response(answer.status, answer.headers, url, answer.data)
+
     def _send(self, method, url, params, timeout, body=None, verify=None):
         if self._unreachable is not None:
             raise self._unreachable_error(method, url)
         try:
-            response = self.session.request(method, url, params=params, timeout=timeout, allow_redirects=False,
-                                            verify=self._requests_verify(self.verify if verify is None else verify),
-                                            cert=self.cert, json=body,
-                                            proxies=self.proxies)
-        except requests.exceptions.RequestException as exc:
+            response = self._request(method, url, params, timeout, body, verify)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             failure = classify(exc, self.base_url, self._answered, self.proxy, self._type)
             if failure.connection_lost:
                 self._count_failure(failure)
@@ -617,10 +688,8 @@ class KapacitorClient:
         """True when the server gives any HTTP answer to its ping (which needs no credentials)."""
         timeout = min(self.timeout, PING_TIMEOUT)
         try:
-            self.session.get(self.base_url + PING_PATHS.get(self._type, DETECT_PATH), timeout=(timeout, timeout),
-                             allow_redirects=False, verify=self._requests_verify(self.verify), cert=self.cert,
-                             proxies=self.proxies)
-        except requests.exceptions.RequestException:
+            self._request('GET', self.base_url + PING_PATHS.get(self._type, DETECT_PATH), None, timeout)
+        except (urllib3.exceptions.HTTPError, OSError):
             return False
         return True
 
@@ -833,6 +902,26 @@ class KapacitorClient:
                         return seconds
                 return 0
         return None
+
+
+class Response:
+    """What the client reads of an answer: status, headers (case-insensitive), the URL asked for and the whole body."""
+
+    __slots__ = ('status_code', 'headers', 'url', 'content')
+
+    def __init__(self, status_code, headers, url, content):
+        self.status_code = status_code
+        self.headers = headers
+        self.url = url
+        self.content = content or b''
+
+    @property
+    def text(self):
+        return self.content.decode('utf-8', 'replace')
+
+    def json(self):
+        """The body's JSON; ValueError when it is not JSON."""
+        return json.loads(self.content)
 
 
 def _retry_after(response):

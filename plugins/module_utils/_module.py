@@ -19,8 +19,8 @@ from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import (
-    REQUESTS_IMPORT_ERROR,
     SERVER_TYPES,
+    URLLIB3_IMPORT_ERROR,
     KapacitorClient,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import KapacitorError, RequestError
@@ -123,8 +123,8 @@ class KapacitorModule(AnsibleModule):
             self._mask([self.params['token'].strip()])
         self._credentials_from_environment()
         self._org_from_environment()
-        if REQUESTS_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        if URLLIB3_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib('urllib3'), exception=URLLIB3_IMPORT_ERROR)
 
     def _log_invocation(self):
         """Mask the URL's secrets before AnsibleModule logs the arguments to the system log (during __init__): its

@@ -6,7 +6,7 @@
 carries for ``no_log`` masking (``url_secrets``).
 
 Pure functions on strings, apart from the HTTP client: the role's filter plugins show URLs too, and a filter plugin
-that imported the client would import ``requests`` into every Ansible worker that renders one of its templates.
+that imported the client would import ``urllib3`` into every Ansible worker that renders one of its templates.
 """
 
 import re

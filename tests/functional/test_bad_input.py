@@ -314,10 +314,10 @@ def test_fails_with_a_message_that_names_the_problem_and_what_to_do_and_changes_
 
 
 @pytest.mark.parametrize('module', [INFO, RETRY, EXPORT])
-def test_missing_requests_is_reported_as_a_missing_library(tmp_path, module):
-    # A ``requests`` package that cannot be imported stands first on the module's path.
-    (tmp_path / 'requests').mkdir()
-    (tmp_path / 'requests' / '__init__.py').write_text('raise ImportError("No module named requests")\n')
+def test_missing_urllib3_is_reported_as_a_missing_library(tmp_path, module):
+    # A ``urllib3`` package that cannot be imported stands first on the module's path.
+    (tmp_path / 'urllib3').mkdir()
+    (tmp_path / 'urllib3' / '__init__.py').write_text('raise ImportError("No module named urllib3")\n')
     args = {'url': 'http://127.0.0.1:1'}
     if module == RETRY:
         args.update(task_id='0123456789abcdef', run_id='0123456789abcdef')
@@ -325,5 +325,5 @@ def test_missing_requests_is_reported_as_a_missing_library(tmp_path, module):
         args.update(dest=str(tmp_path / 'runs.jsonl'))
     result = run_module(module, args, env={'PYTHONPATH': '%s:%s' % (tmp_path, COLLECTIONS_ROOT)})
     assert result.rc == 1 and result['failed'] is True
-    assert 'Failed to import the required Python library (requests)' in result['msg']
+    assert 'Failed to import the required Python library (urllib3)' in result['msg']
     assert 'Traceback' not in result['msg']

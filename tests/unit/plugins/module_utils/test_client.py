@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-import requests
 import urllib3
+from urllib3._collections import HTTPHeaderDict
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils import _client
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._client import (
@@ -154,11 +154,13 @@ def test_credentials_http_cannot_carry_are_refused_without_quoting_them():
         assert 'expected a JSON Web Token' in str(info.value) and 'abc' not in str(info.value)
 
 
-def test_basic_credentials_are_sent_as_utf8_as_the_kapacitor_cli_does():
-    client = KapacitorClient(server_type='kapacitor', url='http://127.0.0.1:9', username='jos\u00e9', password='\u043f\u0430\u0440\u043e\u043b\u044c')
-    prepared = requests.Request('GET', 'http://127.0.0.1:9/', auth=client.session.auth).prepare()
+def test_basic_credentials_are_sent_as_utf8_as_the_kapacitor_cli_does(servers):
+    server = servers(RecordingServer(answer(200)))
+    client = KapacitorClient(server_type='kapacitor', url=server.url, username='jos\u00e9', password='\u043f\u0430\u0440\u043e\u043b\u044c',
+                             timeout=5, use_proxy=False)
+    assert client.list_tasks_page(10) == []
     expected = base64.b64encode('jos\u00e9:\u043f\u0430\u0440\u043e\u043b\u044c'.encode('utf-8')).decode()
-    assert prepared.headers['Authorization'] == 'Basic ' + expected
+    assert authorization(server) == ['Basic ' + expected]
 
 
 @pytest.mark.parametrize('text, message', [
@@ -291,17 +293,14 @@ def servers():
         server.stop()
 
 
-def failure_of(url, **kwargs):
+def failure_of(url, timeout):
+    """The exception a GET of ``url`` fails with, as the client's transport raises it."""
+    client = KapacitorClient(server_type='kapacitor', url=url, use_proxy=False)
     try:
-        requests.get(url, **kwargs)
-    except requests.exceptions.RequestException as exc:
+        client._request('GET', url, None, timeout)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         return exc
     raise AssertionError('%s answered' % url)
-
-
-def wrapped(error):
-    """A requests exception as requests builds it, around a urllib3 error."""
-    return urllib3.exceptions.MaxRetryError(None, '/kapacitor/v1/api/v2/tasks', error)
 
 
 def test_refused_is_never_sent_and_not_worth_repeating():
@@ -323,7 +322,7 @@ def test_a_host_that_does_not_resolve_is_never_sent():
 def test_every_platforms_dns_failure_is_never_sent(text):
     """The hint and "was it sent?" used to disagree here: on macOS a retry POST to a bad name looked ambiguous."""
     inner = urllib3.exceptions.NewConnectionError(None, 'Failed to establish a new connection: %s' % text)
-    failure = classify(requests.exceptions.ConnectionError(wrapped(inner)), 'http://kap:9092')
+    failure = classify(inner, 'http://kap:9092')
     assert (failure.kind, failure.sent, failure.transient) == ('dns', False, False)
     assert 'does not resolve' in failure.hint
 
@@ -337,19 +336,19 @@ def test_a_post_that_was_never_sent_is_not_ambiguous():
 
 def test_no_route_to_the_host_is_never_sent():
     inner = urllib3.exceptions.NewConnectionError(None, 'Failed to establish a new connection: [Errno 113] No route to host')
-    failure = classify(requests.exceptions.ConnectionError(wrapped(inner)), 'http://kap:9092')
+    failure = classify(inner, 'http://kap:9092')
     assert (failure.kind, failure.sent, failure.transient, failure.connection_lost) == ('unreachable', False, False, True)
     assert 'no route to the host' in failure.hint
 
 
-def test_a_request_that_requests_refused_to_build_is_never_sent_and_not_a_connection_failure():
-    failure = classify(requests.exceptions.InvalidURL('Invalid URL'), 'http://kap:9092')
+def test_a_request_that_urllib3_refused_to_build_is_never_sent_and_not_a_connection_failure():
+    failure = classify(urllib3.exceptions.LocationParseError('kap:port'), 'http://kap:9092')
     assert (failure.kind, failure.sent, failure.transient, failure.connection_lost) == ('invalid', False, False, False)
 
 
 def test_a_connect_timeout_is_never_sent():
     inner = urllib3.exceptions.ConnectTimeoutError(None, 'Connection to kap timed out. (connect timeout=1)')
-    failure = classify(requests.exceptions.ConnectTimeout(wrapped(inner)), 'http://kap:9092')
+    failure = classify(inner, 'http://kap:9092')
     assert (failure.kind, failure.sent, failure.transient, failure.connection_lost) == ('connect_timeout', False, False, True)
     assert 'raise timeout' in failure.hint
 
@@ -378,11 +377,11 @@ def test_tls_to_a_plain_http_server(servers):
 def test_tls_certificate_and_handshake_failures():
     verify = ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: '
                                              'self-signed certificate (_ssl.c:1006)')
-    failure = classify(requests.exceptions.SSLError(wrapped(urllib3.exceptions.SSLError(verify))), 'https://kap:9092')
+    failure = classify(urllib3.exceptions.SSLError(verify), 'https://kap:9092')
     assert (failure.kind, failure.sent, failure.connection_lost) == ('cert_verify', False, False)
     assert 'set ca_path' in failure.hint
     alert = ssl.SSLError(1, '[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required (_ssl.c:2580)')
-    failure = classify(requests.exceptions.SSLError(wrapped(urllib3.exceptions.SSLError(alert))), 'https://kap:9092')
+    failure = classify(urllib3.exceptions.SSLError(alert), 'https://kap:9092')
     # The alert may come after a TLS 1.3 client has written its request: sent, to be safe.
     assert (failure.kind, failure.sent) == ('tls_handshake', True)
     assert 'set client_cert and client_key' in failure.hint
@@ -594,7 +593,7 @@ class PingResponse(FakeResponse):
 
     def __init__(self, status, text='', headers=None, content_type=None):
         super().__init__(status, text)
-        self.headers = requests.structures.CaseInsensitiveDict(headers or {})
+        self.headers = HTTPHeaderDict(headers or {})
         if content_type:
             self.headers['Content-Type'] = content_type
         self.url = 'http://127.0.0.1:8086/ping'
@@ -917,7 +916,7 @@ def test_an_environment_with_a_token_and_a_user_is_refused_unless_credentials_ar
 def test_a_given_token_makes_a_malformed_environment_token_irrelevant():
     client = KapacitorClient(url='http://127.0.0.1:1', server_type='influxdb2', token='given-tok',
                              fallbacks={'influxdb2': {'token': 'two words'}}, org_id=ORG_ID)
-    assert client.session.headers['Authorization'] == 'Token given-tok'
+    assert client.headers['Authorization'] == 'Token given-tok'
 
 
 @pytest.mark.parametrize('behaviour, kwargs, sent', [
@@ -935,7 +934,7 @@ def test_given_credentials_go_to_a_server_of_either_type_after_a_ping_without_th
 
 def cert_failure():
     """The RequestError of a request whose server certificate failed verification, as _send raises it."""
-    cause = requests.exceptions.SSLError(ssl.SSLCertVerificationError(1, 'certificate verify failed: self-signed'))
+    cause = urllib3.exceptions.SSLError(ssl.SSLCertVerificationError(1, 'certificate verify failed: self-signed'))
     failure = classify(cause, 'https://127.0.0.1:1', server_type=None)
     error = RequestError(failure.text, method='GET', url='https://127.0.0.1:1/ping', hint=failure.hint, sent=False)
     error.__cause__ = cause
@@ -990,46 +989,75 @@ PROXY_VARIABLES = ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'HTTP_P
                    'NO_PROXY', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE')
 
 
-def sent_by(monkeypatch, env, **options):
-    """What the client hands requests for one request and for the circuit breaker's ping, under ``env``."""
+class Answer:
+    status, headers, data = 200, HTTPHeaderDict(), b'{}'
+
+
+def pools_used(monkeypatch, env, **options):
+    """The urllib3 pool managers the client sends one request and the circuit breaker's ping with, under ``env``."""
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     client = KapacitorClient(url='https://kap.example.com:9092/prefix', server_type='kapacitor', **options)
-    sent = []
-    monkeypatch.setattr(client.session, 'request', lambda *args, **kwargs: sent.append(kwargs) or PingResponse(200, '{}', {}))
-    monkeypatch.setattr(client.session, 'get', lambda *args, **kwargs: sent.append(kwargs) or PingResponse(200, '{}', {}))
+    used = []
+    monkeypatch.setattr(urllib3.PoolManager, 'request', lambda manager, *args, **kwargs: used.append(manager) or Answer())
     client._send('GET', client.base_url + '/kapacitor/v1/ping', None, 5)
     assert client._ping()
-    assert client.session.trust_env is False  # requests no longer reads the environment for each request
-    return client, sent
+    return client, used
 
 
-@pytest.mark.parametrize('env, options, verify', [
-    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {}, '/etc/env/ca-bundle.pem'),
-    ({'CURL_CA_BUNDLE': '/etc/env/curl-ca.pem'}, {}, '/etc/env/curl-ca.pem'),
-    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {'ca_path': '/etc/kapacitor/ca.pem'}, '/etc/kapacitor/ca.pem'),
-    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {'validate_certs': False}, False),
-    ({}, {}, True),
+@pytest.mark.parametrize('env, options, ca_certs, cert_reqs', [
+    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {}, '/etc/env/ca-bundle.pem', 'CERT_REQUIRED'),
+    ({'CURL_CA_BUNDLE': '/etc/env/curl-ca.pem'}, {}, '/etc/env/curl-ca.pem', 'CERT_REQUIRED'),
+    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {'ca_path': '/etc/kapacitor/ca.pem'}, '/etc/kapacitor/ca.pem',
+     'CERT_REQUIRED'),
+    ({'REQUESTS_CA_BUNDLE': '/etc/env/ca-bundle.pem'}, {'validate_certs': False}, None, 'CERT_NONE'),
+    ({}, {}, None, 'CERT_REQUIRED'),   # the system's trust store
 ])
-def test_requests_get_the_ca_bundle_requests_would_have_read_from_the_environment(monkeypatch, env, options, verify):
-    assert [kwargs['verify'] for kwargs in sent_by(monkeypatch, env, **options)[1]] == [verify, verify]
+def test_requests_verify_with_ca_path_else_the_ca_bundle_of_the_environment(monkeypatch, env, options, ca_certs, cert_reqs):
+    client, used = pools_used(monkeypatch, env, **options)
+    assert len(used) == 2 and used[0] is used[1]   # one pool for both
+    assert (used[0].connection_pool_kw.get('ca_certs'), used[0].connection_pool_kw['cert_reqs']) == (ca_certs, cert_reqs)
 
 
 @pytest.mark.parametrize('env, options, proxy', [
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128'}, {}, 'http://proxy.example.com:3128'),
     ({'https_proxy': 'http://lower.example.com:3128'}, {}, 'http://lower.example.com:3128'),
     ({'ALL_PROXY': 'http://all.example.com:3128'}, {}, 'http://all.example.com:3128'),
+    ({'HTTPS_PROXY': 'proxy.example.com:3128'}, {}, 'http://proxy.example.com:3128'),
+    ({'HTTP_PROXY': 'http://proxy.example.com:3128'}, {}, None),      # only for http:// URLs
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': 'kap.example.com'}, {}, None),
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'no_proxy': '.example.com'}, {}, None),
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': 'other.com, example.com'}, {}, None),
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': 'kap.example.com:9092'}, {}, None),
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': '*'}, {}, None),
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': 'ample.com,kap.example.com:9093'}, {},
+     'http://proxy.example.com:3128'),
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128'}, {'use_proxy': False}, None),
 ])
-def test_requests_get_the_proxy_requests_would_have_read_from_the_environment(monkeypatch, env, options, proxy):
-    url = 'https://kap.example.com:9092/prefix/kapacitor/v1/ping'
-    client, sent = sent_by(monkeypatch, env, **options)
-    assert [requests.utils.select_proxy(url, kwargs['proxies']) for kwargs in sent] == [proxy, proxy]
-    assert (client.proxy or (None,))[0] == proxy  # the proxy messages name is the one requests is given
+def test_requests_go_through_the_proxy_of_the_environment(monkeypatch, env, options, proxy):
+    client, used = pools_used(monkeypatch, env, **options)
+    assert [str(manager.proxy) if isinstance(manager, urllib3.ProxyManager) else None for manager in used] == [proxy, proxy]
+    assert (client.proxy or (None,))[0] == proxy  # the proxy messages name is the one the requests go through
+
+
+@pytest.mark.parametrize('no_proxy, bypassed', [
+    ('10.0.0.0/8', True), ('10.1.2.3', True), ('10.1.2.3:9092', True), ('192.168.0.0/16', False), ('0.2.3', False),
+])
+def test_no_proxy_exempts_an_ip_address_by_itself_or_its_cidr_block(monkeypatch, no_proxy, bypassed):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HTTP_PROXY', 'http://proxy.example.com:3128')
+    monkeypatch.setenv('NO_PROXY', no_proxy)
+    assert (_client.environment_proxies('http://10.1.2.3:9092/ping') == {}) is bypassed
+
+
+def test_a_proxy_url_with_credentials_authenticates_to_the_proxy(monkeypatch):
+    client, used = pools_used(monkeypatch, {'HTTPS_PROXY': 'http://px%40user:pw%2F1@proxy.example.com:3128'})
+    expected = 'Basic ' + base64.b64encode(b'px@user:pw/1').decode()
+    assert used[0].proxy_headers == {'proxy-authorization': expected}
+    assert client.proxy == ('http://proxy.example.com:3128', 'HTTPS_PROXY')
 
 
 @pytest.mark.parametrize('status', [401, 403])
