@@ -474,7 +474,7 @@ class KapacitorClient:
         # Until the type is known (the detection ping), only a given validate_certs can turn verification off.
         self.verify = self._verify(None)
         self._client_cert, self._client_key = client_cert, client_key
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # the breaker's state; threads wait on it for a ping's verdict
         self._answered = False      # an HTTP answer came back in this module run
         self._failures = 0          # connection-level failures since the last HTTP answer
         self._first_failure = None  # the first of them
@@ -641,6 +641,9 @@ class KapacitorClient:
             failure = classify(exc, self.base_url, self._answered, self.proxy, self._type)
             if failure.connection_lost:
                 self._count_failure(failure)
+                if self._unreachable is not None and not failure.sent:
+                    # The server is gone (this failure may have been the one that showed it): the shared reason.
+                    raise self._unreachable_error(method, url) from exc
             error_cls = AmbiguousRequest if method != 'GET' and failure.sent else RequestError
             raise error_cls(failure.text, method=method, url=url, hint=failure.hint, sent=failure.sent,
                             transient=failure.transient) from exc
@@ -659,6 +662,9 @@ class KapacitorClient:
             self._first_failure = None
 
     def _count_failure(self, failure):
+        """Count a connection-level failure; the BREAKER_THRESHOLD-th in a row sends the ping that decides. A failure
+        that comes while another thread pings waits for its verdict (at most its connect and read time-outs), so that each
+        request the server's death made fail reports the one shared reason, however fast the others failed."""
         with self._lock:
             if self._unreachable is not None:
                 return
@@ -666,23 +672,28 @@ class KapacitorClient:
             if self._first_failure is None:
                 self._first_failure = failure
             first = self._first_failure
-            ping = self._failures >= BREAKER_THRESHOLD and not self._pinging
-            if ping:
-                self._pinging = True
-        if not ping:
-            return
-        alive = self._ping()
-        with self._lock:
-            self._pinging = False
-            if alive:
-                self._answered, self._failures, self._first_failure = True, 0, None
-            elif self._unreachable is None:
-                product = PRODUCTS[self._type]
-                if self._answered:
-                    message = '%s at %s became unreachable during the call: %s' % (product, self.base_url, first.text)
-                else:
-                    message = '%s at %s is unreachable: %s' % (product, self.base_url, first.text)
-                self._unreachable = (message, first.hint)
+            if self._pinging:
+                self._lock.wait_for(lambda: not self._pinging, 2 * PING_TIMEOUT)
+                return
+            if self._failures < BREAKER_THRESHOLD:
+                return
+            self._pinging = True
+        alive = None
+        try:
+            alive = self._ping()
+        finally:
+            with self._lock:
+                self._pinging = False
+                if alive:
+                    self._answered, self._failures, self._first_failure = True, 0, None
+                elif alive is False and self._unreachable is None:
+                    product = PRODUCTS[self._type]
+                    if self._answered:
+                        message = '%s at %s became unreachable during the call: %s' % (product, self.base_url, first.text)
+                    else:
+                        message = '%s at %s is unreachable: %s' % (product, self.base_url, first.text)
+                    self._unreachable = (message, first.hint)
+                self._lock.notify_all()
 
     def _ping(self):
         """True when the server gives any HTTP answer to its ping (which needs no credentials)."""

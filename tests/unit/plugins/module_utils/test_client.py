@@ -474,6 +474,33 @@ def test_the_breaker_is_shared_by_threads(servers):
     assert len({str(error) for error in unreachable}) == 1
 
 
+def test_a_post_refused_while_another_thread_pings_waits_for_the_verdict_and_reports_the_shared_reason(servers):
+    """A fast client fails many requests to a dead server while one thread's ping decides: each must report the one
+    shared reason, not a reason of its own (a POST never sent included)."""
+    server = servers(JSONServer())
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=Sleeps(), http_retries=0)
+    assert client.list_tasks_page(10) == []
+    server.stop()
+    pinging, verdict = threading.Event(), threading.Event()
+
+    def slow_ping():
+        pinging.set()
+        verdict.wait(10)
+        return False
+    client._ping = slow_ping
+    first = ThreadPoolExecutor(max_workers=1).submit(
+        lambda: [pytest.raises(RequestError, client.list_tasks_page, 10) for dummy in range(_client.BREAKER_THRESHOLD)])
+    assert pinging.wait(10)
+    post = ThreadPoolExecutor(max_workers=1).submit(client.retry_run, '0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 10)
+    time.sleep(0.3)
+    assert not post.done()   # it waits for the ping's verdict
+    verdict.set()
+    first.result(10)
+    with pytest.raises(ServerUnreachable) as info:
+        post.result(10)
+    assert str(info.value).startswith('Kapacitor at %s became unreachable during the call' % server.url)
+
+
 # --------------------------------------------------------------------------- path prefix, http_retries, use_proxy
 
 def answer(status, body=b'{"tasks": []}'):
