@@ -1,9 +1,11 @@
 """Listing and reading runs: ordering, exclusive windows, 14-day horizon, broken `after` (docs/kapacitor-api.md §4.4-§4.6)."""
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from kapacitor_simulator.encoding import go_json
 from sim_support import TASKS, assert_error
 
 TASK_ID = '0a1b2c3d4e5f6789'
@@ -61,6 +63,19 @@ def test_run_shape(make_sim):
     assert 'requestedAt' not in run
     assert [entry['message'][:25] for entry in run['log']] == ['Started task from script:', 'Completed(failed)', run['log'][2]['message'][:25]]
     assert all(entry['runID'] == '0b00000000000002' for entry in run['log'])
+
+
+def test_a_listing_is_go_encoded_byte_for_byte_from_each_runs_kept_encoding(make_sim):
+    """The listing splices each run's kept encoding: it must be the bytes Go's encoder gives the whole body (compact,
+    HTML-escaped, a trailing newline), for finished runs listed again and for running and queued ones."""
+    flux = 'option task = {name: "cpu", every: 1h}\nfrom(bucket: "a&b") |> range(start: -1h) // \u2028 <x>'
+    dummy, client = make_sim(scenario(flux=flux))
+    first, again = [client.get('%s/%s/runs' % (TASKS, TASK_ID)).content for dummy in range(2)]
+    for body in (first, again):   # the second from the kept encodings (in another order: two share a scheduledFor)
+        assert body == go_json(json.loads(body)) and body.endswith(b']}\n')
+    assert sorted(json.loads(first)['runs'], key=str) == sorted(json.loads(again)['runs'], key=str)
+    assert b'\\u003e range' in first and b'a\\u0026b' in first and b'\\u2028' in first and b'|>' not in first
+    assert len(json.loads(first)['runs']) == 8 and json.loads(first)['links']['task'] == '%s/%s' % (TASKS, TASK_ID)
 
 
 def test_runs_sharing_a_scheduled_for_come_back_in_a_random_order(make_sim):

@@ -8,7 +8,8 @@ from collections import namedtuple
 from urllib.parse import urlencode
 
 from .constants import DEFAULT_FLUX_ERROR, DEFAULT_LIMIT, DEFAULT_RETRY_ERROR, MAX_LIMIT, NS, POLL_SECONDS, TASKS_PREFIX
-from .encoding import APIError, Response, decode_error, go_atoi, go_json_type, go_quote, json_error_text, json_response, now_ns, parse_rfc3339
+from .encoding import (APIError, Response, decode_error, go_atoi, go_json_type, go_marshal, go_quote, json_error_text, json_response,
+                       now_ns, parse_rfc3339)
 from .flux_options import parse_task_options, rewrite_task_options
 from .ids import fmt_id, parse_id
 from .model import ClientGone, ExecutionPlan, Run, Task, finish_run
@@ -161,9 +162,11 @@ class TaskAPI:
             self.require_task(req, task_id, 'failed to find runs')
             runs = self.find_runs(task_id, *filters)
             flux = self.state.task_flux(task_id)
-            body = {'links': {'self': '%s/%s/runs' % (self.prefix, fmt_id(task_id)), 'task': '%s/%s' % (self.prefix, fmt_id(task_id))},
-                    'runs': [run.listed_json(flux, self.prefix) for run in runs]}
-        return json_response(200, body)
+            links = {'self': '%s/%s/runs' % (self.prefix, fmt_id(task_id)), 'task': '%s/%s' % (self.prefix, fmt_id(task_id))}
+            runs = b','.join([run.listed_bytes(flux, self.prefix) for run in runs])
+        # go_json({'links': links, 'runs': [...]}) byte for byte, from each run's kept encoding.
+        body = b'{"links":' + go_marshal(links) + b',"runs":[' + runs + b']}\n'
+        return Response(200, body, [('Content-Type', 'application/json; charset=utf-8')])
 
     def decode_runs_request(self, req):
         """Validation in the handler's order (docs/kapacitor-api.md §4.4)."""

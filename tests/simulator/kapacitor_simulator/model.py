@@ -6,7 +6,7 @@ import threading
 from collections import namedtuple
 
 from .constants import DEFAULT_RETRY_ERROR, HORIZON_NS, NS, TASKS_PREFIX
-from .encoding import format_time, go_quote, now_ns
+from .encoding import format_time, go_marshal, go_quote, now_ns
 from .flux_options import parse_task_options
 from .ids import IdGenerator, fmt_id
 from .schedule import format_offset, offset_seconds
@@ -96,7 +96,7 @@ class Run:
         self.log_prefix = ()                    # entries copied from the run that a kv retry copied
         self.recorded_at = None                 # in the history but readable only from this time (ns): the gap between
         #                                         the kv delete and the history write (InfluxDB 2 mode)
-        self.listed = None                      # (what to_json read, its result): see listed_json
+        self.listed = None                      # (what to_json read, its encoding): see listed_bytes
 
     def log_entries(self, task_flux):
         """The executor's lines (docs/kapacitor-api.md §3.2): "Started task from script" once started, then "Completed(...)"
@@ -131,16 +131,17 @@ class Run:
             out['log'] = log
         return out
 
-    def listed_json(self, task_flux, prefix=TASKS_PREFIX):
-        """to_json for a listing, kept while nothing it reads changes: a finished run with the executor's default log is
-        listed again and again (every listing, pre-POST check and duplicate check of a window that holds it), and
-        building it was most of a listing's CPU; the fleet benchmark runs 10 simulators on the controller's cores."""
+    def listed_bytes(self, task_flux, prefix=TASKS_PREFIX):
+        """go_marshal(to_json()) for a listing, kept while nothing it reads changes: a finished run with the executor's
+        default log is listed again and again (every listing, pre-POST check and duplicate check of a window that holds
+        it), and building and encoding it was most of a listing's CPU; the fleet benchmark runs 10 simulators on the
+        controller's cores. The bytes are those the whole listing's encoding would hold for it (TaskAPI.list_runs)."""
         if self.finished_at is None or self.log is not None:
-            return self.to_json(task_flux, prefix)
+            return go_marshal(self.to_json(task_flux, prefix))
         key = (self.status, self.started_at, self.finished_at, self.requested_at, self.error, self.flux,
                self.log_prefix, task_flux, prefix)
         if self.listed is None or self.listed[0] != key:
-            self.listed = (key, self.to_json(task_flux, prefix))
+            self.listed = (key, go_marshal(self.to_json(task_flux, prefix)))
         return self.listed[1]
 
     def sort_key(self):
