@@ -8,8 +8,7 @@ from collections import namedtuple
 from urllib.parse import urlencode
 
 from .constants import DEFAULT_FLUX_ERROR, DEFAULT_LIMIT, DEFAULT_RETRY_ERROR, MAX_LIMIT, NS, POLL_SECONDS, TASKS_PREFIX
-from .encoding import (APIError, Response, decode_error, go_atoi, go_json_type, go_marshal, go_quote, json_error_text, json_response,
-                       now_ns, parse_rfc3339)
+from .encoding import APIError, Response, decode_error, go_atoi, go_json_type, go_marshal, go_quote, json_error_text, json_response, now_ns, parse_rfc3339
 from .flux_options import parse_task_options, rewrite_task_options
 from .ids import fmt_id, parse_id
 from .model import ClientGone, ExecutionPlan, Run, Task, finish_run
