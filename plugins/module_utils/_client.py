@@ -29,7 +29,7 @@ import ssl
 import threading
 import time
 from urllib.parse import unquote, urlencode, urlsplit
-from urllib.request import getproxies_environment
+from urllib.request import getproxies, proxy_bypass
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import (
     AmbiguousRequest,
@@ -39,7 +39,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     ServerUnreachable,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS, PRODUCTS, SERVER_TYPES
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import parse_base_url, redact_url
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import parse_base_url, redact_url, url_secrets
 
 URLLIB3_IMPORT_ERROR = None
 try:
@@ -244,23 +244,23 @@ def _kind(exc):
 
 
 def environment_proxies(url):
-    """The environment's proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, either case) as ``{scheme: proxy
-    URL}``, or ``{}`` when ``NO_PROXY`` exempts the host of ``url``: ``*``, the host or a domain it is in (with or
-    without a leading dot, with or without the port), or, for an IP address, that address or a CIDR block holding it.
-    Read once per client, as ``requests`` did with ``trust_env``."""
-    proxies = getproxies_environment()
-    no_proxy = proxies.pop('no', '') or ''
+    """The proxies of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, either case; on macOS and
+    Windows the system's settings when none is set) as ``{scheme: proxy URL}``, or ``{}`` when ``NO_PROXY`` (either
+    case) exempts the host of ``url``: ``*`` alone, the host or a domain it is in (with or without a leading dot, for
+    a name also with the port), an IP address or a CIDR block holding it; without ``NO_PROXY``, the system's
+    exceptions. Read once per client, as ``requests`` read them."""
+    proxies = getproxies()
+    proxies.pop('no', None)
+    no_proxy = os.environ.get('no_proxy') or os.environ.get('NO_PROXY') or ''
     parts = urlsplit(url)
     host = (parts.hostname or '').lower()
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
+    if no_proxy.strip() == '*':
+        return {}
     for entry in (item.strip().lower() for item in no_proxy.replace(' ', ',').split(',')):
-        if not entry:
-            continue
-        if entry == '*':
-            return {}
         if address is not None and '/' in entry:
             try:
                 if address in ipaddress.ip_network(entry, strict=False):
@@ -269,9 +269,14 @@ def environment_proxies(url):
                 pass
             continue
         name = entry.lstrip('.')
-        for candidate in (host, '%s:%s' % (host, parts.port) if parts.port else host):
-            if candidate == name or candidate.endswith('.' + name):
-                return {}
+        candidates = (host,) if address is not None or not parts.port else (host, '%s:%s' % (host, parts.port))
+        if name and any(candidate == name or candidate.endswith('.' + name) for candidate in candidates):
+            return {}
+    try:
+        if not no_proxy and host and proxy_bypass(host):
+            return {}
+    except (TypeError, OSError):
+        pass
     return {scheme: proxy if '://' in proxy else 'http://' + proxy for scheme, proxy in proxies.items() if proxy}
 
 
@@ -281,6 +286,25 @@ def select_proxy(url, proxies):
     scheme = urlsplit(url).scheme
     key = scheme if proxies.get(scheme) else 'all'
     return (key, proxies[key]) if proxies.get(key) else (None, None)
+
+
+def check_proxy(url, proxies):
+    """InputError, before any request, when the proxy a request for ``url`` would go through is not a URL urllib3 can
+    use; the message names the variable, never the value, which may hold a password."""
+    key, proxy = select_proxy(url, proxies)
+    if not proxy or urllib3 is None:
+        return
+    try:
+        parsed = urllib3.util.parse_url(proxy)
+        valid = parsed.scheme in ('http', 'https') and bool(parsed.host)
+    except urllib3.exceptions.LocationValueError:
+        valid = False
+    if not valid:
+        name = environment_proxy(url, proxies)[1]
+        raise InputError('%s is not a proxy URL that can be used (http:// or https://, a host, and in a user or password '
+                         'only percent-encoded special characters such as %%2F for /, %%40 for @, %%23 for #); its value '
+                         'is not shown as it may hold a password. Fix it, add the host to NO_PROXY, or set use_proxy: '
+                         'false' % name)
 
 
 def environment_proxy(url, proxies):
@@ -465,12 +489,18 @@ class KapacitorClient:
         # variables only.
         self.proxies = environment_proxies(self.base_url + DETECT_PATH) if use_proxy else {}
         self.proxy = environment_proxy(self.base_url + DETECT_PATH, self.proxies)  # the one named in messages
+        check_proxy(self.base_url, self.proxies)
+        # urllib3's messages may quote the proxy URL: its password never goes out with them.
+        self._proxy_secrets = sorted(set().union(*(url_secrets(proxy) for proxy in self.proxies.values())), key=len,
+                                     reverse=True)
         self._ca_bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
         self._sleep = sleep
         self._pool_size = max(4, pool_size)
         self._pools = {}  # one urllib3 pool manager per TLS verification setting (see _pool)
         # Sent with every request; _set_type adds the credentials.
-        self.headers = {'User-Agent': USER_AGENT, 'Accept': 'application/json'}
+        # Compressed answers accepted, as requests accepted them: a server or proxy that compresses sends a listing several
+        # times smaller over a slow link; urllib3 decodes it.
+        self.headers = {'User-Agent': USER_AGENT, 'Accept': 'application/json', 'Accept-Encoding': 'gzip, deflate'}
         # Until the type is known (the detection ping), only a given validate_certs can turn verification off.
         self.verify = self._verify(None)
         self._client_cert, self._client_key = client_cert, client_key
@@ -552,8 +582,9 @@ class KapacitorClient:
                 parts = urlsplit(proxy)
                 headers = None
                 if parts.username is not None:
-                    headers = urllib3.make_headers(proxy_basic_auth='%s:%s' % (unquote(parts.username),
-                                                                               unquote(parts.password or '')))
+                    # As UTF-8, as the server's own credentials (urllib3 would encode Latin-1, and fail on others).
+                    pair = (unquote(parts.username) + ':' + unquote(parts.password or '')).encode('utf-8')
+                    headers = {'Proxy-Authorization': 'Basic ' + base64.b64encode(pair).decode('ascii')}
                 pool = urllib3.ProxyManager(proxy, num_pools=2, maxsize=self._pool_size, proxy_headers=headers, **tls)
             else:
                 pool = urllib3.PoolManager(num_pools=2, maxsize=self._pool_size, **tls)
@@ -639,8 +670,12 @@ class KapacitorClient:
             response = self._request(method, url, params, timeout, body, verify)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             failure = classify(exc, self.base_url, self._answered, self.proxy, self._type)
+            for secret in self._proxy_secrets:
+                failure.text = failure.text.replace(secret, '********')
             if failure.connection_lost:
-                self._count_failure(failure)
+                # Only a request that was never sent waits for a ping's verdict (one that was sent keeps its own
+                # reason, a POST stays ambiguous, and its time towards retry_timeout is not spent waiting).
+                self._count_failure(failure, wait=not failure.sent)
                 if self._unreachable is not None and not failure.sent:
                     # The server is gone (this failure may have been the one that showed it): the shared reason.
                     raise self._unreachable_error(method, url) from exc
@@ -661,10 +696,11 @@ class KapacitorClient:
             self._failures = 0
             self._first_failure = None
 
-    def _count_failure(self, failure):
-        """Count a connection-level failure; the BREAKER_THRESHOLD-th in a row sends the ping that decides. A failure
-        that comes while another thread pings waits for its verdict (at most its connect and read time-outs), so that each
-        request the server's death made fail reports the one shared reason, however fast the others failed."""
+    def _count_failure(self, failure, wait=False):
+        """Count a connection-level failure; the BREAKER_THRESHOLD-th in a row sends the ping that decides. With
+        ``wait``, a failure that comes while another thread pings waits for its verdict (up to twice the ping's
+        time-out), so that each request the server's death kept from being sent reports the one shared reason,
+        however fast the others failed."""
         with self._lock:
             if self._unreachable is not None:
                 return
@@ -673,7 +709,8 @@ class KapacitorClient:
                 self._first_failure = failure
             first = self._first_failure
             if self._pinging:
-                self._lock.wait_for(lambda: not self._pinging, 2 * PING_TIMEOUT)
+                if wait:
+                    self._lock.wait_for(lambda: not self._pinging, 2 * PING_TIMEOUT)
                 return
             if self._failures < BREAKER_THRESHOLD:
                 return

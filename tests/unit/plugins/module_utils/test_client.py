@@ -501,6 +501,30 @@ def test_a_post_refused_while_another_thread_pings_waits_for_the_verdict_and_rep
     assert str(info.value).startswith('Kapacitor at %s became unreachable during the call' % server.url)
 
 
+def test_a_post_that_was_sent_does_not_wait_for_a_ping_and_stays_ambiguous(servers):
+    """Only a request that was never sent waits for the verdict: a POST whose connection was reset after it was sent
+    is ambiguous at once, and its time towards retry_timeout is not spent waiting."""
+    server = servers(RawServer(reset))
+    client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=Sleeps(), http_retries=0)
+    pinging, verdict = threading.Event(), threading.Event()
+
+    def slow_ping():
+        pinging.set()
+        verdict.wait(10)
+        return True
+    client._ping = slow_ping
+    first = ThreadPoolExecutor(max_workers=1).submit(
+        lambda: [pytest.raises(RequestError, client.list_tasks_page, 10) for dummy in range(_client.BREAKER_THRESHOLD)])
+    assert pinging.wait(10)
+    post = ThreadPoolExecutor(max_workers=1).submit(client.retry_run, '0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 10)
+    try:
+        with pytest.raises(AmbiguousRequest):
+            post.result(3)   # while the ping is still pending
+    finally:
+        verdict.set()
+    first.result(10)
+
+
 # --------------------------------------------------------------------------- path prefix, http_retries, use_proxy
 
 def answer(status, body=b'{"tasks": []}'):
@@ -1070,7 +1094,7 @@ def test_requests_go_through_the_proxy_of_the_environment(monkeypatch, env, opti
 
 
 @pytest.mark.parametrize('no_proxy, bypassed', [
-    ('10.0.0.0/8', True), ('10.1.2.3', True), ('10.1.2.3:9092', True), ('192.168.0.0/16', False), ('0.2.3', False),
+    ('10.0.0.0/8', True), ('10.1.2.3', True), ('10.1.2.3:9092', False), ('192.168.0.0/16', False), ('0.2.3', False),
 ])
 def test_no_proxy_exempts_an_ip_address_by_itself_or_its_cidr_block(monkeypatch, no_proxy, bypassed):
     for name in PROXY_VARIABLES:
@@ -1080,11 +1104,28 @@ def test_no_proxy_exempts_an_ip_address_by_itself_or_its_cidr_block(monkeypatch,
     assert (_client.environment_proxies('http://10.1.2.3:9092/ping') == {}) is bypassed
 
 
-def test_a_proxy_url_with_credentials_authenticates_to_the_proxy(monkeypatch):
-    client, used = pools_used(monkeypatch, {'HTTPS_PROXY': 'http://px%40user:pw%2F1@proxy.example.com:3128'})
-    expected = 'Basic ' + base64.b64encode(b'px@user:pw/1').decode()
-    assert used[0].proxy_headers == {'proxy-authorization': expected}
+@pytest.mark.parametrize('userinfo, pair', [('px%40user:pw%2F1', 'px@user:pw/1'),
+                                            ('us\u00e9r:p\u00e4ss\u20ac', 'us\u00e9r:p\u00e4ss\u20ac')])
+def test_a_proxy_url_with_credentials_authenticates_to_the_proxy_in_utf8(monkeypatch, userinfo, pair):
+    client, used = pools_used(monkeypatch, {'HTTPS_PROXY': 'http://%s@proxy.example.com:3128' % userinfo})
+    expected = 'Basic ' + base64.b64encode(pair.encode('utf-8')).decode()
+    assert used[0].proxy_headers == {'Proxy-Authorization': expected}
     assert client.proxy == ('http://proxy.example.com:3128', 'HTTPS_PROXY')
+
+
+@pytest.mark.parametrize('proxy', ['http://user:pa/ss-9Qz@proxy.example.com:3128', 'http://user:p#ss-9Qz@proxy.example.com:3128',
+                                   'socks5://user:pss-9Qz@proxy.example.com:1080'])
+def test_a_proxy_url_that_cannot_be_used_is_refused_before_any_request_naming_the_variable_not_its_value(monkeypatch, proxy):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('https_proxy', proxy)
+    with pytest.raises(InputError) as info:
+        KapacitorClient(url='https://kap.example.com:9092', server_type='kapacitor')
+    text = str(info.value)
+    assert text.startswith('https_proxy is not a proxy URL that can be used') and 'use_proxy: false' in text
+    assert '9Qz' not in text and 'user' not in text.split(';')[1]
+    monkeypatch.setenv('NO_PROXY', 'kap.example.com')   # not the proxy of this server: no matter
+    assert KapacitorClient(url='https://kap.example.com:9092', server_type='kapacitor').proxy is None
 
 
 @pytest.mark.parametrize('status', [401, 403])
