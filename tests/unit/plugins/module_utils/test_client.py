@@ -474,6 +474,23 @@ def test_the_breaker_is_shared_by_threads(servers):
     assert len({str(error) for error in unreachable}) == 1
 
 
+def post_while_pinging(client, alive):
+    """Three failed GETs make one thread ping (a ping held until ``verdict`` is set, then saying ``alive``); a retry
+    POST is sent while it is pending. Returns the POST's future, ``verdict`` and the pinging thread's future."""
+    pinging, verdict = threading.Event(), threading.Event()
+
+    def slow_ping():
+        pinging.set()
+        verdict.wait(10)
+        return alive
+    client._ping = slow_ping
+    first = ThreadPoolExecutor(max_workers=1).submit(
+        lambda: [pytest.raises(RequestError, client.list_tasks_page, 10) for dummy in range(_client.BREAKER_THRESHOLD)])
+    assert pinging.wait(10)
+    post = ThreadPoolExecutor(max_workers=1).submit(client.retry_run, '0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 10)
+    return post, verdict, first
+
+
 def test_a_post_refused_while_another_thread_pings_waits_for_the_verdict_and_reports_the_shared_reason(servers):
     """A fast client fails many requests to a dead server while one thread's ping decides: each must report the one
     shared reason, not a reason of its own (a POST never sent included)."""
@@ -481,17 +498,7 @@ def test_a_post_refused_while_another_thread_pings_waits_for_the_verdict_and_rep
     client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=Sleeps(), http_retries=0)
     assert client.list_tasks_page(10) == []
     server.stop()
-    pinging, verdict = threading.Event(), threading.Event()
-
-    def slow_ping():
-        pinging.set()
-        verdict.wait(10)
-        return False
-    client._ping = slow_ping
-    first = ThreadPoolExecutor(max_workers=1).submit(
-        lambda: [pytest.raises(RequestError, client.list_tasks_page, 10) for dummy in range(_client.BREAKER_THRESHOLD)])
-    assert pinging.wait(10)
-    post = ThreadPoolExecutor(max_workers=1).submit(client.retry_run, '0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 10)
+    post, verdict, first = post_while_pinging(client, alive=False)
     time.sleep(0.3)
     assert not post.done()   # it waits for the ping's verdict
     verdict.set()
@@ -506,17 +513,7 @@ def test_a_post_that_was_sent_does_not_wait_for_a_ping_and_stays_ambiguous(serve
     is ambiguous at once, and its time towards retry_timeout is not spent waiting."""
     server = servers(RawServer(reset))
     client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, sleep=Sleeps(), http_retries=0)
-    pinging, verdict = threading.Event(), threading.Event()
-
-    def slow_ping():
-        pinging.set()
-        verdict.wait(10)
-        return True
-    client._ping = slow_ping
-    first = ThreadPoolExecutor(max_workers=1).submit(
-        lambda: [pytest.raises(RequestError, client.list_tasks_page, 10) for dummy in range(_client.BREAKER_THRESHOLD)])
-    assert pinging.wait(10)
-    post = ThreadPoolExecutor(max_workers=1).submit(client.retry_run, '0a1b2c3d4e5f6789', '0b1b2c3d4e5f6789', 10)
+    post, verdict, first = post_while_pinging(client, alive=True)
     try:
         with pytest.raises(AmbiguousRequest):
             post.result(3)   # while the ping is still pending
