@@ -8,7 +8,20 @@ from collections import namedtuple
 from urllib.parse import urlencode
 
 from .constants import DEFAULT_FLUX_ERROR, DEFAULT_LIMIT, DEFAULT_RETRY_ERROR, MAX_LIMIT, NS, POLL_SECONDS, TASKS_PREFIX
-from .encoding import APIError, Response, decode_error, go_atoi, go_json_type, go_marshal, go_quote, json_error_text, json_response, now_ns, parse_rfc3339
+from .encoding import (
+    APIError,
+    Response,
+    decode_error,
+    encoded_json_response,
+    go_atoi,
+    go_json_type,
+    go_marshal,
+    go_quote,
+    json_error_text,
+    json_response,
+    now_ns,
+    parse_rfc3339,
+)
 from .flux_options import parse_task_options, rewrite_task_options
 from .ids import fmt_id, parse_id
 from .model import ClientGone, ExecutionPlan, Run, Task, finish_run
@@ -165,7 +178,7 @@ class TaskAPI:
             runs = b','.join([run.listed_bytes(flux, self.prefix) for run in runs])
         # go_json({'links': links, 'runs': [...]}) byte for byte, from each run's kept encoding.
         body = b'{"links":' + go_marshal(links) + b',"runs":[' + runs + b']}\n'
-        return Response(200, body, [('Content-Type', 'application/json; charset=utf-8')])
+        return encoded_json_response(200, body)
 
     def decode_runs_request(self, req):
         """Validation in the handler's order (docs/kapacitor-api.md §4.4)."""

@@ -216,7 +216,12 @@ class Response:
 
 
 def json_response(status, obj):
-    return Response(status, go_json(obj), [('Content-Type', 'application/json; charset=utf-8')])
+    return encoded_json_response(status, go_json(obj))
+
+
+def encoded_json_response(status, body):
+    """A JSON answer whose body is already encoded (go_json's bytes, or a listing spliced from them)."""
+    return Response(status, body, [('Content-Type', 'application/json; charset=utf-8')])
 
 
 def error_response(err):

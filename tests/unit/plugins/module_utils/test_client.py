@@ -1080,6 +1080,8 @@ def test_requests_verify_with_ca_path_else_the_ca_bundle_of_the_environment(monk
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': 'other.com, example.com'}, {}, None),
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': 'kap.example.com:9092'}, {}, None),
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': '*'}, {}, None),
+    # An empty lowercase no_proxy leaves the uppercase one in force, as requests read them.
+    ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'no_proxy': '', 'NO_PROXY': 'kap.example.com'}, {}, None),
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128', 'NO_PROXY': 'ample.com,kap.example.com:9093'}, {},
      'http://proxy.example.com:3128'),
     ({'HTTPS_PROXY': 'http://proxy.example.com:3128'}, {'use_proxy': False}, None),
