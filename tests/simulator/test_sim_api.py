@@ -1,8 +1,11 @@
 """Kapacitor task API surface: routing, error bodies, JSON formatting, task CRUD and paging (docs/kapacitor-api.md §2-§5)."""
 
+import email.parser
+import io
 import re
 
 import pytest
+from kapacitor_simulator.server import RequestHeaders, parse_headers
 from sim_support import ERROR_CONTENT_TYPE, TASKS, assert_error
 
 FLUX = 'option task = {name: "poster", every: 1m}\nfrom(bucket: "a") |> range(start: -1m) |> filter(fn: (r) => r.x < 1 and r.y > 2)'
@@ -24,6 +27,26 @@ def test_common_headers_and_json_encoding(sim_client):
     body = response.content
     assert body.endswith(b'}\n')
     assert b'|\\u003e' in body and b'\\u003c 1' in body and b'a \\u0026 b' in body and b'|>' not in body
+
+
+@pytest.mark.parametrize('block', [
+    b'Host: a\r\nAuthorization: Token t\r\nX-Empty:\r\nX-Spaces: \t v  \r\nx-dup: 1\r\nX-Dup: 2\r\n\r\n',
+    b'Host: a\nX-Latin: caf\xe9\n\n',                    # bare LF, a byte that is not ASCII
+    b'Host: a\r\nX-Folded: one\r\n two\r\n\r\n',          # obsolete line folding
+    b'Host: a\r\nnot a header\r\nX-After: lost\r\n\r\n',   # the email parser ends the headers here
+    b'Host: a\r\nX-CR: a\rb\r\n\r\n',                   # the email parser ends a line at a lone CR too
+    b'Host: a\r\n:no name\r\nX-After: kept\r\n\r\n',
+    b'Host: a\r\nX-No-End: v',                           # the connection closed before the blank line
+    b'\r\n',
+])
+def test_request_headers_parse_as_the_email_parser_does(block):
+    """The simulator parses plain header lines without the email parser (server.parse_headers): same fields, same
+    values, same order as http.client's own parse_headers gives, for plain blocks and for the ones it hands over."""
+    expected = email.parser.Parser(_class=RequestHeaders).parsestr(block.decode('iso-8859-1'))
+    parsed = parse_headers(io.BytesIO(block), _class=RequestHeaders)
+    assert isinstance(parsed, RequestHeaders)
+    assert parsed.items() == expected.items()
+    assert parsed.get_all('X-Dup') == expected.get_all('X-Dup')
 
 
 def test_task_shape(sim_client):
