@@ -5,7 +5,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from kapacitor_simulator.encoding import go_json
+from kapacitor_simulator.constants import TASKS_PREFIX
+from kapacitor_simulator.encoding import go_json, go_marshal
 from sim_support import TASKS, assert_error
 
 TASK_ID = '0a1b2c3d4e5f6789'
@@ -76,6 +77,23 @@ def test_a_listing_is_go_encoded_byte_for_byte_from_each_runs_kept_encoding(make
     assert sorted(json.loads(first)['runs'], key=str) == sorted(json.loads(again)['runs'], key=str)
     assert b'\\u003e range' in first and b'a\\u0026b' in first and b'\\u2028' in first and b'|>' not in first
     assert len(json.loads(first)['runs']) == 8 and json.loads(first)['links']['task'] == '%s/%s' % (TASKS, TASK_ID)
+
+
+def test_a_runs_kept_encoding_is_go_marshal_of_its_json(make_sim):
+    """Run.encoded, what a listing keeps for a finished run, writes go_marshal(Run.to_json()) out by hand: the same bytes
+    for runs in every state, with a log copied by a kv retry, an error to escape, under both APIs' prefixes."""
+    flux = 'option task = {name: "cpu", every: 1h}\nfrom(bucket: "a&b") |> range(start: -1h) // \u2028 <x> caf\u00e9'
+    sim, dummy = make_sim(scenario(flux=flux))
+    with sim.state.lock:
+        task_runs = sim.state.runs_of(int(TASK_ID, 16))
+        runs = task_runs.completed + task_runs.queued + list(task_runs.running.values())
+    assert {run.status for run in runs} == {'success', 'failed', 'started', 'scheduled'}
+    failed = next(run for run in runs if run.status == 'failed')
+    failed.error = 'write "x" <failed> & \u2029 \U0001f600'
+    runs[0].log_prefix = failed.log_entries(flux)
+    for run in runs:
+        for prefix in (TASKS_PREFIX, '/api/v2/tasks'):
+            assert run.encoded(flux, prefix) == go_marshal(run.to_json(flux, prefix))
 
 
 def test_runs_sharing_a_scheduled_for_come_back_in_a_random_order(make_sim):

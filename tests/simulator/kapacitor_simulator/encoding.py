@@ -45,6 +45,12 @@ def go_marshal(obj):
     return text.encode('utf-8')
 
 
+@functools.lru_cache(maxsize=1024)
+def go_string(text):
+    """go_marshal of one string, as text. (Cached: the runs of a task share their log messages.)"""
+    return go_marshal(text).decode('utf-8')
+
+
 @functools.lru_cache(maxsize=256)
 def go_quote(text):
     """Approximates Go's %q / strconv.Quote for the strings that appear in messages. (Cached: every listing quotes
@@ -57,19 +63,24 @@ def _day_text(days):
     return datetime.fromtimestamp(days * 86400, timezone.utc).strftime('%Y-%m-%dT')
 
 
+@functools.lru_cache(maxsize=1024)
+def _second_text(secs):
+    """RFC3339 up to the seconds, for seconds since the epoch. (Cached: a run's times are mostly in one second.)"""
+    days, rest = divmod(secs, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return '%s%02d:%02d:%02d' % (_day_text(days), hours, minutes, seconds)
+
+
 def format_time(ns, nanos=True):
     """Go time.Time JSON (RFC3339Nano, trailing zeros trimmed) or RFC3339 seconds, in UTC.
 
     Every listing formats every time of every run it returns, so this is the simulator's hottest function: the
-    date comes from a small cache (a scenario spans a few days), the time of day from arithmetic."""
+    date and time of day come from small caches (a scenario spans a few days; a run's times share a second)."""
     secs, frac = divmod(ns, NS)
-    days, rest = divmod(secs, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    base = '%s%02d:%02d:%02d' % (_day_text(days), hours, minutes, seconds)
     if nanos and frac:
-        return base + '.' + ('%09d' % frac).rstrip('0') + 'Z'
-    return base + 'Z'
+        return _second_text(secs) + '.' + ('%09d' % frac).rstrip('0') + 'Z'
+    return _second_text(secs) + 'Z'
 
 
 def now_ns():
