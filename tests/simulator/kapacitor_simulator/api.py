@@ -443,17 +443,15 @@ class TaskAPI:
 
     @staticmethod
     def wait(req, run, seconds):
-        """Sleep ``seconds``, polling the client socket every 20 ms; raise ClientGone on disconnect."""
+        """Sleep ``seconds`` on the client's socket: raise ClientGone as soon as it disconnects; return early once the
+        run is canceled (seen within POLL_SECONDS)."""
         deadline = time.monotonic() + seconds
-        while True:
-            if run.cancel.is_set():
-                return
-            if req.client_gone():
-                raise ClientGone()
+        while not run.cancel.is_set():
             remaining = deadline - time.monotonic()
+            if req.client_gone(max(0, min(POLL_SECONDS, remaining))):
+                raise ClientGone()
             if remaining <= 0:
                 return
-            run.cancel.wait(min(POLL_SECONDS, remaining))
 
     # -- decoding -----------------------------------------------------------------------------------------------------
     @staticmethod

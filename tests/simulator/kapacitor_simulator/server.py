@@ -266,23 +266,33 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         self.wfile.flush()
 
-    def client_gone(self):
-        """True once the peer closed its side (select + recv(MSG_PEEK) == b'')."""
+    def client_gone(self, timeout=0):
+        """True once the peer closed its side (select + recv(MSG_PEEK) == b''), waiting up to ``timeout`` seconds on the
+        socket for that: a blocking run sees a disconnect at once, without polling. Bytes from the client (a pipelined
+        request) make the socket readable without an end: then it sleeps the timeout out, not to spin."""
         sock = self.connection
         try:
-            readable, dummy, dummy = select.select([sock], [], [], 0)
+            readable, dummy, dummy = select.select([sock], [], [], timeout)
             if not readable:
                 return False
-            if isinstance(sock, ssl.SSLSocket):
-                # MSG_PEEK is not allowed on SSL sockets: peek at the raw TCP stream instead.
-                raw = socket.socket(fileno=sock.fileno())
-                try:
-                    return raw.recv(1, socket.MSG_PEEK) == b''
-                finally:
-                    raw.detach()
-            return sock.recv(1, socket.MSG_PEEK) == b''
+            if self.peer_closed(sock):
+                return True
+            time.sleep(timeout)
+            return False
         except (OSError, ValueError):
             return True
+
+    @staticmethod
+    def peer_closed(sock):
+        """recv(MSG_PEEK) == b'' on a readable socket."""
+        if isinstance(sock, ssl.SSLSocket):
+            # MSG_PEEK is not allowed on SSL sockets: peek at the raw TCP stream instead.
+            raw = socket.socket(fileno=sock.fileno())
+            try:
+                return raw.recv(1, socket.MSG_PEEK) == b''
+            finally:
+                raw.detach()
+        return sock.recv(1, socket.MSG_PEEK) == b''
 
     def reset_connection(self):
         """Abort with RST (SO_LINGER 0)."""
