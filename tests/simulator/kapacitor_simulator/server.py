@@ -41,10 +41,10 @@ _PLAIN_HEADER = re.compile(rb'[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r?\n')
 
 def parse_headers(fp, _class=http.client.HTTPMessage, _stdlib=http.client.parse_headers):
     """http.client.parse_headers, which http.server calls for every request; for RequestHeaders only, when every line is
-    a plain header line, the same message built without the email parser: that parser was half of the simulator's CPU
-    for a small request, and the fleet benchmark runs 10 simulators on the controller's 2 cores. The stdlib reads the
-    lines (with its limits), and any other header block (a folded line, a line that is not a header, no blank line)
-    goes through the email parser as before; test_sim_process compares the two."""
+    a plain header line, the same message built without the email parser: that parser was a sixth of the simulator's
+    CPU for a small request, and the fleet benchmark runs 10 simulators on the controller's 2 cores. The stdlib reads
+    the lines (with its limits), and any other header block (a folded line, a line that is not a header, no blank
+    line) goes through the email parser as before; test_sim_api compares the two."""
     if _class is not RequestHeaders:
         return _stdlib(fp, _class)
     lines = http.client._read_headers(fp)  # pylint: disable=protected-access
