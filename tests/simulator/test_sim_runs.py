@@ -91,6 +91,8 @@ def test_a_runs_kept_encoding_is_go_marshal_of_its_json(make_sim):
     failed = next(run for run in runs if run.status == 'failed')
     failed.error = 'write "x" <failed> & \u2029 \U0001f600'
     runs[0].log_prefix = failed.log_entries(flux)
+    canceled = next(run for run in runs if run.status == 'success')
+    canceled.status, canceled.error = 'canceled', 'context canceled'
     for run in runs:
         for prefix in (TASKS_PREFIX, '/api/v2/tasks'):
             assert run.encoded(flux, prefix) == go_marshal(run.to_json(flux, prefix))

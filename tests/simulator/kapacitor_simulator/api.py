@@ -443,8 +443,8 @@ class TaskAPI:
 
     @staticmethod
     def wait(req, run, seconds):
-        """Sleep ``seconds`` on the client's socket: raise ClientGone as soon as it disconnects; return early once the
-        run is canceled (seen within POLL_SECONDS)."""
+        """Sleep ``seconds`` on the client's socket: raise ClientGone as soon as it closes its side; return early once
+        the run is canceled (seen within POLL_SECONDS, 50 ms)."""
         deadline = time.monotonic() + seconds
         while not run.cancel.is_set():
             remaining = deadline - time.monotonic()

@@ -145,14 +145,16 @@ class Run:
         return self.listed[1]
 
     def encoded(self, task_flux, prefix=TASKS_PREFIX):
-        """go_marshal(self.to_json(task_flux, prefix)) written out in to_json's order, the strings that may need escaping
-        through go_string's cache (a task's runs share their log messages; IDs, times and the prefix need none): about
-        half the time, for the first listing of a scenario's runs. test_sim_runs compares the two in every state."""
+        """go_marshal(self.to_json(task_flux, prefix)) written out in to_json's order: about half the time, for the first
+        listing of a scenario's runs. The status and each log message go through go_string's cache (a task's runs share
+        their messages); the IDs (fmt_id), the times (format_time) and the prefix need no escaping, and neither do a log
+        entry's runID and time as log_entries writes them (listed_bytes calls this only for runs whose log it writes; a
+        scenario's own log is encoded by go_marshal). test_sim_runs compares the two for runs in every state."""
         tid, rid = fmt_id(self.task_id), fmt_id(self.id)
         base = '%s/%s/runs/%s' % (prefix, tid, rid)
-        parts = ['{"links":{"logs":"%s/logs","retry":"%s/retry","self":"%s","task":"%s/%s"},"id":"%s","taskID":"%s",'
-                 '"status":%s,"scheduledFor":"%s"' % (base, base, base, prefix, tid, rid, tid, go_string(self.status),
-                                                       format_time(self.scheduled_for))]
+        head = ('{"links":{"logs":"%s/logs","retry":"%s/retry","self":"%s","task":"%s/%s"},"id":"%s","taskID":"%s",'
+                '"status":%s,"scheduledFor":"%s"')
+        parts = [head % (base, base, base, prefix, tid, rid, tid, go_string(self.status), format_time(self.scheduled_for))]
         for key, value in (('startedAt', self.started_at), ('finishedAt', self.finished_at), ('requestedAt', self.requested_at)):
             if value is not None:
                 parts.append(',"%s":"%s"' % (key, format_time(value)))
