@@ -39,7 +39,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     ServerUnreachable,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS, PRODUCTS, SERVER_TYPES
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import parse_base_url, redact_url, url_secrets
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import REDACTED, parse_base_url, redact_url, url_secrets
 
 URLLIB3_IMPORT_ERROR = None
 try:
@@ -671,7 +671,7 @@ class KapacitorClient:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             failure = classify(exc, self.base_url, self._answered, self.proxy, self._type)
             for secret in self._proxy_secrets:
-                failure.text = failure.text.replace(secret, '********')
+                failure.text = failure.text.replace(secret, REDACTED)
             if failure.connection_lost:
                 # Only a request that was never sent waits for a ping's verdict (one that was sent keeps its own
                 # reason, a POST stays ambiguous, and its time towards retry_timeout is not spent waiting).

@@ -20,7 +20,7 @@ URL_EXAMPLE = 'such as https://kapacitor.example.com:9092'
 _USERINFO = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*://)(.*)@(?=[A-Za-z0-9._~%\-]*(?::[0-9]*)?(?:[/?#]|$)|\[)', re.S)
 # Query parameters that carry secrets: Kapacitor's p= (with u=), and the usual names.
 _QUERY_SECRET = re.compile(r'([?&;](?:p|password|token)=)([^&#;]*)', re.I)
-_REDACTED = '********'
+REDACTED = '********'   # what stands for a secret in a URL or a message (redact_url, the client's transport errors)
 # A path prefix (a reverse proxy that routes by path): RFC 3986 path characters, segments neither empty nor dots.
 _PREFIX = re.compile(r"^(/(?!\.\.?(?:/|$))[A-Za-z0-9._~%!$&'()*+,;=:@-]+)+$")
 # The server's own API path in the prefix: the user gave the API's URL, not the server's.
@@ -42,7 +42,7 @@ def redact_url(url):
             return '<unparsable url>'
         if '@' in parts.netloc:
             text = parts._replace(netloc=parts.netloc.rsplit('@', 1)[-1]).geturl()
-    return _QUERY_SECRET.sub(lambda m: m.group(1) + _REDACTED, text)
+    return _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def url_secrets(url):

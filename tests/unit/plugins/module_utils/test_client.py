@@ -608,6 +608,21 @@ def test_a_failure_through_a_proxy_names_the_proxy_without_its_password(servers,
     assert 'Proxy-pw-4Tg' not in text and server.requests == []
 
 
+@pytest.mark.parametrize('quoted', ['http://pxuser:Proxy-pw-4Tg@127.0.0.1', 'pxuser:Proxy-pw-4Tg', 'Proxy-pw-4Tg'])
+def test_a_transport_message_that_quotes_the_proxy_password_is_scrubbed(monkeypatch, env_proxy, quoted):
+    """Whatever urllib3 puts in an exception's text, the proxy's password never goes out in a message."""
+    client = KapacitorClient(server_type='kapacitor', url='http://10.9.8.7:9092', timeout=5, sleep=Sleeps(), http_retries=0)
+
+    def refuse(manager, *args, **kwargs):
+        raise urllib3.exceptions.ProxyError('Unable to connect to proxy %s' % quoted, OSError('connection refused'))
+    monkeypatch.setattr(urllib3.PoolManager, 'request', refuse)
+    with pytest.raises(RequestError) as info:
+        client.list_tasks_page(10)
+    text = str(info.value)
+    assert 'Unable to connect to proxy' in text and '********' in text
+    assert 'Proxy-pw-4Tg' not in text and 'Proxy-pw-4Tg' not in (info.value.hint or '')
+
+
 def test_use_proxy_false_ignores_the_proxy_of_the_environment(servers, env_proxy):
     server = servers(RecordingServer(answer(200)))
     client = KapacitorClient(server_type='kapacitor', url=server.url, timeout=5, use_proxy=False)
