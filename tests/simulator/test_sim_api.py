@@ -2,10 +2,14 @@
 
 import email.parser
 import io
+import os
 import re
+import resource
+import socket
+import types
 
 import pytest
-from kapacitor_simulator.server import RequestHeaders, parse_headers
+from kapacitor_simulator.server import Handler, RequestHeaders, parse_headers
 from sim_support import ERROR_CONTENT_TYPE, TASKS, assert_error
 
 FLUX = 'option task = {name: "poster", every: 1m}\nfrom(bucket: "a") |> range(start: -1m) |> filter(fn: (r) => r.x < 1 and r.y > 2)'
@@ -54,6 +58,28 @@ def test_request_headers_parse_as_the_email_parser_does(block, monkeypatch):
     assert isinstance(parsed, RequestHeaders)
     assert parsed.items() == expected.items()
     assert parsed.get_payload() == expected.get_payload()
+
+
+@pytest.mark.parametrize('high_fd', [False, True], ids=['fd below 1024', 'fd 1024 or more'])
+def test_client_gone_sees_an_open_and_a_closed_client(high_fd):
+    """A blocking run asks the handler whether its client is gone: False while the client's side is open (even with
+    a file descriptor of 1024 or more, which select() cannot watch), True at once when the client closed it."""
+    if high_fd and resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= 1500:
+        pytest.skip('the open-files limit is below 1501')
+    server_side, client_side = socket.socketpair()
+    if high_fd:
+        moved = socket.socket(fileno=os.dup2(server_side.fileno(), 1500))
+        server_side.close()
+        server_side = moved
+    handler = types.SimpleNamespace(connection=server_side, peer_closed=Handler.peer_closed)
+    try:
+        assert Handler.client_gone(handler, 0) is False
+        assert Handler.client_gone(handler, 0.01) is False
+        client_side.close()
+        assert Handler.client_gone(handler, 1) is True
+    finally:
+        server_side.close()
+        client_side.close()
 
 
 def test_task_shape(sim_client):

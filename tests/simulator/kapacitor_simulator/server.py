@@ -268,15 +268,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def client_gone(self, timeout=0):
-        """True once the peer closed its side (select + recv(MSG_PEEK) == b''), waiting up to ``timeout`` seconds on the
+        """True once the peer closed its side (poll + recv(MSG_PEEK) == b''), waiting up to ``timeout`` seconds on the
         socket for that: a blocking run sees a disconnect at once, without polling. Bytes from the client (a pipelined
-        request) make the socket readable without an end: then it sleeps the timeout out, not to spin."""
+        request) make the socket readable without an end: then it sleeps the timeout out, not to spin. ``poll``, not
+        ``select``: select() refuses file descriptors from 1024 up, which a simulator with many connections can reach."""
         sock = self.connection
         try:
-            readable, dummy, dummy = select.select([sock], [], [], timeout)
-            if not readable:
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            events = poller.poll(timeout * 1000)
+            if not events:
                 return False
-            if self.peer_closed(sock):
+            if events[0][1] & (select.POLLERR | select.POLLHUP | select.POLLNVAL) or self.peer_closed(sock):
                 return True
             time.sleep(timeout)
             return False
