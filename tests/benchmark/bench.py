@@ -278,8 +278,9 @@ def bare_listing(url, concurrency=CONCURRENCY):
 
 # A callback (written into the work directory, enabled for every ansible-playbook of the benchmark) that writes the
 # wall time of each task to $BENCH_TASK_TIMES: from the task's start to the next task's start (or the play's end). It
-# has no per-result hook on purpose: ansible-core deep-copies and walks every result once per callback that has one, in
-# its main process, and the instrument must not add that to the Ansible runs it measures.
+# has no per-result hook on purpose: since ansible-core 2.19 the main process deep-copies every result once per
+# callback that has one (2.17 and 2.18 do it for every callback), and the instrument must not add that to the Ansible
+# runs it measures.
 TASK_TIMES_CALLBACK = """
 import json, os, time
 from ansible.plugins.callback import CallbackBase
