@@ -636,7 +636,7 @@ def run_bare_listing(workdir, env, generate):
 
 
 # The role's per-host summary (filter plugins retry_summary and retry_summary_lines, as tasks/main.yml calls them)
-# over SUMMARY_RESULTS results in batches as the role registers them; run in a fresh Python with the collection
+# over SUMMARY_RESULTS results registered as the role registers them; run in a fresh Python with the collection
 # importable. Each is timed twice: called from Python, and templated by ansible-core as the role's tasks template
 # them (ansible-core 2.19 hands a filter lazy containers, checks every value it reads and finalizes what it returns:
 # the role pays that, not the bare call). Prints the best of 5 of each, in seconds, as JSON.
@@ -662,21 +662,33 @@ rows, results = [], []
 for index in range(count):
     run_id, task_id = '%016x' % (0x0b00000000000000 + index), '%016x' % (0x0a00000000000000 + index // 8)
     when = '2026-11-29T%02d:%02d:00Z' % (index // 60 % 24, index % 60)
+    error = 'failed to execute query: timeout'
     rows.append({'id': run_id, 'task_id': task_id, 'task_name': 'task%03d' % (index // 8), 'status': 'failed',
                  'scheduled_for': when, 'started_at': when, 'finished_at': when, 'requested_at': None,
-                 'attempt': 1, 'attempts': 1, 'error': 'failed to execute query: timeout'})
+                 'attempt': 1, 'attempts': 1, 'error': error})
     outcome = 'retried_failed' if index % 10 == 0 else 'retried'
-    results.append({'task_id': task_id, 'run_id': run_id, 'scheduled_for': when, 'outcome': outcome, 'msg': '',
-                    'attempts': 1, 'attempts_after': 2, 'latest_attempt_id': run_id, 'status_before': 'failed',
+    results.append({'task_id': task_id, 'task_name': 'task%03d' % (index // 8), 'run_id': run_id,
+                    'scheduled_for': when, 'outcome': outcome, 'msg': '', 'attempts': 1, 'attempts_after': 2,
+                    'latest_attempt_id': run_id, 'status_before': 'failed',
                     'new_run_id': '%016x' % (0x0c00000000000000 + index),
                     'status_after': 'failed' if outcome == 'retried_failed' else 'success',
-                    'log': ['Started task from script: option task = {}', 'failed to execute query: timeout',
-                            'Completed(failed)'] if outcome == 'retried_failed' else []})
+                    'log': ['Started task from script: option task = {}', error,
+                            'Completed(failed)'] if outcome == 'retried_failed' else [], 'error': error})
+# As the role registers them: the retry module's first call lists the failed scheduled times, retries the first batch
+# and returns the rest as `pending` (listing rows); a loop of calls retries the rest, a batch each.
 size = settings['concurrency'] * settings['batch_rounds']
-batches = [{'results': results[start:start + size], 'changed': True, 'ansible_loop_var': 'batch',
-            'batch': {'label': 'batch %d' % (start // size + 1)}} for start in range(0, count, size)]
-found = {'runs': rows, 'totals': {'tasks': count // 8, 'runs': count}, 'window': {'after_time': None, 'before_time': None}}
-retry = {'results': batches}
+server = {'type': 'kapacitor', 'version': '1.8.3'}
+tasks = [{'id': '%016x' % (0x0a00000000000000 + task), 'name': 'task%03d' % task, 'status': 'active', 'runs': 8,
+          'run_counts': {'scheduled': 0, 'started': 0, 'success': 0, 'failed': 8, 'canceled': 0}}
+         for task in range((count + 7) // 8)]
+found = {'found': count, 'results': results[:size], 'pending': rows[size:], 'tasks': tasks, 'missing_tasks': [],
+         'window': {'after_time': '2026-11-28T00:00:00Z', 'before_time': None}, 'changed': True,
+         'duplicates_detected': [], 'server': server}
+batches = [{'results': results[start:start + size], 'changed': True, 'duplicates_detected': [], 'server': server,
+            'ansible_loop_var': '__retry_failed_runs_batch',
+            '__retry_failed_runs_batch': {'start': start - size, 'end': start, 'label': 'batch %d' % (start // size)}}
+           for start in range(size, count, size)]
+retry = {'results': batches, 'changed': True, 'msg': 'All items completed'}
 templar = Templar(loader=DataLoader(), variables={'found': found, 'retry': retry, 'settings': settings})
 SUM_UP = trust_as_template("{{ found | tickstack.kapacitor.retry_summary(retry, settings, host='kapacitor00', "
                            "url='http://127.0.0.1:9092') }}")
@@ -698,7 +710,8 @@ for dummy in range(5):
     for key, value in (('retry_summary_s', middle - started), ('retry_summary_lines_s', ended - middle),
                        ('templated_summary_s', shown - ended), ('templated_lines_s', done - shown)):
         best[key] = min(best.get(key, value), value)
-assert summary['figures']['retried'] + summary['figures']['retried_failed'] == count, summary['figures']
+figures = summary['figures']
+assert figures['failed_found'] == figures['retried'] + figures['retried_failed'] == count, figures
 assert templated == summary and list(templated_lines) == lines, 'the templated summary differs from the filter call'
 print(json.dumps(dict(best, results=count, lines=len(lines))))
 """
