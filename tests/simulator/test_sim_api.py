@@ -60,10 +60,12 @@ def test_request_headers_parse_as_the_email_parser_does(block, monkeypatch):
     assert parsed.get_payload() == expected.get_payload()
 
 
+@pytest.mark.parametrize('half_close', [False, True], ids=['close', 'half-close'])
 @pytest.mark.parametrize('high_fd', [False, True], ids=['fd below 1024', 'fd 1024 or more'])
-def test_client_gone_sees_an_open_and_a_closed_client(high_fd):
+def test_client_gone_sees_an_open_and_a_closed_client(high_fd, half_close):
     """A blocking run asks the handler whether its client is gone: False while the client's side is open (even with
-    a file descriptor of 1024 or more, which select() cannot watch), True at once when the client closed it."""
+    a file descriptor of 1024 or more, which select() cannot watch), True at once when the client closed it or shut
+    its writing side down (Go's net/http reads EOF either way and cancels the request's context)."""
     if high_fd and resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= 1500:
         pytest.skip('the open-files limit is below 1501')
     server_side, client_side = socket.socketpair()
@@ -75,7 +77,10 @@ def test_client_gone_sees_an_open_and_a_closed_client(high_fd):
     try:
         assert Handler.client_gone(handler, 0) is False
         assert Handler.client_gone(handler, 0.01) is False
-        client_side.close()
+        if half_close:
+            client_side.shutdown(socket.SHUT_WR)
+        else:
+            client_side.close()
         assert Handler.client_gone(handler, 1) is True
     finally:
         server_side.close()

@@ -1,6 +1,7 @@
 """HTTP auth (Basic, JWT, ?u=&p=, read-only users) and TLS with client certificates (docs/kapacitor-api.md §7)."""
 
 import datetime
+import socket
 import ssl
 import time
 
@@ -10,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sim_support import TASKS, ApiClient, make_jwt
+from sim_support import TASKS, ApiClient, make_jwt, wait_for
 
 SECRET = 's3cret'
 FLUX = 'option task = {name: "t", every: 1m}\nfrom(bucket: "a") |> range(start: -1m)'
@@ -138,3 +139,42 @@ def test_tls_disconnect_detection(make_sim, pki):
     while client.stats()['disconnect_cancellations'] != 1:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def _tls_retry(sim, pki, path):
+    """A TLS connection to ``sim`` that has sent a retry of ``path`` and waits for the answer."""
+    context = ssl.create_default_context(cafile=pki['ca'])
+    conn = context.wrap_socket(socket.create_connection(('127.0.0.1', sim.port)), server_hostname='127.0.0.1')
+    conn.sendall(('POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n' % path).encode())
+    return conn
+
+
+def test_tls_close_notify_cancels_a_blocking_retry(make_sim, pki):
+    """A TLS client that closes cleanly sends close_notify, then FIN: Go's tls.Conn reads EOF there, so kapacitord
+    cancels the run, though bytes (the alert record) are pending on the TCP stream. A TLS client that stays open is
+    not taken as gone: it gets its answer when the run ends."""
+    scenario = {'tasks': [{'id': '0a1b2c3d4e5f6789', 'name': 't', 'run_seconds': 1.5,
+                           'runs': [{'id': '0b00000000000001', 'status': 'failed', 'scheduled_for': '-1h'}]}]}
+    sim, dummy = make_sim(scenario, tls_cert=pki['server'][0], tls_key=pki['server'][1])
+    client = ApiClient(sim.url, verify=pki['ca'])
+    path = '%s/0a1b2c3d4e5f6789/runs/0b00000000000001/retry' % TASKS
+
+    started = time.monotonic()
+    with _tls_retry(sim, pki, path) as conn:
+        answer = conn.makefile('rb').readline()
+    assert answer.startswith(b'HTTP/1.1 200 ') and time.monotonic() - started >= 1.5
+    assert client.stats()['disconnect_cancellations'] == 0
+
+    started = time.monotonic()
+    conn = _tls_retry(sim, pki, path)
+    time.sleep(0.2)
+    conn.setblocking(False)
+    with pytest.raises(ssl.SSLWantReadError):   # close_notify sent; the server's own is not awaited
+        conn.unwrap()
+    conn.close()
+    wait_for(lambda: client.stats()['disconnect_cancellations'] == 1, timeout=3, what='the retry canceled')
+    assert time.monotonic() - started < 1.0
+    runs = [r for r in client.state_runs('0a1b2c3d4e5f6789') if r['id'] > '0b00000000000001']
+    assert [r['status'] for r in runs] == ['success', 'failed']
+    logs = client.get('%s/0a1b2c3d4e5f6789/runs/%s/logs' % (TASKS, runs[1]['id'])).json()['events']
+    assert logs[-1]['message'] == 'context canceled'

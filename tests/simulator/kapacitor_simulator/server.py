@@ -38,6 +38,9 @@ class RequestHeaders(http.client.HTTPMessage):
 # without CR or LF (the email parser ends a line at either), one line ending.
 _PLAIN_HEADER = re.compile(rb'[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r?\n')
 
+# poll() flag for "the peer shut its writing side down" (Linux only; elsewhere 0: client_gone falls back on a peek).
+_POLLRDHUP = getattr(select, 'POLLRDHUP', 0)
+
 
 def parse_headers(fp, _class=http.client.HTTPMessage, _stdlib=http.client.parse_headers):
     """http.client.parse_headers, which http.server calls for every request; for RequestHeaders only, when every line is
@@ -268,18 +271,23 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def client_gone(self, timeout=0):
-        """True once the peer closed its side (poll + recv(MSG_PEEK) == b''), waiting up to ``timeout`` seconds on the
-        socket for that: a blocking run sees a disconnect at once, without polling. Bytes from the client (a pipelined
-        request) make the socket readable without an end: then it sleeps the timeout out, not to spin. ``poll``, not
-        ``select``: select() refuses file descriptors from 1024 up, which a simulator with many connections can reach."""
+        """True once the client closed its side, waiting up to ``timeout`` seconds on the socket for that: a blocking
+        run sees a disconnect at once, without polling. Gone is what Go's net/http server reads as EOF, which cancels
+        the request's context while the handler runs: a close, a reset, or a half-close (shutdown(SHUT_WR)) while the
+        client waits for the answer. Signs: POLLRDHUP (Linux: the peer shut its writing side, even with bytes unread,
+        such as the close_notify record a TLS client sends before its FIN), POLLHUP/POLLERR/POLLNVAL, or
+        recv(MSG_PEEK) == b'' (without POLLRDHUP the only sign of a plain close; a TLS close then goes unseen). Bytes
+        from the client without an end (a pipelined request) make the socket readable: then it sleeps the timeout
+        out, not to spin. ``poll``, not ``select``: select() refuses file descriptors from 1024 up, which a simulator
+        with many connections can reach."""
         sock = self.connection
         try:
             poller = select.poll()
-            poller.register(sock, select.POLLIN)
+            poller.register(sock, select.POLLIN | _POLLRDHUP)
             events = poller.poll(timeout * 1000)
             if not events:
                 return False
-            if events[0][1] & (select.POLLERR | select.POLLHUP | select.POLLNVAL) or self.peer_closed(sock):
+            if events[0][1] & (_POLLRDHUP | select.POLLERR | select.POLLHUP | select.POLLNVAL) or self.peer_closed(sock):
                 return True
             time.sleep(timeout)
             return False
@@ -290,7 +298,8 @@ class Handler(BaseHTTPRequestHandler):
     def peer_closed(sock):
         """recv(MSG_PEEK) == b'' on a readable socket."""
         if isinstance(sock, ssl.SSLSocket):
-            # MSG_PEEK is not allowed on SSL sockets: peek at the raw TCP stream instead.
+            # MSG_PEEK is not allowed on SSL sockets: peek at the raw TCP stream instead. That sees a FIN with nothing
+            # before it; a client that sent close_notify first has bytes there (client_gone's POLLRDHUP sees it).
             raw = socket.socket(fileno=sock.fileno())
             try:
                 return raw.recv(1, socket.MSG_PEEK) == b''
