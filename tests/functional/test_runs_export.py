@@ -8,7 +8,9 @@ holds, as kapacitor_task_runs_info returns it; it is replaced whole or not at al
 
 import json
 import os
+import shutil
 import stat
+import subprocess
 
 import pytest
 
@@ -22,6 +24,33 @@ WINDOW = {'after_time': '49h', 'before_time': '1m'}
 
 def export(sim, dest, check_mode=False, **args):
     return run_module('kapacitor_task_runs_export', dict(sim.connection, dest=str(dest), **args), check_mode=check_mode)
+
+
+@pytest.fixture
+def write_protect():
+    """``write_protect(path)`` makes ``path`` refuse writes, even to root: ``chattr +i``, after which an (ext4)
+    directory is not writable (os.access says so) and a file cannot be renamed over; for a directory and a user other
+    than root, mode 0o555 instead. Skips the test where that cannot be done; always undoes it, so tmp_path can go."""
+    undo = []
+
+    def protect(path):
+        if os.path.isdir(path) and os.geteuid() != 0:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            os.chmod(path, 0o555)
+            undo.append(lambda: os.chmod(path, mode))
+            return
+        chattr = shutil.which('chattr')
+        if chattr is None:
+            pytest.skip('chattr is not installed: cannot make %s refuse writes' % path)
+        done = subprocess.run([chattr, '+i', str(path)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip('chattr +i %s failed (not root, or a filesystem without the attribute): %s'
+                        % (path, done.stderr.strip()))
+        undo.append(lambda: subprocess.run([chattr, '-i', str(path)], check=True))
+
+    yield protect
+    for step in reversed(undo):
+        step()
 
 
 def lines_of(path):
@@ -126,6 +155,23 @@ def test_a_dest_that_cannot_be_written_fails_before_any_request(sim, tmp_path, c
     result = export(sim, dest)
     assert result.rc == 1 and expected in result['msg'], result
     assert sim.stats()['requests'] == {}
+
+
+def test_a_directory_that_is_not_writable_fails_before_any_request(sim, tmp_path, write_protect):
+    sim.load({'tasks': [{'name': 'one', 'runs': [{'status': 'failed', 'scheduled_for': '-3h'}]}]})
+    directory = tmp_path / 'locked'
+    directory.mkdir()
+    dest = directory / 'runs.jsonl'
+    dest.write_text('yesterday\n')
+    write_protect(directory)
+    assert not os.access(directory, os.W_OK)   # what the module will see
+    sim.reset_stats()
+    result = export(sim, dest, after_time='24h')
+    assert result.rc == 1 and result['failed'], result
+    assert result['msg'] == 'the directory of dest %s is not writable by this user' % dest
+    assert sim.stats()['requests'] == {}
+    assert dest.read_text() == 'yesterday\n'
+    assert sorted(os.listdir(directory)) == ['runs.jsonl']
 
 
 def test_secrets_are_masked_in_the_file_as_in_any_output(sim, tmp_path):
