@@ -204,7 +204,10 @@ def main():
             try:
                 module.atomic_move(temp, dest, unsafe_writes=module.params['unsafe_writes'])
             except Exception as exc:  # pylint: disable=broad-exception-caught  # ansible-core 2.19+ raises Exception
-                module.fail_json(msg='cannot replace %s: %s' % (dest, exc), dest=dest)
+                # whose message leaves out why: the OS error is its cause
+                cause = exc.__cause__
+                why = ' (%s)' % (cause.strerror or cause) if isinstance(cause, OSError) else ''
+                module.fail_json(msg='cannot replace %s%s: %s' % (dest, why, exc), dest=dest)
     except KapacitorError as exc:
         module.fail_from(exc, dest=dest)
     except OSError as exc:

@@ -6,6 +6,7 @@
 holds, as kapacitor_task_runs_info returns it; it is replaced whole or not at all; secrets are masked in it."""
 
 
+import errno
 import json
 import os
 import shutil
@@ -172,6 +173,25 @@ def test_a_directory_that_is_not_writable_fails_before_any_request(sim, tmp_path
     assert sim.stats()['requests'] == {}
     assert dest.read_text() == 'yesterday\n'
     assert sorted(os.listdir(directory)) == ['runs.jsonl']
+
+
+def test_a_dest_that_cannot_be_replaced_is_left_as_it_was(sim, tmp_path, write_protect):
+    """The listing succeeds and the temporary file is complete, but renaming it over dest fails: dest keeps its
+    content and no temporary file is left (ansible-core's atomic_move moves the module's temporary file to one of its
+    own, and removes that). ansible-core 2.19+ raises from atomic_move and the module says which file and why; earlier
+    versions (2.18 here) fail from inside atomic_move, with a message of their own that names dest and the OS error."""
+    sim.load({'tasks': [{'name': 'one', 'runs': [{'status': 'failed', 'scheduled_for': '-3h'}]}]})
+    dest = tmp_path / 'runs.jsonl'
+    dest.write_text('yesterday\n')
+    write_protect(dest)
+    result = export(sim, dest, after_time='24h')
+    assert result.rc == 1 and result['failed'], result
+    # dest, and why it could not be replaced (on 2.19+ the OS error is the cause of atomic_move's exception)
+    assert str(dest) in result['msg'] and os.strerror(errno.EPERM) in result['msg'], result
+    assert 'Traceback' not in result['msg']
+    assert sim.requests_to('GET /api/v2/tasks/:id/runs') >= 1   # it failed at the replace, not before listing
+    assert dest.read_text() == 'yesterday\n'
+    assert sorted(os.listdir(tmp_path)) == ['runs.jsonl']   # neither the module's temporary file nor ansible's
 
 
 def test_secrets_are_masked_in_the_file_as_in_any_output(sim, tmp_path):
