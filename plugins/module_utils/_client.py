@@ -862,8 +862,9 @@ class KapacitorClient:
 
     @property
     def lists_every_task(self):
-        """Whether a task listing returns every task: always on Kapacitor; on InfluxDB only with ``org`` or
-        ``org_id`` (without them it returns only the tasks the token's user owns, silently)."""
+        """Whether a task listing returns every task of the task API: always on Kapacitor; on InfluxDB only with
+        ``org`` or ``org_id`` (without them it returns only the tasks the token's user owns, silently). InfluxDB never
+        lists the tasks of checks and notification rules."""
         return self.server_type == 'kapacitor' or bool(self.org_id or self.org)
 
     def _org_params(self):

@@ -89,11 +89,17 @@ def list_all_tasks(client, status=None, name=None):
         after = page[-1]['id']
 
 
+# Why a task name may be missing from a listing although the task exists (docs/influxdb2-api.md §3).
+_UNLISTED = {'kapacitor': '',
+             'influxdb2': ' (InfluxDB lists no task of a check or notification rule: give such a task by task_id)'}
+
+
 def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
     """The tasks to work on, sorted by ID. ``task_status`` is ``active``, ``inactive`` or ``any``.
 
-    One ID costs one GET; several IDs or names cost one pass over the task list, except on InfluxDB without an org
-    (its listing would leave out the tasks of other users): there each ID costs one GET, and names cannot be listed
+    One ID costs one GET; several IDs or names cost one pass over the task list, plus one GET per ID it lacks (on
+    InfluxDB, the tasks of checks and notification rules), except on InfluxDB without an org (its listing would leave
+    out the tasks of other users): there each ID costs one GET, and names cannot be listed
     (``client.list_tasks_page`` raises InputError). An unknown ID or name raises InputError naming it; when
     ``missing`` is a list (``missing_ok``), it is appended there instead.
     """
@@ -122,22 +128,24 @@ def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
         for task in list_all_tasks(client, name=task_names[0]):
             found[task['id']] = task
         if not found:
-            absent(task_names[0], 'no task named %r on this %s' % (task_names[0], label))
+            absent(task_names[0], 'no task named %r on this %s%s' % (task_names[0], label, _UNLISTED[client.server_type]))
     else:
         every = list_all_tasks(client)
         by_id = {task['id']: task for task in every}
-        unknown = [task_id for task_id in task_ids if task_id not in by_id]
+        # InfluxDB lists no task of a check or notification rule (docs/influxdb2-api.md §3): read those by ID.
+        by_id.update((task_id, client.get_task(task_id)) for task_id in dict.fromkeys(task_ids) if task_id not in by_id)
+        unknown = [task_id for task_id in task_ids if by_id[task_id] is None]
         if unknown and missing is None:
             raise InputError('task %s not found on this %s' % (', '.join(unknown), label))
         for task_id in task_ids:
-            if task_id in by_id:
-                found[task_id] = by_id[task_id]
+            if by_id[task_id] is not None:
+                found[by_id[task_id]['id']] = by_id[task_id]
             else:
                 missing.append(task_id)
         for name in task_names:
             named = [task for task in every if task.get('name') == name]
             if not named:
-                absent(name, 'no task named %r on this %s' % (name, label))
+                absent(name, 'no task named %r on this %s%s' % (name, label, _UNLISTED[client.server_type]))
             for task in named:
                 found[task['id']] = task
     return [found[task_id] for task_id in sorted(found)

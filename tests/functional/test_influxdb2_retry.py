@@ -145,3 +145,28 @@ def test_a_run_unfinished_at_retry_timeout_is_timed_out_not_cancelled_and_not_se
     assert sim.requests_to(RETRY_ROUTE) == 1
     assert runs_of(sim, {entry['new_run_id']})[entry['new_run_id']]['status'] in ('scheduled', 'started')
     assert wait_until_finished(sim, {entry['new_run_id']})[entry['new_run_id']]['status'] == 'success'
+
+
+def test_the_task_of_a_check_is_left_out_of_every_task_and_retried_by_its_id(sim):
+    """InfluxDB lists no task of a check or notification rule (docs/influxdb2-api.md §3): "every task" leaves it
+    alone, its ID reaches it (also beside another ID, where the module lists the tasks), and its name alone fails
+    before any retry, saying why."""
+    sim.load({'tasks': [{'name': 'flaky', 'run_seconds': 0.1, 'runs': failed_runs('-10m')},
+                        {'name': 'CPU check', 'type': 'threshold', 'run_seconds': 0.1, 'runs': failed_runs('-10m')}]})
+    ids = task_ids(sim)
+    before = sim.attempts()
+    every = retry(sim, org_id=INFLUX_ORG_ID, failed={'after_time': '1h'})
+    assert every.rc == 0, every
+    assert sorted(task_id for task_id, dummy in new_attempts(before, sim.attempts())) == [ids['flaky']]
+
+    by_name = retry(sim, org_id=INFLUX_ORG_ID, failed={'task_name': ['CPU check'], 'after_time': '1h'})
+    assert by_name.rc == 1 and 'give such a task by task_id' in by_name['msg'], by_name
+    assert sim.requests_to(RETRY_ROUTE) == 1
+
+    middle = sim.attempts()
+    by_id = retry(sim, org_id=INFLUX_ORG_ID, failed={'task_id': [ids['CPU check'], ids['flaky']], 'after_time': '1h'})
+    assert by_id.rc == 0, by_id
+    created = new_attempts(middle, sim.attempts())
+    # One new attempt, the check's: flaky's scheduled time succeeded on its retry above.
+    assert [task_id for task_id, dummy in created] == [ids['CPU check']]
+    assert [len(fresh) for fresh in created.values()] == [1]

@@ -177,6 +177,24 @@ def test_the_authorizer_shortens_a_page_it_filters(influx):
     assert [task['name'] for task in body['tasks']] == ['theirs'] and 'next' not in body['links']
 
 
+def test_the_tasks_of_checks_and_notification_rules_are_never_listed(influx):
+    """kv newTaskMatchFn: every HTTP listing asks for type system; a check's task (type threshold) is reached by ID only,
+    and its runs and their retry work as any task's. The task object does not show the type."""
+    check_id = '0c0c0c0c0c0c0c0c'
+    check = {'id': check_id, 'name': 'CPU check', 'type': 'threshold', 'every': '1h',
+             'runs': [{'id': '0b00000000000009', 'status': 'failed', 'scheduled_for': '-2h'}]}
+    client = influx({'tasks': [scenario()['tasks'][0], check]})
+    for query in ('', '&type=system', '&type=basic', '&name=CPU%20check', '&limit=1&after=' + TASK_ID):
+        assert names(client.get(TASKS + '?orgID=' + ORG_ID + query)) == ([] if 'name=' in query or 'after=' in query
+                                                                         else ['cpu']), query
+    assert_error(client.get(TASKS + '?orgID=%s&type=threshold' % ORG_ID), 400, 'invalid',
+                 'failed to decode request: \\"threshold\\" is not a valid task type')
+    task = client.get('%s/%s' % (TASKS, check_id)).json()
+    assert task['name'] == 'CPU check' and 'type' not in task
+    assert [run['id'] for run in client.get('%s/%s/runs' % (TASKS, check_id)).json()['runs']] == ['0b00000000000009']
+    assert client.post('%s/%s/runs/0b00000000000009/retry' % (TASKS, check_id)).status_code == 200
+
+
 def test_task_object_has_org_owner_and_labels(influx):
     client = influx(ORGS_SCENARIO)
     task = client.get(TASKS + '/0a00000000000002').json()

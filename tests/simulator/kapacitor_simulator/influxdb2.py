@@ -83,8 +83,14 @@ class Tenancy:
         return org_id
 
     def adopt(self, task, spec):
-        """Give a scenario task its organization and owner (a user ID)."""
+        """Give a scenario task its organization, owner (a user ID) and type: ``system`` for a task created through the
+        task API, the check's or notification rule's type (``threshold``, ``deadman``, ``slack``...) for the task
+        InfluxDB creates for one (docs/influxdb2-api.md §3)."""
         task.org_id = self.org_of(spec, 'task %r' % task.name)
+        task.type = spec.get('type') or 'system'
+        if not isinstance(task.type, str):
+            raise ValueError('task %r: type %r is not a string; expected system or the type of a check or notification '
+                             'rule, such as threshold' % (task.name, task.type))
         task.owner = fmt_id(parse_id(spec['owner'])) if spec.get('owner') else self.default_owner
 
 
@@ -208,7 +214,8 @@ class InfluxTaskAPI(TaskAPI):
     def list_tasks(self, req):
         """decodeGetTasksRequest and kv FindTasks (docs/influxdb2-api.md §2): ``orgID`` or ``org`` scope the listing; with
         neither (and no ``user``) only the token's user's tasks come back; the authorizer then drops the tasks the
-        token cannot read from the page, so a page can come back short."""
+        token cannot read from the page, so a page can come back short. Only tasks of type ``system`` are listed, whatever
+        ``type`` asks (``basic`` is system too): the tasks of checks and notification rules never are."""
         query, token, tenancy = req.query, req.user, self.state.tenancy
         after = self.decode_id(query['after']) if query.get('after') else None
         org_id, org_name = None, query.get('org') or ''
@@ -233,6 +240,8 @@ class InfluxTaskAPI(TaskAPI):
                 if (owner is not None and task.owner != owner) or (owner is None and task.org_id != org_id):
                     continue
                 if (status and task.status != status) or (name and task.name != name):
+                    continue
+                if task.type != 'system':       # kv newTaskMatchFn, before the page is counted
                     continue
                 page.append(task)
                 if len(page) >= limit:

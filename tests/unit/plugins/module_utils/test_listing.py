@@ -412,16 +412,18 @@ def test_every_listed_failed_run_carries_its_error_without_the_logs():
 # ------------------------------------------------------------------ InfluxDB 2
 
 class TaskServer(FakeServer):
-    """Knows these tasks; records each GET of a task and each page of the task list."""
+    """Knows these tasks, and ``unlisted`` ones that only a GET finds (InfluxDB's tasks of checks and notification
+    rules); records each GET of a task and each page of the task list."""
 
-    def __init__(self, tasks, server_type='kapacitor', org=None):
+    def __init__(self, tasks, server_type='kapacitor', org=None, unlisted=()):
         self.tasks = {task['id']: task for task in tasks}
+        self.unlisted = {task['id']: task for task in unlisted}
         self.server_type, self.org = server_type, org
         self.calls = []
 
     def get_task(self, task_id):
         self.calls.append(('get', task_id))
-        return self.tasks.get(task_id)
+        return self.tasks.get(task_id) or self.unlisted.get(task_id)
 
     def list_tasks_page(self, limit, after=None, status=None, name=None):
         self.calls.append(('list', name))
@@ -447,9 +449,24 @@ def test_several_task_ids_cost_one_listing_where_it_holds_every_task(server_type
     assert server.calls == [('list', None)]
 
 
-def test_an_unknown_task_name_names_the_server():
-    with pytest.raises(InputError, match="no task named 'nope' on this InfluxDB"):
-        resolve_tasks(TaskServer(ALL_TASKS, server_type='influxdb2', org='ops'), [], ['nope'], 'any')
+def test_task_ids_the_listing_lacks_are_read_one_by_one():
+    """InfluxDB never lists the task of a check or a notification rule: an ID of one must not pass for missing."""
+    check = {'id': '0c0c0c0c0c0c0c0c', 'name': 'CPU check', 'status': 'active'}
+    server = TaskServer(ALL_TASKS, server_type='influxdb2', org='ops', unlisted=[check])
+    missing = []
+    tasks = resolve_tasks(server, [check['id'], CPU, 'ffffffffffffffff'], ['mem'], 'any', missing=missing)
+    assert [task['id'] for task in tasks] == sorted([CPU, MEM_ID, check['id']]) and missing == ['ffffffffffffffff']
+    assert server.calls == [('list', None), ('get', check['id']), ('get', 'ffffffffffffffff')]
+
+
+@pytest.mark.parametrize('server_type, hint', [('kapacitor', False), ('influxdb2', True)])
+def test_an_unknown_task_name_names_the_server(server_type, hint):
+    """On InfluxDB the message says why a task that exists may not be found by name."""
+    for names in (['nope'], ['nope', 'mem']):   # one name (a listing by name), several (one listing)
+        with pytest.raises(InputError) as info:
+            resolve_tasks(TaskServer(ALL_TASKS, server_type=server_type, org='ops'), [], names, 'any')
+        assert "no task named 'nope' on this %s" % ('InfluxDB' if hint else 'Kapacitor') in str(info.value)
+        assert ('give such a task by task_id' in str(info.value)) is hint
 
 
 def test_an_id_older_than_influxdbs_horizon_is_not_found_naming_it():
