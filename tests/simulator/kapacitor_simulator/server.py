@@ -274,12 +274,12 @@ class Handler(BaseHTTPRequestHandler):
         """True once the client closed its side, waiting up to ``timeout`` seconds on the socket for that: a blocking
         run sees a disconnect at once, without polling. Gone is what Go's net/http server reads as EOF, which cancels
         the request's context while the handler runs: a close, a reset, or a half-close (shutdown(SHUT_WR)) while the
-        client waits for the answer. Signs: POLLRDHUP (Linux: the peer shut its writing side, even with bytes unread,
-        such as the close_notify record a TLS client sends before its FIN), POLLHUP/POLLERR/POLLNVAL, or
-        recv(MSG_PEEK) == b'' (without POLLRDHUP the only sign of a plain close; a TLS close then goes unseen). Bytes
-        from the client without an end (a pipelined request) make the socket readable: then it sleeps the timeout
-        out, not to spin. ``poll``, not ``select``: select() refuses file descriptors from 1024 up, which a simulator
-        with many connections can reach."""
+        client waits for the answer. Signs: POLLHUP/POLLERR/POLLNVAL; recv(MSG_PEEK) == b'' (a FIN with nothing
+        unread before it); and for TLS, POLLRDHUP (Linux: the peer shut its writing side with bytes unread, the
+        close_notify record a TLS client sends before its FIN, which Go's tls.Conn reads as EOF; elsewhere such a close
+        goes unseen). On a plain socket, unread bytes (a pipelined request) come before any FIN, as Go's background
+        read stops at the first byte and cancels nothing: then it sleeps the timeout out, not to spin. ``poll``, not
+        ``select``: select() refuses file descriptors from 1024 up, which a simulator with many connections can reach."""
         sock = self.connection
         try:
             poller = select.poll()
@@ -287,7 +287,8 @@ class Handler(BaseHTTPRequestHandler):
             events = poller.poll(timeout * 1000)
             if not events:
                 return False
-            if events[0][1] & (_POLLRDHUP | select.POLLERR | select.POLLHUP | select.POLLNVAL) or self.peer_closed(sock):
+            gone = select.POLLERR | select.POLLHUP | select.POLLNVAL | (_POLLRDHUP if isinstance(sock, ssl.SSLSocket) else 0)
+            if events[0][1] & gone or self.peer_closed(sock):
                 return True
             time.sleep(timeout)
             return False
