@@ -206,8 +206,8 @@ def main():
             except Exception as exc:  # pylint: disable=broad-exception-caught  # ansible-core 2.19+ raises Exception
                 # whose message leaves out why: the OS error is its cause
                 cause = exc.__cause__
-                why = ' (%s)' % (cause.strerror or cause) if isinstance(cause, OSError) else ''
-                module.fail_json(msg='cannot replace %s%s: %s' % (dest, why, exc), dest=dest)
+                why = (cause.strerror or str(cause)) if isinstance(cause, OSError) else ''
+                module.fail_json(msg='cannot replace %s%s: %s' % (dest, ' (%s)' % why if why else '', exc), dest=dest)
     except KapacitorError as exc:
         module.fail_from(exc, dest=dest)
     except OSError as exc:
