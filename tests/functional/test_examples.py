@@ -119,3 +119,18 @@ def test_run_backfill_examples_run(sim):
     assert len(sim.state()['runs']) == len(before) + len(created) and len(created) == 6
     assert len({run['scheduled_for'] for run in created}) == 6
     assert sim.requests_to('POST /api/v2/tasks/:id/runs') == 6
+
+
+def test_retry_summary_examples_run(sim, tmp_path):
+    sim.load(SCENARIO)
+    result = run_examples('kapacitor_retry_summary', sim, tmp_path)
+    assert result.returncode == 0, result.stdout
+    # Every failed scheduled time (3) was retried once, as the simulator records it; the report counts what it did.
+    assert sim.requests_to(RETRY_ROUTE) == 3
+    with open(tmp_path / 'kapacitor-retries.json') as handle:
+        report = json.load(handle)
+    assert report['figures']['failed_found'] == 3 and report['figures']['retried'] == 2, report['figures']
+    assert report['figures']['retried_failed'] == 1 and report['report'] is None
+    # The summary the action returned, as the example shows it, points at the report it wrote.
+    assert '3 failed scheduled time(s) found' in result.stdout, result.stdout
+    assert 'report: %s' % (tmp_path / 'kapacitor-retries.json') in result.stdout

@@ -1,7 +1,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every module must be in the ``kapacitor`` action group of meta/runtime.yml, and vice versa.
+"""Every module that talks to a server (its documentation takes the connection options) must be in the ``kapacitor``
+action group of meta/runtime.yml, and vice versa.
 
-This lets users set connection options once with ``module_defaults: group/tickstack.kapacitor.kapacitor``.
+This lets users set connection options once with ``module_defaults: group/tickstack.kapacitor.kapacitor``. The
+summary action (kapacitor_retry_summary) talks to no server and takes no connection option: the group's defaults
+would be unknown options to it.
 """
 
 
@@ -16,12 +19,21 @@ GROUP = 'kapacitor'
 
 
 def module_names():
+    """The modules whose documentation extends the connection doc fragment."""
     if not os.path.isdir(MODULES_DIR):
         return set()
-    return {
-        name[:-3] for name in os.listdir(MODULES_DIR)
-        if name.endswith('.py') and name != '__init__.py' and not name.startswith('_')
-    }
+    names = set()
+    for name in os.listdir(MODULES_DIR):
+        if name.endswith('.py') and name != '__init__.py' and not name.startswith('_'):
+            with open(os.path.join(MODULES_DIR, name)) as handle:
+                if '- tickstack.kapacitor.connection\n' in handle.read():
+                    names.add(name[:-3])
+    return names
+
+
+def test_the_connecting_modules_are_found():
+    assert module_names() >= {'kapacitor_task_runs_info', 'kapacitor_task_run_retry'}
+    assert 'kapacitor_retry_summary' not in module_names()
 
 
 def action_group():
