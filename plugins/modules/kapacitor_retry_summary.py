@@ -88,26 +88,16 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Retry the failed runs of the last day, the first batch of them in this call
+- name: Retry the failed runs of the last day
   tickstack.kapacitor.kapacitor_task_run_retry:
     url: http://127.0.0.1:9092
     failed:
       after_time: 24h
-    batch_rounds: 0
-  register: first_batch
-
-- name: Retry the rest
-  tickstack.kapacitor.kapacitor_task_run_retry:
-    url: http://127.0.0.1:9092
-    runs: "{{ first_batch.pending }}"
-    refresh: false
-  register: the_rest
-  when: first_batch.pending | length > 0
+  register: retried
 
 - name: Sum up, and write the JSON report
   tickstack.kapacitor.kapacitor_retry_summary:
-    found: first_batch
-    retry: the_rest
+    found: retried
     settings:
       max_attempts: 3
     host: "{{ inventory_hostname }}"
