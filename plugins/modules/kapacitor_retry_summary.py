@@ -13,8 +13,9 @@ description:
     M(tickstack.kapacitor.kapacitor_task_run_retry) (and of M(tickstack.kapacitor.kapacitor_task_run_backfill)), and
     returns it as the task's result. With O(report_path) it writes the summary as a JSON report first.
   - The registered results are given by the B(names) of their variables, not as values. The action reads them as they
-    are; a template over them would cost ansible-core 2.19 and later a pass through every value of every run, about
-    0.1 s per host for a few hundred runs.
+    are; a template over them would cost ansible-core 2.19 and later a pass through every value of every run, a few
+    tenths of a second per host for 500 runs. A name must be that of a registered result (or of a C(set_fact) of
+    one), not of a template such as an alias in C(vars), which the action does not render.
   - The role calls it once per server; use it the same way after your own calls of the retry module.
   - This is an action plugin; it runs on the controller and sends nothing to any server. Only the report is written on
     the host the task runs on (with C(delegate_to), the host delegated to).
@@ -74,8 +75,8 @@ options:
     description:
       - Write the summary as a JSON report (keys sorted, indented by 2) to this file, on the host the task runs on.
       - The returned summary's RV(report) names the file only once it is written. A report that cannot be written
-        fails the task.
-    type: path
+        fails the task; the rest of the summary is still returned.
+    type: str
 notes:
   - Registered results and the summary are plain data; nothing in them is templated.
 seealso:
