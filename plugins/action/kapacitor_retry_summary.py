@@ -8,7 +8,7 @@ It sums up one server with the ``retry_summary`` filter's own function, reading 
 of their variables, and writes the JSON report with the copy action, as ``ansible.builtin.template`` does. Why an
 action and not the filter in a ``set_fact``: since ansible-core 2.19, a filter reads registered results through lazy
 containers and its result is finalized, value by value. Over 500 results that task took 0.25-0.47 s per host in the
-benchmark, this one 0.11-0.16 s, of which the summing up is a few milliseconds (docs/performance.md).
+benchmark, this one 0.08-0.16 s, of which the summing up is a few milliseconds (docs/performance.md).
 """
 
 from collections.abc import Mapping
