@@ -97,57 +97,41 @@ _UNLISTED = {'kapacitor': '',
 def resolve_tasks(client, task_ids, task_names, task_status, missing=None):
     """The tasks to work on, sorted by ID. ``task_status`` is ``active``, ``inactive`` or ``any``.
 
-    One ID costs one GET; several IDs or names cost one pass over the task list, plus one GET per ID it lacks (on
+    An ID or name given twice counts once. One ID costs one GET and one name a listing by that name; several IDs,
+    several names, or IDs and names cost one pass over the task list, plus one GET per ID it lacks (on
     InfluxDB, the tasks of checks and notification rules), except on InfluxDB without an org (its listing would leave
     out the tasks of other users): there each ID costs one GET, and names cannot be listed
     (``client.list_tasks_page`` raises InputError). An unknown ID or name raises InputError naming it; when
     ``missing`` is a list (``missing_ok``), it is appended there instead.
     """
     label = server_label(client.server_type)
-
-    def absent(what, message):
-        if missing is None:
-            raise InputError(message)
-        missing.append(what)
-
     server_status = None if task_status == 'any' else task_status
     if not task_ids and not task_names:
         return list_all_tasks(client, status=server_status)
-    found = {}
-    if task_ids and not task_names and (len(task_ids) == 1 or not client.lists_every_task):
-        tasks = [(task_id, client.get_task(task_id)) for task_id in dict.fromkeys(task_ids)]
-        unknown = [task_id for task_id, task in tasks if task is None]
-        if unknown and missing is None:
-            raise InputError('task %s not found on this %s' % (', '.join(unknown), label))
-        for task_id, task in tasks:
-            if task is None:
-                missing.append(task_id)
-            else:
-                found[task['id']] = task
-    elif len(task_names) == 1 and not task_ids:
-        for task in list_all_tasks(client, name=task_names[0]):
-            found[task['id']] = task
-        if not found:
-            absent(task_names[0], 'no task named %r on this %s%s' % (task_names[0], label, _UNLISTED[client.server_type]))
+    task_ids, task_names = list(dict.fromkeys(task_ids)), list(dict.fromkeys(task_names))   # each counts once
+    if len(task_names) == 1 and not task_ids:
+        listed = list_all_tasks(client, name=task_names[0])
+    elif task_names or (len(task_ids) > 1 and client.lists_every_task):
+        listed = list_all_tasks(client)
     else:
-        every = list_all_tasks(client)
-        by_id = {task['id']: task for task in every}
-        # InfluxDB lists no task of a check or notification rule (docs/influxdb2-api.md §3): read those by ID.
-        by_id.update((task_id, client.get_task(task_id)) for task_id in dict.fromkeys(task_ids) if task_id not in by_id)
-        unknown = [task_id for task_id in task_ids if by_id[task_id] is None]
-        if unknown and missing is None:
+        listed = []
+    by_id = {task['id']: task for task in listed}
+    # Each ID the listing lacks costs one GET: every ID when nothing was listed, an ID the server does not have, and on
+    # InfluxDB the task of a check or notification rule, which its listing never holds (docs/influxdb2-api.md §3).
+    by_id.update((task_id, client.get_task(task_id)) for task_id in task_ids if task_id not in by_id)
+    unknown = [task_id for task_id in task_ids if by_id[task_id] is None]
+    if unknown:
+        if missing is None:
             raise InputError('task %s not found on this %s' % (', '.join(unknown), label))
-        for task_id in task_ids:
-            if by_id[task_id] is not None:
-                found[by_id[task_id]['id']] = by_id[task_id]
-            else:
-                missing.append(task_id)
-        for name in task_names:
-            named = [task for task in every if task.get('name') == name]
-            if not named:
-                absent(name, 'no task named %r on this %s%s' % (name, label, _UNLISTED[client.server_type]))
-            for task in named:
-                found[task['id']] = task
+        missing.extend(unknown)
+    found = {by_id[task_id]['id']: by_id[task_id] for task_id in task_ids if by_id[task_id] is not None}
+    for name in task_names:
+        named = [task for task in listed if task.get('name') == name]
+        if not named:
+            if missing is None:
+                raise InputError('no task named %r on this %s%s' % (name, label, _UNLISTED[client.server_type]))
+            missing.append(name)
+        found.update((task['id'], task) for task in named)
     return [found[task_id] for task_id in sorted(found)
             if task_status == 'any' or found[task_id].get('status') == task_status]
 

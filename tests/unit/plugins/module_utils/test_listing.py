@@ -449,6 +449,26 @@ def test_several_task_ids_cost_one_listing_where_it_holds_every_task(server_type
     assert server.calls == [('list', None)]
 
 
+@pytest.mark.parametrize('server_type, org', [('kapacitor', None), ('influxdb2', None), ('influxdb2', 'ops')])
+def test_a_repeated_unknown_task_id_or_name_is_named_once(server_type, org):
+    """Whether the IDs were listed or read one by one, an ID given twice is read once and reported once; so is a name."""
+    server = TaskServer(ALL_TASKS, server_type=server_type, org=org)
+    missing = []
+    tasks = resolve_tasks(server, ['ffffffffffffffff', CPU, 'ffffffffffffffff'], [], 'any', missing=missing)
+    assert [task['id'] for task in tasks] == [CPU] and missing == ['ffffffffffffffff']
+    assert server.calls.count(('get', 'ffffffffffffffff')) == 1
+    with pytest.raises(InputError) as info:
+        resolve_tasks(server, ['ffffffffffffffff', CPU, 'ffffffffffffffff'], [], 'any')
+    assert str(info.value) == 'task ffffffffffffffff not found on this %s' % ('InfluxDB' if server_type == 'influxdb2' else 'Kapacitor')
+    server.calls = []
+    resolve_tasks(server, [CPU, CPU], [], 'any')   # one ID given twice costs what one costs
+    assert server.calls == [('get', CPU)]
+    if org or server_type == 'kapacitor':   # names can be listed
+        missing = []
+        resolve_tasks(server, [], ['nope', 'mem', 'nope'], 'any', missing=missing)
+        assert missing == ['nope']
+
+
 def test_task_ids_the_listing_lacks_are_read_one_by_one():
     """InfluxDB never lists the task of a check or a notification rule: an ID of one must not pass for missing."""
     check = {'id': '0c0c0c0c0c0c0c0c', 'name': 'CPU check', 'status': 'active'}
