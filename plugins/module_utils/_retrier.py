@@ -88,6 +88,10 @@ RECHECK_AFTER = 1.0
 CONTENTION_PAUSE = 0.25
 # The module's failure message stays readable (and a playbook's output small) whatever the number of runs.
 MESSAGE_LIMIT = 2000
+# The placeholders of a failure message, for the IDs of a result entry that its reason names (one cause met by many
+# runs is one reason), and how many of the differing IDs it names.
+_ID_MARKS = (('<task_id>', ('task_id',)), ('<run_id>', ('run_id', 'latest_attempt_id')))
+SHOWN_IDS = 3
 
 
 class RunGone(KapacitorError):
@@ -139,23 +143,45 @@ def _gone(client, task_id, run_id, missing):
                    % (run_id, task_id, missing))
 
 
+def _shown(reason, members):
+    """A grouped reason in words, at most about 500 characters: a placeholder whose ID is the same for every run of
+    the group gets it back; the others stay, followed by the IDs they stood for (the first few), which are never cut."""
+    varying = []
+    for mark, dummy in _ID_MARKS:
+        values = list(dict.fromkeys(ids[mark] for ids in members if mark in ids))
+        if len(values) == 1:
+            reason = reason.replace(mark, values[0])
+        elif values:
+            more = ' and %d more' % (len(values) - SHOWN_IDS) if len(values) > SHOWN_IDS else ''
+            varying.append('%s: %s%s' % (mark, ', '.join(values[:SHOWN_IDS]), more))
+    if len(reason) > 500:
+        reason = reason[:497] + '...'
+    return '%s (%s)' % (reason, '; '.join(varying)) if varying else reason
+
+
 def failure_message(results, limit=MESSAGE_LIMIT):
     """The module's failure message: how many runs failed, identical reasons grouped with their counts, at most
     ``limit`` characters whatever the number of runs."""
     failing = [entry for entry in results if entry['outcome'] in FAILING_OUTCOMES]
-    counts = {}
+    by_reason = {}   # the reason with the run's own IDs as placeholders -> the IDs each placeholder stood for, by run
     for entry in failing:
-        reason = '%s: %s' % (entry['outcome'], entry['msg'])
-        counts[reason] = counts.get(reason, 0) + 1
+        # A server's words may name the run's own IDs (Kapacitor's 403 names the endpoint, IDs and all): one cause
+        # met by many runs is still one reason.
+        reason, ids = '%s: %s' % (entry['outcome'], entry['msg']), {}
+        for mark, keys in _ID_MARKS:
+            named = {entry[key] for key in keys if entry.get(key) and entry[key] in reason}
+            if len(named) == 1:   # a reason naming both the run and its latest attempt keeps both
+                ids[mark] = named.pop()
+                reason = reason.replace(ids[mark], mark)
+        by_reason.setdefault(reason, []).append(ids)
+    groups = sorted(((len(members), _shown(reason, members)) for reason, members in by_reason.items()),
+                    key=lambda group: -group[0])
     text = '%d of %d run(s) could not be retried' % (len(failing), len(results))
-    groups = sorted(counts.items(), key=lambda pair: -pair[1])
-    for shown, (reason, count) in enumerate(groups):
-        if len(reason) > 500:
-            reason = reason[:497] + '...'
+    for shown, (count, reason) in enumerate(groups):
         part = '%s%d run(s) %s' % ('; ' if shown else ': ', count, reason)
         if len(text) + len(part) > limit - 80:
             text += '; and %d other reason(s) for %d run(s): see results' % (
-                len(groups) - shown, sum(count for dummy, count in groups[shown:]))
+                len(groups) - shown, sum(count for count, dummy in groups[shown:]))
             break
         text += part
     return text

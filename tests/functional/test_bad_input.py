@@ -157,6 +157,11 @@ CASES = [
          {'url': AUTH, 'username': 'reader', 'password': 'reader-pw', 'runs': [{'task_id': CPU_TASK, 'run_id': CPU_RUN}]},
          ['HTTP 403: user reader does not have "write" privilege', "grant it in Kapacitor's auth settings"],
          retry_requests=1),
+    # Each run's refusal names its own endpoint: the message is one reason for the four failed scheduled times.
+    Case('auth-403-every-run', RETRY, {'url': AUTH, 'username': 'reader', 'password': 'reader-pw', 'failed': {}},
+         ['4 of 4 run(s) could not be retried: 4 run(s) error: HTTP 403: user reader does not have "write" privilege '
+          'for API endpoint "/api/api/v2/tasks/<task_id>/runs/<run_id>/retry"'],
+         retry_requests=4),
     Case('auth-403-kit-shape', INFO, {'url': Live('{kit_403.url}'), 'server_type': 'kapacitor'},
          ['HTTP 403: insufficient permissions for write:tasks', 'lacks the privilege for this endpoint']),
     Case('auth-token-and-username', INFO,

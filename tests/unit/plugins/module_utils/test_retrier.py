@@ -383,6 +383,43 @@ def test_many_identical_errors_make_one_short_grouped_message():
     assert message.startswith('200 of 200 run(s) could not be retried: 200 run(s) error: Kapacitor at')
 
 
+def test_errors_that_differ_only_in_each_runs_own_ids_are_one_reason():
+    """Kapacitor's 403 names the endpoint, with the task's and run's IDs: one refusal met by every run is one reason.
+    An ID the runs of a group share is shown; those that differ become placeholders, followed by the first few."""
+    denied = 'HTTP 403: user ro does not have "write" privilege for API endpoint "/api/api/v2/tasks/%s/runs/%s/retry"'
+    results = [{'outcome': 'error', 'task_id': task, 'run_id': run, 'latest_attempt_id': latest,
+                'msg': denied % (task, latest)}
+               for task, run, latest in [('0a00000000000001', '0b00000000000001', '0b00000000000001'),
+                                         ('0a00000000000001', '0b00000000000002', '0b00000000000003'),
+                                         ('0a00000000000002', '0b00000000000004', '0b00000000000004')]]
+    results.append({'outcome': 'error', 'task_id': '0a00000000000002', 'run_id': '0b00000000000005',
+                    'latest_attempt_id': None, 'msg': 'run 0b00000000000005 not found'})
+    assert failure_message(results) == (
+        '4 of 4 run(s) could not be retried: 3 run(s) error: %s (<task_id>: 0a00000000000001, 0a00000000000002; '
+        '<run_id>: 0b00000000000001, 0b00000000000003, 0b00000000000004); 1 run(s) error: run 0b00000000000005 not found'
+        % (denied % ('<task_id>', '<run_id>')))
+    # Runs of one task: its ID is shown; beyond three differing run IDs, how many more.
+    one_task = [dict(results[0], run_id=run, latest_attempt_id=run, msg=denied % ('0a00000000000001', run))
+                for run in ('0b00000000000011', '0b00000000000012', '0b00000000000013', '0b00000000000014')]
+    assert failure_message(one_task) == (
+        '4 of 4 run(s) could not be retried: 4 run(s) error: %s (<run_id>: 0b00000000000011, 0b00000000000012, '
+        '0b00000000000013 and 1 more)' % (denied % ('0a00000000000001', '<run_id>')))
+    # Two deleted tasks: one reason, naming both.
+    deleted = [dict(entry, msg='task %s not found' % entry['task_id']) for entry in results[1:3]]
+    assert failure_message(deleted) == ('2 of 2 run(s) could not be retried: 2 run(s) error: task <task_id> not found '
+                                        '(<task_id>: 0a00000000000001, 0a00000000000002)')
+    # Words that are the same for every run of their group are shown as they are, and so are words that name both
+    # the run and its latest attempt.
+    same = [dict(entry, msg='task 0a00000000000001 not found') for entry in results[:2]]
+    assert failure_message(same) == '2 of 2 run(s) could not be retried: 2 run(s) error: task 0a00000000000001 not found'
+    both = dict(results[1], msg='run 0b00000000000002 has a later attempt 0b00000000000003')
+    assert failure_message([both]).endswith('1 run(s) error: run 0b00000000000002 has a later attempt 0b00000000000003')
+    # Long words are cut, the IDs after them never.
+    long_words = [dict(entry, msg='could not list the runs of task %s: HTTP 500: %s' % (entry['task_id'], 'x' * 600))
+                  for entry in results[1:3]]
+    assert failure_message(long_words).endswith('x... (<task_id>: 0a00000000000001, 0a00000000000002)')
+
+
 def test_the_failure_message_stays_short_with_many_different_reasons():
     results = [{'outcome': 'error', 'msg': 'reason %d %s' % (n, 'x' * 300)} for n in range(50)]
     message = failure_message(results)
