@@ -18,12 +18,17 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     FAILING_OUTCOMES,
     NOT_ERROR_RE,
     SERVER_TYPES,
+    compile_patterns,
+    parse_duration,
+    parse_time,
     server_label,
     summarize,
+    utc_now,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import batch_rounds as runs_batch_rounds
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import redact_url
@@ -106,7 +111,7 @@ def _time(name, value):
 
     YAML turns an unquoted ``2026-11-28T10:00:00Z`` into a datetime; it is written back as RFC3339, in UTC
     (a datetime without a time zone is UTC, as YAML defines it). A date alone, typed or unquoted, is midnight UTC.
-    Durations (``24h``, ``-24h``: both mean that long before now) are left to the modules.
+    Durations (``24h``, ``-24h``: both mean that long before now) are left to the modules to resolve when they run.
     """
     if value is None:
         return None
@@ -123,6 +128,19 @@ def _time(name, value):
     if _DATE_RE.match(value):
         return value + 'T00:00:00Z'
     return value or None
+
+
+def _text(value):
+    """A setting as stripped text; '' when unset."""
+    return '' if value is None else str(value).strip()
+
+
+def _checked(parse, value, name, *args):
+    """``parse(value, <the role variable>, *args)`` as a module would call it; its InputError as a filter error."""
+    try:
+        return parse(value, PREFIX + name, *args)
+    except InputError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 def _check_names(variables, known):
@@ -161,8 +179,15 @@ def retry_settings(settings, variables=None, known=None):
     if not any(times.values()):
         raise AnsibleFilterError('a window is needed: set %ssince (such as 24h), or %safter_time and/or %sbefore_time'
                                  % (PREFIX, PREFIX, PREFIX))
-    result['after_time'] = times['after_time'] or times['since']
+    lower = 'after_time' if times['after_time'] else 'since'
+    result['after_time'] = times[lower]
     result['before_time'] = times['before_time']
+    # The strings of the bounds in use (since is not read when after_time is set) are parsed as the modules will
+    # parse them, so that one that is no time is named by its role variable. Their order is the module's to check.
+    now = utc_now()
+    for name in (lower, 'before_time'):
+        if times[name] and isinstance(settings.get(name), str):
+            _checked(parse_time, settings[name].strip(), name, now)
     for name, default in BOOLEANS:
         value = settings.get(name)
         try:
@@ -172,14 +197,17 @@ def retry_settings(settings, variables=None, known=None):
     if result['backfill'] and not result['after_time']:
         raise AnsibleFilterError('%sbackfill needs a lower bound for its window: set %ssince (such as 24h) or '
                                  '%safter_time' % (PREFIX, PREFIX, PREFIX))
-    grace = settings.get('backfill_grace')
-    result['backfill_grace'] = '5m' if grace in (None, '') else str(grace).strip()
+    result['backfill_grace'] = _text(settings.get('backfill_grace')) or '5m'
+    if result['backfill']:   # read by the backfill step only
+        _checked(parse_duration, result['backfill_grace'], 'backfill_grace')
     # Retry policy options passed to the retry module only when set.
-    min_age = settings.get('min_age')
-    result['min_age'] = None if min_age in (None, '') else str(min_age).strip()
+    result['min_age'] = _text(settings.get('min_age')) or None
+    if result['min_age'] is not None:
+        _checked(parse_duration, result['min_age'], 'min_age')
     skip_errors = settings.get('skip_errors') or []
     if not isinstance(skip_errors, list) or not all(isinstance(item, str) for item in skip_errors):
         raise AnsibleFilterError('%sskip_errors must be a list of regular expressions, got %r' % (PREFIX, skip_errors))
+    _checked(compile_patterns, skip_errors, 'skip_errors')
     result['skip_errors'] = skip_errors
     return result
 

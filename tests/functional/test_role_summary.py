@@ -84,6 +84,9 @@ def test_unquoted_yaml_timestamps_and_null_bound_the_window(sim, tmp_path):
      "retry_failed_runs_batch_rounds must be a whole number, 0 (sized from the runs' durations) or more, got -1"),
     ({'retry_failed_runs_since': "''", 'retry_failed_runs_after_time': 'null'},
      'a window is needed: set retry_failed_runs_since'),
+    ({'retry_failed_runs_since': 'abc'}, "retry_failed_runs_since 'abc' is neither an RFC3339 time"),
+    ({'retry_failed_runs_min_age': '5x'}, "retry_failed_runs_min_age '5x' is not a duration"),
+    ({'retry_failed_runs_skip_errors': '["("]'}, "retry_failed_runs_skip_errors[0] '(' is not a valid Python regular"),
 ])
 def test_bad_settings_fail_with_their_name_before_any_request(sim, tmp_path, play_vars, message):
     sim.load({'tasks': [{'name': 'rollup', 'runs': failed_runs('-30m')}]})

@@ -117,11 +117,32 @@ def test_the_window_accepts_strings_yaml_datetimes_and_null(after, since, before
     ({'table_rows': 'many'}, "retry_failed_runs_table_rows must be a whole number, 1 or more, got 'many'"),
     ({'skip_errors': 'compile error'}, 'retry_failed_runs_skip_errors must be a list of regular expressions'),
     ({'since': ['24h']}, 'retry_failed_runs_since must be an RFC3339 time'),
+    # Strings are checked with the modules' parsers, so that the role variable is named, not a module option.
+    ({'since': 'abc'}, "retry_failed_runs_since 'abc' is neither an RFC3339 time"),
+    ({'after_time': '2026-02-30'}, "retry_failed_runs_after_time '2026-02-30' is neither an RFC3339 time"),
+    ({'before_time': '-1mo'}, "retry_failed_runs_before_time '-1mo' is neither an RFC3339 time"),
+    ({'min_age': '5x'}, "retry_failed_runs_min_age '5x' is not a duration"),
+    ({'backfill': True, 'backfill_grace': 'soon'}, "retry_failed_runs_backfill_grace 'soon' is not a duration"),
+    ({'skip_errors': ['timeout', '(']}, "retry_failed_runs_skip_errors[1] '(' is not a valid Python regular expression"),
+    ({'skip_errors': ['']}, "retry_failed_runs_skip_errors[0] is '': expected a non-empty Python regular expression"),
 ])
 def test_bad_settings_are_named_with_their_value_and_what_was_expected(changes, message):
     with pytest.raises(AnsibleFilterError) as caught:
         settings(**changes)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize('changes, expected', [
+    ({'since': '1h30m', 'min_age': 600, 'before_time': 'now'}, {'after_time': '1h30m', 'min_age': '600'}),
+    ({'min_age': ' ', 'backfill_grace': ' '}, {'min_age': None, 'backfill_grace': '5m'}),   # empty means unset
+    ({'min_age': 0, 'backfill': True, 'backfill_grace': 90}, {'min_age': '0', 'backfill_grace': '90'}),
+    # Only what is read is checked: since under an after_time, a grace without backfill.
+    ({'after_time': '2026-11-28', 'since': 'abc'}, {'after_time': '2026-11-28T00:00:00Z'}),
+    ({'backfill_grace': 'soon'}, {'backfill': False}),
+])
+def test_times_and_durations_the_modules_take_pass_the_check(changes, expected):
+    result = settings(**changes)
+    assert {name: result[name] for name in expected} == expected
 
 
 def test_settings_must_be_a_dict():
