@@ -48,7 +48,8 @@ options:
         basic authentication on its API, use O(token) there.
       - If no credential is given in the task (neither O(username), O(password), O(token) nor credentials in O(url)),
         the environment variables E(KAPACITOR_USERNAME) and E(KAPACITOR_PASSWORD) are used, or E(KAPACITOR_TOKEN),
-        for a Kapacitor server only, never for InfluxDB 2.
+        for a Kapacitor server only, never for InfluxDB 2. On a Kapacitor server, O(password) given without
+        O(username) (and no credentials in O(url)) is completed by E(KAPACITOR_USERNAME).
       - Credentials given in the task (options, or in O(url)) are sent to a server of either type, once its type is
         known.
       - Mutually exclusive with O(token). Wins over credentials in O(url).
