@@ -95,6 +95,9 @@ def parse_time(value, what, now):
     match = _DURATION_RE.match(duration)
     if match and duration:
         seconds = sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part)
+        if seconds > now:   # no run is that old, and a time before 1970 cannot always be written back
+            raise InputError('%s %r reaches back before 1970: give a duration of at most %dd, or a date'
+                             % (what, value, now // 86400))
         return float(now - seconds)
     if _DATE_RE.match(text):
         text += 'T00:00:00Z'

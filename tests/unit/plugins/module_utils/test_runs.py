@@ -97,6 +97,13 @@ def test_unparsable_times_name_the_option_and_the_formats(text):
     assert 'RFC3339' in str(info.value) and '24h' in str(info.value)
 
 
+@pytest.mark.parametrize('text', ['99999999999999999999d', '30000w'])
+def test_a_duration_reaching_before_1970_is_refused_naming_the_option(text):
+    with pytest.raises(InputError, match=r"after_time '%s' reaches back before 1970: give a duration of at most \d+d"
+                       % text):
+        parse_time(text, 'after_time', NOW)
+
+
 def test_epoch_round_trip():
     assert epoch_to_rfc3339(1777629600) == '2026-05-01T10:00:00Z'
     assert rfc3339_to_epoch('2026-05-01T10:00:00Z') == 1777629600
