@@ -113,19 +113,24 @@ def parse_duration(value, what):
     """Seconds (a float, 0 or more) of a duration such as ``10m``, ``90s``, ``1h30m``, ``2d``, or a plain number of
     seconds (a number or a string of digits). Raises InputError naming ``what`` and the value."""
     number = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        match = _DURATION_RE.match(text)
-        if match and text:
-            return float(sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part))
-        try:
-            number = float(text)
-        except ValueError:
-            pass
-    if number is not None and math.isfinite(number) and number >= 0:
-        return number
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            sign = -1 if text.startswith('-') else 1
+            body = text[1:] if sign < 0 else text
+            match = _DURATION_RE.match(body)
+            if match and body:
+                number = sign * float(sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part))
+            else:
+                number = float(text)
+    except (ValueError, OverflowError):   # not a number, or too large for one (which no duration is)
+        number = None
+    if number is not None and math.isfinite(number):
+        if number >= 0:
+            return abs(number)   # -0 is 0
+        raise InputError('%s %r is negative: expected a duration of 0 or more' % (what, value))
     raise InputError('%s %r is not a duration: expected a number of seconds (such as 600) or a duration such as 90s, '
                      '10m, 1h or 1h30m' % (what, value))
 

@@ -117,7 +117,7 @@ def test_skip_errors_in_check_mode_and_from_a_fresh_listing(sim):
     (dict(skip_errors=['could not parse', 'error (calling']),
      "skip_errors[1] 'error (calling' is not a valid Python regular expression: missing ), unterminated subpattern"),
     (dict(min_age='ten minutes'), "min_age 'ten minutes' is not a duration: expected a number of seconds (such as 600)"),
-    (dict(min_age=-5), 'min_age -5 is not a duration'),
+    (dict(min_age=-5), 'min_age -5 is negative: expected a duration of 0 or more'),
 ])
 @pytest.mark.flavors('kapacitor')  # argument checks, before the server type matters
 def test_bad_policy_options_fail_before_anything_is_sent(sim, args, expected):

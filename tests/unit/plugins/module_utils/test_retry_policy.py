@@ -4,6 +4,7 @@
 
 """The pure core of the retry policy: durations, patterns, the failure reason of a run, and ``decide``."""
 
+import math
 import re
 
 import pytest
@@ -27,18 +28,27 @@ SCRIPT_ECHO = 'Started task from script: "option task = {name: \\"cpu\\", every:
 
 @pytest.mark.parametrize('value, seconds', [
     ('10m', 600), ('90s', 90), ('1h', 3600), ('1h30m', 5400), ('2d', 172800), (600, 600), (0, 0), (1.5, 1.5),
-    ('600', 600), (' 45 ', 45), ('0.5', 0.5),
+    ('600', 600), (' 45 ', 45), ('0.5', 0.5), ('-0', 0), ('-0m', 0),
 ])
 def test_a_duration_is_a_number_of_seconds_or_units(value, seconds):
     assert parse_duration(value, 'min_age') == seconds
+    assert math.copysign(1, parse_duration(value, 'min_age')) == 1   # never -0.0
 
 
-@pytest.mark.parametrize('value', ['-10m', '10 minutes', '', 'm', -1, True, None, [], 'inf', 'nan', '1.5h'])
+@pytest.mark.parametrize('value', ['10 minutes', '', '-', 'm', '--10m', True, None, [], 'inf', '-inf', 'nan', '1.5h',
+                                   '9' * 400 + 's', '-' + '9' * 400 + 's', 10 ** 400, '1e400', '-1e400'])
 def test_a_bad_duration_names_the_option_and_the_value(value):
     with pytest.raises(InputError) as info:
         parse_duration(value, 'min_age')
     assert str(info.value).startswith('min_age %r is not a duration' % (value,))
     assert '10m' in str(info.value)
+
+
+@pytest.mark.parametrize('value', ['-10m', ' -1h30m', -1, -0.5, '-600'])
+def test_parse_duration_refuses_negative_durations_as_negative(value):
+    with pytest.raises(InputError) as info:
+        parse_duration(value, 'min_age')
+    assert str(info.value) == 'min_age %r is negative: expected a duration of 0 or more' % (value,)
 
 
 def test_patterns_are_compiled_and_a_bad_one_is_named_with_its_index_and_the_reason():
