@@ -57,7 +57,10 @@ options:
   password:
     aliases: [url_password]
     description:
-      - Password for O(username).
+      - Password for O(username), or for the user named in O(url) when O(username) is not set (for example
+        C(https://ops@kapacitor.example.com:9092) with the password here, out of the URL).
+      - Wins over a password in O(url). A given O(username) replaces the URL's user and password both. Credentials in
+        O(url) are never completed from the environment.
       - If O(username) is given without O(password), E(KAPACITOR_PASSWORD) is used for a Kapacitor server unless
         E(KAPACITOR_USERNAME) names another user.
     type: str

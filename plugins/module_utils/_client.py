@@ -473,9 +473,11 @@ class KapacitorClient:
         self.org_id = org_id.lower() if org_id is not None else None
         # Given credentials (options, or the url's) go to a server of any type; ``fallbacks`` (the environment's, per
         # server type) complete them only for a server of that type, once it is known (see _credentials).
+        # Options win over the url's, as for a token: a given username replaces the url's pair; a given password
+        # alone replaces only the url's password (the url names the user, as in http://ops@host plus a password).
         self._url_credentials = bool(url_user) and not username
         if self._url_credentials:
-            username, password = url_user, url_password
+            username, password = url_user, password or url_password
         self._given = (username, password, token)
         self._validate_certs = validate_certs
         self._ca_path = ca_path

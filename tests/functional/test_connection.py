@@ -81,8 +81,12 @@ PRECEDENCE = [
      {'KAPACITOR_USERNAME': READER, 'KAPACITOR_PASSWORD': READER_PW}, 'jwt-writer'),
     ('explicit-bad-token-beats-env-writer', {'token': token_for(WRITER, 'not-the-secret')},
      {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, None),
-    ('url-credentials-beat-env-token', {'url': 'URL_WITH_READER'},
+    ('url-credentials-beat-env-token', {'url': 'USERINFO %s:%s@' % (READER, READER_PW)},
      {'KAPACITOR_TOKEN': token_for(WRITER)}, READER),
+    # A given password wins over the url's, and completes a url that names only the user.
+    ('explicit-password-beats-the-urls', {'url': 'USERINFO %s:Wrong-url-pw-5Gm@' % WRITER, 'password': WRITER_PW},
+     {}, WRITER),
+    ('explicit-password-completes-a-url-user', {'url': 'USERINFO %s@' % WRITER, 'password': WRITER_PW}, {}, WRITER),
     ('explicit-user-takes-env-password-of-the-same-user', {'username': WRITER},
      {'KAPACITOR_USERNAME': WRITER, 'KAPACITOR_PASSWORD': WRITER_PW}, WRITER),
     ('explicit-user-never-takes-another-users-password', {'username': READER},
@@ -102,8 +106,8 @@ PRECEDENCE = [
 @pytest.mark.parametrize('explicit, env, user', [case[1:] for case in PRECEDENCE], ids=[case[0] for case in PRECEDENCE])
 def test_explicit_credentials_beat_the_environment(auth_sim, explicit, env, user):
     sim = auth_sim
-    if explicit.get('url') == 'URL_WITH_READER':
-        explicit = dict(explicit, url=sim.url.replace('://', '://%s:%s@' % (READER, READER_PW)))
+    if explicit.get('url', '').startswith('USERINFO '):
+        explicit = dict(explicit, url=sim.url.replace('://', '://' + explicit['url'][len('USERINFO '):]))
     before, posts = sim.attempts(), sim.requests_to(RETRY_ROUTE)
     result = run_module(RETRY, one_retry(sim, **explicit), env=env)
     made = new_attempts(before, sim.attempts())
@@ -120,7 +124,7 @@ def test_explicit_credentials_beat_the_environment(auth_sim, explicit, env, user
     else:
         assert result.rc == 1 and not made and 'HTTP 401' in result['msg'], result
         assert sim.requests_to(RETRY_ROUTE) == posts
-    for secret in [WRITER_PW, READER_PW] + [value for name, value in env.items() if name != 'KAPACITOR_USERNAME']:
+    for secret in [WRITER_PW, READER_PW, 'Wrong-url-pw-5Gm'] + [value for name, value in env.items() if name != 'KAPACITOR_USERNAME']:
         assert secret not in result.stdout + result.stderr
 
 

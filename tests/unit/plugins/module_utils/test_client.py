@@ -995,6 +995,23 @@ def test_given_credentials_go_to_a_server_of_either_type_after_a_ping_without_th
     assert authorization(server) == [None, sent]
 
 
+@pytest.mark.parametrize('url_userinfo, kwargs, pair', [
+    ('ops:url-pw@', {}, b'ops:url-pw'),
+    ('ops:url-pw@', {'password': 'given-pw'}, b'ops:given-pw'),   # the option wins, the url still names the user
+    ('ops@', {'password': 'given-pw'}, b'ops:given-pw'),           # the password kept out of the url
+    ('ops:url-pw@', {'username': 'me', 'password': 'given-pw'}, b'me:given-pw'),
+    ('ops:url-pw@', {'username': 'me'}, b'me:'),                    # the url's password is its user's, not me's
+    ('ops:url-pw@', {'password': ''}, b'ops:url-pw'),               # empty is unset, as everywhere
+    ('?u=ops&p=url-pw', {'password': 'given-pw'}, b'ops:given-pw'),  # Kapacitor's query credentials alike
+])
+def test_given_options_win_over_the_urls_credentials_field_by_field(servers, url_userinfo, kwargs, pair):
+    server = servers(RecordingServer(kapacitor()))
+    url = server.url + url_userinfo if url_userinfo.startswith('?') else server.url.replace('://', '://' + url_userinfo)
+    client = KapacitorClient(url=url, fallbacks=BOTH_ENVS, timeout=5, server_type='kapacitor', **kwargs)
+    assert client.list_tasks_page(10) == []
+    assert authorization(server) == ['Basic ' + base64.b64encode(pair).decode()]
+
+
 def cert_failure():
     """The RequestError of a request whose server certificate failed verification, as _send raises it."""
     cause = urllib3.exceptions.SSLError(ssl.SSLCertVerificationError(1, 'certificate verify failed: self-signed'))
