@@ -20,6 +20,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import InputError
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
+    DATE_RE,
     FAILING_OUTCOMES,
     NOT_ERROR_RE,
     SERVER_TYPES,
@@ -88,7 +89,6 @@ BOOLEANS = (('backfill', False), ('backfill_allow_side_effects', False), ('backf
 BACKFILL_NEWS = ('error', 'failed', 'refused', 'skipped', 'would_backfill', 'backfilled')
 BACKFILL_OUTCOMES = BACKFILL_NEWS + ('nothing_missing',)
 TIMES = ('since', 'after_time', 'before_time')
-_DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 SCRIPT_ECHO = re.compile('Started task from script')
 LOG_LINE_LENGTH = 200
 ERROR_LENGTH = 100
@@ -125,7 +125,7 @@ def _time(name, value):
         raise AnsibleFilterError('%s%s must be an RFC3339 time (such as 2026-11-28T10:00:00Z), a date (such as '
                                  '2026-11-28) or a duration (such as 24h), got %r' % (PREFIX, name, value))
     value = value.strip()
-    if _DATE_RE.match(value):
+    if DATE_RE.match(value):
         return value + 'T00:00:00Z'
     return value or None
 

@@ -37,7 +37,7 @@ FAILING_OUTCOMES = frozenset(('error', 'not_found'))
 
 _ID_RE = re.compile(r'^[0-9a-fA-F]{16}$')
 _DURATION_RE = re.compile(r'^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
-_DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
+DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 # RFC3339 as Kapacitor writes it, and as Python writes a datetime (``str()``: ' ' separator, no offset when naive).
 _RFC3339_RE = re.compile(
     r'^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})?$')
@@ -99,7 +99,7 @@ def parse_time(value, what, now):
             raise InputError('%s %r reaches back before 1970: give a duration of at most %dd, or a date'
                              % (what, value, now // 86400))
         return float(now - seconds)
-    if _DATE_RE.match(text):
+    if DATE_RE.match(text):
         text += 'T00:00:00Z'
     try:
         return rfc3339_to_epoch(text)

@@ -5,11 +5,13 @@
 """Unit tests of the retry_failed_runs role's filters: settings, the per-server summary and its lines."""
 
 import datetime
+import json
 import os
 import subprocess
 import sys
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tickstack.kapacitor.plugins.filter.retry_summary import (
@@ -77,6 +79,27 @@ def test_settings_come_back_in_the_modules_types():
         'batch_rounds': 0, 'table_rows': 20, 'after_time': '24h', 'before_time': None, 'min_age': None,
         'skip_errors': [], 'backfill': False, 'backfill_grace': '5m', 'backfill_max_runs_per_task': 100,
         'backfill_max_runs_total': 500, 'backfill_allow_side_effects': False, 'backfill_continue_on_error': False}
+
+
+def test_the_documented_return_and_example_output_are_what_the_filter_returns():
+    doc_path = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins', 'filter', 'retry_settings.yml')
+    with open(doc_path) as handle:
+        doc = yaml.safe_load(handle)
+    # The example's settings, with its retry_failed_runs_after_time set to the time its output shows.
+    example = retry_settings({'max_attempts': 3, 'concurrency': 4, 'retry_timeout': 1800, 'log_lines': 3,
+                              'summary_runs': 10, 'since': '24h', 'after_time': '2026-11-28T10:00:00Z',
+                              'before_time': None})
+    documented = doc['RETURN']['_value']['contains']
+    assert sorted(documented) == sorted(example)
+    types = {'int': int, 'float': float, 'str': str, 'bool': bool, 'list': list}
+    # The types of the example's values, and of a full set of settings (every optional one given).
+    full = retry_settings(dict(SETTINGS, min_age=600, skip_errors=['x'], backfill=True, backfill_grace=60,
+                               before_time='2026-11-29T00:00:00Z'))
+    for values in (example, full):
+        assert {key: type(value).__name__ for key, value in values.items() if value is not None} == {
+            key: types[doc['type']].__name__ for key, doc in documented.items() if values[key] is not None}
+    shown = ''.join(line.lstrip('#=> ') for line in doc['EXAMPLES'].splitlines() if line.startswith('#'))
+    assert json.loads(shown) == example
 
 
 @pytest.mark.parametrize('after, since, before, expected', [
