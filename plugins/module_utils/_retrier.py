@@ -90,7 +90,7 @@ CONTENTION_PAUSE = 0.25
 MESSAGE_LIMIT = 2000
 # The placeholders of a failure message, for the IDs of a result entry that its reason names (one cause met by many
 # runs is one reason), and how many of the differing IDs it names.
-_ID_MARKS = (('<task_id>', ('task_id',)), ('<run_id>', ('run_id', 'latest_attempt_id')))
+_ID_MARKS = (('<task_id>', ('task_id',)), ('<run_id>', ('run_id', 'latest_attempt_id')), ('<new_run_id>', ('new_run_id',)))
 SHOWN_IDS = 3
 
 
@@ -122,7 +122,7 @@ def follow_run(client, task_id, run, timeout, clock, sleep):
         seen = client.get_run(task_id, run['id'])
         if seen is None:
             if clock() - seen_at > MISSING_LIMIT:
-                raise _gone(client, task_id, run['id'], clock() - seen_at)
+                raise _gone(client, task_id, run['id'])
             continue
         seen_at = clock()
         last = seen
@@ -130,7 +130,7 @@ def follow_run(client, task_id, run, timeout, clock, sleep):
             return seen, True
 
 
-def _gone(client, task_id, run_id, missing):
+def _gone(client, task_id, run_id):
     try:
         task = client.get_task(task_id)
     except KapacitorError:
@@ -138,9 +138,11 @@ def _gone(client, task_id, run_id, missing):
     if task is None:
         return RunGone('task %s not found: it was deleted while its new run %s was followed' % (task_id, run_id),
                        task_deleted=True)
-    return RunGone('InfluxDB no longer finds run %s of task %s (HTTP 404 for %d s, longer than a finished run is '
-                   'missing while InfluxDB records it): the run was deleted, or the token lost read access to it'
-                   % (run_id, task_id, missing))
+    # The same words for every run it happens to (the limit, not each run's own seconds): the failure message groups
+    # them as one reason.
+    return RunGone('InfluxDB no longer finds run %s of task %s (HTTP 404 for more than %g s, longer than a finished '
+                   'run is missing while InfluxDB records it): the run was deleted, or the token lost read access to '
+                   'it' % (run_id, task_id, MISSING_LIMIT))
 
 
 def _shown(reason, members):

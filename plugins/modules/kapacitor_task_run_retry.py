@@ -26,9 +26,9 @@ description:
   - On InfluxDB 2 no retry is sent for a run of an inactive task (InfluxDB would refuse it); its outcome is
     V(task_inactive). On Kapacitor, which retries runs of inactive tasks, nothing changes.
   - The module fails when any outcome is V(error) or V(not_found), and still returns every result; its message
-    groups identical errors with their counts (errors that differ only in each run's own task ID, or run or latest
-    attempt ID, are one group, the IDs that differ shown as C(<task_id>) or C(<run_id>) and listed after it, the
-    first three). When the server stops answering during the call, every run not yet tried gets V(error) with that
+    groups identical errors with their counts (errors that differ only in each run's own task ID, run or latest
+    attempt ID, or new run ID, are one group, the IDs that differ shown as C(<task_id>), C(<run_id>) or
+    C(<new_run_id>) and listed after it, the first three). When the server stops answering during the call, every run not yet tried gets V(error) with that
     one reason and nothing more is sent to it.
 extends_documentation_fragment:
   - tickstack.kapacitor.connection

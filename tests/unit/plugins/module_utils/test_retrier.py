@@ -806,6 +806,21 @@ def test_influxdb_a_run_missing_for_longer_than_a_moment_ends_the_wait_long_befo
     assert len(server.posts) == 1
 
 
+def test_influxdb_new_runs_missing_for_long_are_one_reason_in_the_failure_message():
+    clock = FakeClock()
+    server = FakeInfluxDB(clock, ['ok', 'ok', 'ok'], gone_seconds=10000.0)
+    items = [RetryItem(TASK, server.add(TASK, 'failed', scheduled=SCHEDULED + 60 * n)['id']) for n in range(3)]
+    results = retrier(server, clock, retry_timeout=1800.0).run(items)
+    assert [result['outcome'] for result in results] == ['error'] * 3
+    new_ids = [result['new_run_id'] for result in results]
+    assert len(set(new_ids)) == 3 and None not in new_ids
+    # Each message names its own new run; grouped, the words are one reason and the new runs follow them.
+    assert failure_message(results) == (
+        '3 of 3 run(s) could not be retried: 3 run(s) error: InfluxDB no longer finds run <new_run_id> of task %s '
+        '(HTTP 404 for more than %g s, longer than a finished run is missing while InfluxDB records it): the run was '
+        'deleted, or the token lost read access to it (<new_run_id>: %s)' % (TASK, MISSING_LIMIT, ', '.join(new_ids)))
+
+
 def test_influxdb_a_run_never_seen_after_the_post_ends_the_wait_too():
     clock = FakeClock()
     server = FakeInfluxDB(clock, run_seconds=600.0)
