@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Every module's EXAMPLES block runs, as written, against the simulator: a Kapacitor, and an InfluxDB 2 whose token
+"""Every module's and filter's EXAMPLES block runs, as written, against the simulator: a Kapacitor, and an InfluxDB 2 whose token
 and organization come from the environment (INFLUX_TOKEN, INFLUX_ORG_ID), as an AWX credential injects them."""
 
 
@@ -84,15 +84,11 @@ def test_runs_export_examples_run(sim, tmp_path):
     assert sim.requests_to(RETRY_ROUTE) == 0
 
 
-def test_run_retry_examples_run(sim):
-    sim.load(SCENARIO)
-    before = sim.attempts()
-    result = run_examples('kapacitor_task_run_retry', sim)
-    assert result.returncode == 0, result.stdout
+def assert_each_failure_retried_to_success(sim, before):
+    """As the simulator records it, since ``before`` (its attempts then): every scheduled time of SCENARIO whose
+    latest attempt had failed got exactly one new attempt, a success, except disk_rollup's, whose first retry failed
+    and whose second succeeded; nothing else changed. Returns the attempts now."""
     after = sim.attempts()
-    # The single-run example retried 0d5f1a2b3c4d5e6f and the bulk example the other two failures, once each;
-    # disk_rollup's retry failed again, so the one-call example (failed) retried it once more, and it succeeded.
-    # The batch examples found nothing left to retry.
     disk = [task['id'] for task in sim.state()['tasks'] if task['name'] == 'disk_rollup'][0]
     for task_id, times in after.items():
         for scheduled_for, runs in times.items():
@@ -100,9 +96,21 @@ def test_run_retry_examples_run(sim):
             if task_id == disk:
                 assert [run['status'] for run in runs] == ['failed', 'failed', 'success'], runs
             elif old[-1]['status'] == 'failed':
-                assert len(runs) == len(old) + 1, (task_id, scheduled_for, runs)
+                assert [run['status'] for run in runs] == [run['status'] for run in old] + ['success'], runs
             else:
                 assert runs == old
+    return after
+
+
+def test_run_retry_examples_run(sim):
+    sim.load(SCENARIO)
+    before = sim.attempts()
+    result = run_examples('kapacitor_task_run_retry', sim)
+    assert result.returncode == 0, result.stdout
+    # The single-run example retried 0d5f1a2b3c4d5e6f and the bulk example the other two failures, once each;
+    # disk_rollup's retry failed again, so the one-call example (failed) retried it once more, and it succeeded.
+    # The batch examples found nothing left to retry.
+    after = assert_each_failure_retried_to_success(sim, before)
     single = [runs for runs in after['0a1b2c3d4e5f6789'].values() if runs[0]['id'] == '0d5f1a2b3c4d5e6f']
     assert len(single) == 1 and len(single[0]) == 2 and single[0][1]['status'] == 'success'
 
@@ -134,3 +142,75 @@ def test_retry_summary_examples_run(sim, tmp_path):
     # The summary the action returned, as the example shows it, points at the report it wrote.
     assert '3 failed scheduled time(s) found' in result.stdout, result.stdout
     assert 'report: %s' % (tmp_path / 'kapacitor-retries.json') in result.stdout
+
+
+def test_every_module_and_filter_has_its_examples_run():
+    """A new module or filter gets its examples run here, as CONTRIBUTING.md asks: this list must name it."""
+    root = os.path.join(os.path.dirname(__file__), '..', '..', 'plugins')
+    modules = {name[:-3] for name in os.listdir(os.path.join(root, 'modules')) if name.endswith('.py')}
+    filters = {name[:-4] for name in os.listdir(os.path.join(root, 'filter')) if name.endswith('.yml')}
+    with open(__file__) as handle:
+        text = handle.read()
+    assert {name for name in modules if "run_examples('%s'" % name not in text} == set()
+    assert {name for name in filters if "filter_examples('%s')" % name not in text} == set()
+
+
+def filter_examples(name):
+    """The EXAMPLES of a filter's documentation file, parsed."""
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'plugins', 'filter', name + '.yml')
+    with open(path) as handle:
+        text = yaml.safe_load(handle)['EXAMPLES']
+    return text, yaml.safe_load(text)
+
+
+def test_filter_examples_run(sim, tmp_path):
+    """Every filter's EXAMPLES, as written, in one play that gives them the variables they name: the settings example;
+    a listing of the failed runs (``found``) and one retry call over them (``retried``) for the summary example, its
+    lines and the fleet table over the host's result; then a new listing for the batch examples, which retry."""
+    sim.load(SCENARIO)
+    before = sim.attempts()
+    settings_text, settings_vars = filter_examples('retry_settings')
+    dummy, batch_tasks = filter_examples('retry_batches')
+    dummy, summary_vars = filter_examples('retry_summary')
+    dummy, lines_tasks = filter_examples('retry_summary_lines')
+    dummy, fleet_tasks = filter_examples('retry_fleet_lines')
+    out = tmp_path / 'out.json'
+    listing = {'name': 'The failed runs', 'register': 'found',
+               'tickstack.kapacitor.kapacitor_task_runs_info': {'status': ['failed'], 'latest_attempt_only': True,
+                                                                'after_time': '24h'}}
+    tasks = ([{'name': 'The retry_settings example', 'ansible.builtin.set_fact': settings_vars},
+              listing,
+              {'name': 'Retry them', 'tickstack.kapacitor.kapacitor_task_run_retry': {'runs': '{{ found.runs }}'},
+               'register': 'retried'},
+              {'name': 'The retry_summary example', 'ansible.builtin.set_fact': summary_vars}]
+             + lines_tasks
+             + [{'name': 'The summary, where the fleet table reads it',
+                 'ansible.builtin.set_fact': {'retry_failed_runs_result': '{{ summary }}'}}]
+             + fleet_tasks
+             + [listing]
+             + batch_tasks
+             + [{'name': 'Keep what the examples computed', 'ansible.builtin.copy': {
+                 'content': '{{ {"settings": settings, "summary": summary} | to_json }}', 'dest': str(out),
+                 'mode': '0600'}}])
+    play = [{'name': 'EXAMPLES of the filters', 'hosts': 'localhost', 'gather_facts': False,
+             'module_defaults': {'group/tickstack.kapacitor.kapacitor': {'url': sim.url}},
+             'vars': {'kapacitor_url': sim.url, 'retry_failed_runs_after_time': '2026-11-28T10:00:00Z'},
+             'tasks': tasks}]
+    playbook = tmp_path / 'filters.yml'
+    playbook.write_text(json.dumps(play))
+    env = {'INFLUX_TOKEN': INFLUX_TOKEN, 'INFLUX_ORG_ID': INFLUX_ORG_ID} if sim.flavor == 'influxdb2' else None
+    result = run_playbook(str(playbook), env=env)
+    assert result.returncode == 0, result.stdout
+    with open(out) as handle:
+        computed = json.load(handle)
+    # The settings are the output the example's comment shows.
+    shown = ''.join(line.lstrip('#=> ') for line in settings_text.splitlines() if line.startswith('#'))
+    assert computed['settings'] == json.loads(shown)
+    # The summary counts what the simulator did in the first retry call: two runs retried, disk_rollup's failed again.
+    figures = computed['summary']['figures']
+    assert (figures['failed_found'], figures['retried'], figures['retried_failed']) == (3, 2, 1), figures
+    assert '3 failed scheduled time(s) found' in result.stdout, result.stdout
+    assert 'localhost %s disk_rollup' % sim.flavor in result.stdout   # a row of the fleet table
+    # Then the first batch example retried disk_rollup's new failure (it succeeded); the others found nothing left.
+    assert_each_failure_retried_to_success(sim, before)
+    assert sim.requests_to(RETRY_ROUTE) == 4
