@@ -256,7 +256,17 @@ class Backfill:
         except ScheduleError as exc:
             plan.end('skipped', str(exc))
             return
-        flux = task.get('flux') or ''
+        flux = task.get('flux')
+        if task.get('scriptID') or not isinstance(flux, str) or not flux.strip():
+            # InfluxDB Cloud: a task that runs a stored script (scriptID) has no flux in its task object; should one
+            # come with a scriptID, it need not be what the task runs.
+            if not self.allow_side_effects:
+                plan.end('refused', '%s, so what a backfilled run would do (alerts, notifications, writes elsewhere) '
+                                    'cannot be checked. Set allow_side_effects to backfill it anyway'
+                         % ('the task runs the stored script %s, which its task object does not show' % task['scriptID']
+                            if task.get('scriptID') else 'the task object carries no Flux script'))
+                return
+            flux = ''
         effects = side_effects(flux)
         if effects and not self.allow_side_effects:
             plan.end('refused', 'the task %s: a backfilled run would do that again for every missed time (alerts, '

@@ -104,6 +104,8 @@ options:
       - Backfill tasks whose Flux imports a package that acts outside the task's output (alerts, notification
         endpoints, C(http), C(mqtt), C(kafka), C(influxdata/influxdb/monitor)) or calls C(sql.to). A backfilled run sends
         old notifications again and writes duplicate rows.
+      - Also needed for a task whose script cannot be read, an InfluxDB Cloud task that runs a stored script
+        (C(scriptID), no C(flux)).
     type: bool
     default: false
   max_runs_per_task:

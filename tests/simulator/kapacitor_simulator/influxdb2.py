@@ -92,6 +92,8 @@ class Tenancy:
             raise ValueError('task %r: type %r is not a string; expected system or the type of a check or notification '
                              'rule, such as threshold' % (task.name, task.type))
         task.owner = fmt_id(parse_id(spec['owner'])) if spec.get('owner') else self.default_owner
+        if spec.get('script_id'):   # InfluxDB Cloud's script tasks: scriptID instead of flux in the task object
+            task.script_id = fmt_id(parse_id(spec['script_id']))
 
 
 class Executor:
@@ -176,6 +178,9 @@ class InfluxTaskAPI(TaskAPI):
         out = {'links': dict(sorted(links.items())), 'labels': [], 'id': tid, 'orgID': fmt_id(task.org_id),
                'org': self.state.tenancy.orgs.get(task.org_id, ''), 'ownerID': task.owner}
         out.update((key, value) for key, value in base.items() if key not in out)
+        if task.script_id:   # the script is stored apart, the task object does not carry it (docs/influxdb2-api.md)
+            del out['flux']
+            out['scriptID'] = task.script_id
         return out
 
     def task_owner(self, req, body):

@@ -17,7 +17,7 @@ class Task:
 
     __slots__ = ('id', 'name', 'status', 'flux', 'every', 'cron', 'offset', 'description', 'owner', 'created_at',
                  'updated_at', 'latest_completed', 'last_run_status', 'last_run_error', 'run_seconds', 'queue_seconds',
-                 'retry_outcomes', 'retry_error', 'kv_linger_seconds', 'org_id', 'type')
+                 'retry_outcomes', 'retry_error', 'kv_linger_seconds', 'org_id', 'type', 'script_id')
 
     def __init__(self, task_id, flux, owner, created_at):
         self.id = task_id
@@ -37,6 +37,7 @@ class Task:
         self.kv_linger_seconds = 0.0
         self.org_id = None                      # InfluxDB 2 mode only: the owning organization's ID
         self.type = 'system'                    # InfluxDB 2 mode only: a check's or notification rule's type otherwise
+        self.script_id = None                   # InfluxDB 2 mode only: a Cloud task that runs a stored script has no flux
         self.name = self.every = self.cron = self.offset = ''
         self.apply_options(parse_task_options(flux))
 

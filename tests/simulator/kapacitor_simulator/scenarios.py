@@ -112,6 +112,9 @@ class ScenarioLoader:
         task = Task(task_id, flux, spec.get('owner', ADMIN_USER), created)
         if self.tenancy is not None:
             self.tenancy.adopt(task, spec)
+        elif spec.get('script_id'):
+            raise ValueError('task %r: script_id is for InfluxDB Cloud tasks (--flavor influxdb2); a Kapacitor task '
+                             'always carries its flux' % task.name)
         if spec.get('updated_at'):
             task.updated_at = parse_scenario_time(spec['updated_at'], self.base)
         task.status = spec.get('status', 'active')

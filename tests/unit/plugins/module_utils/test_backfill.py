@@ -234,6 +234,25 @@ def test_tasks_that_must_not_be_backfilled_are_skipped_or_refused_without_a_requ
     assert client.posts == [] and client.lists == 0
 
 
+@pytest.mark.parametrize('changes, named', [
+    ({'flux': None, 'scriptID': '0c1d2e3f4a5b6c7d'}, 'the task runs the stored script 0c1d2e3f4a5b6c7d'),
+    ({'flux': 'from(bucket: "b")', 'scriptID': '0c1d2e3f4a5b6c7d'}, 'the task runs the stored script 0c1d2e3f4a5b6c7d'),
+    ({'flux': '  '}, 'the task object carries no Flux script'),
+])
+def test_a_task_without_its_script_is_refused_unless_side_effects_are_allowed(changes, named):
+    # InfluxDB Cloud: a task that runs a stored script (scriptID) has no flux; its side effects cannot be checked.
+    client = FakeKapacitor()
+    missing = seed_with_gap(client)
+    scriptless = task(**changes)
+    if changes['flux'] is None:
+        del scriptless['flux']
+    entry = backfill(client).run([scriptless])[0][0]
+    assert entry['outcome'] == 'refused' and named in entry['reason'] and 'allow_side_effects' in entry['reason']
+    assert client.posts == [] and client.lists == 0
+    entry = backfill(client, allow_side_effects=True).run([scriptless])[0][0]
+    assert entry['outcome'] == 'backfilled' and len(client.posts) == len(missing)
+
+
 def test_the_limits_refuse_and_never_truncate():
     client = FakeKapacitor()
     missing = seed_with_gap(client)
