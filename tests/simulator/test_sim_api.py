@@ -1,11 +1,14 @@
 """Kapacitor task API surface: routing, error bodies, JSON formatting, task CRUD and paging (docs/kapacitor-api.md §2-§5)."""
 
+import datetime
 import email.parser
+import email.utils
 import io
 import os
 import re
 import resource
 import socket
+import time
 import types
 
 import pytest
@@ -31,6 +34,25 @@ def test_common_headers_and_json_encoding(sim_client):
     body = response.content
     assert body.endswith(b'}\n')
     assert b'|\\u003e' in body and b'\\u003c 1' in body and b'a \\u0026 b' in body and b'|>' not in body
+
+
+def test_clock_offset_moves_every_time_and_the_date_header(make_sim, monkeypatch):
+    """--clock-offset: a server whose clock is behind (or ahead): its Date header, the times it writes and the scenario
+    times relative to its now all follow its own clock."""
+    from kapacitor_simulator import encoding
+    from kapacitor_simulator.server import parse_args
+    assert parse_args(['--port', '0', '--clock-offset', '-1200']).clock_offset == -1200.0
+    monkeypatch.setattr(encoding, 'CLOCK_OFFSET_NS', -1200 * 10 ** 9)
+    dummy, client = make_sim({'tasks': [{'name': 'cpu', 'every': '1h',
+                                         'runs': [{'status': 'success', 'scheduled_for': '-1h'}]}]})
+    response = client.get(TASKS)
+    date = email.utils.parsedate_to_datetime(response.headers['Date']).timestamp()
+    assert -1202 <= date - time.time() <= -1198
+    task = response.json()['tasks'][0]
+    run = client.get('%s/%s/runs' % (TASKS, task['id'])).json()['runs'][0]
+    scheduled = datetime.datetime.strptime(run['scheduledFor'], '%Y-%m-%dT%H:%M:%SZ').replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    assert -1200 - 3600 - 2 <= scheduled - time.time() <= -1200 - 3600 + 1
 
 
 PLAIN_BLOCKS = [

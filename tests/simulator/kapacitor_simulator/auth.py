@@ -6,9 +6,9 @@ import hashlib
 import hmac
 import json
 import re
-import time
 
-from .constants import ADMIN_USER, API_PREFIX
+from .constants import ADMIN_USER, API_PREFIX, NS
+from .encoding import now_ns
 
 
 class AuthError(Exception):
@@ -41,7 +41,7 @@ def verify_jwt(token, secret):
         raise AuthError(401, 'unexpected signing method: %s' % alg)
     if not isinstance(claims, dict):
         raise AuthError(401, 'problem authenticating token')
-    now = time.time()
+    now = now_ns() / NS
     # jwt-go validates claims first, but a bad signature's error replaces the claim error (ValidationError.Inner).
     claim_error = None
     exp = claims.get('exp')

@@ -83,8 +83,13 @@ def format_time(ns, nanos=True):
     return _second_text(secs) + 'Z'
 
 
+# How far the simulated server's clock is from this host's (--clock-offset): a server whose clock is behind or ahead
+# of the controller's, as one without NTP drifts. Every time the simulator uses comes from now_ns().
+CLOCK_OFFSET_NS = 0
+
+
 def now_ns():
-    return time.time_ns()
+    return time.time_ns() + CLOCK_OFFSET_NS
 
 
 RFC3339 = '2006-01-02T15:04:05Z07:00'

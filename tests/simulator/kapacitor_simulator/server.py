@@ -19,11 +19,12 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from . import encoding
 from .api import Request, TaskAPI
 from .auth import Auth, AuthError
-from .constants import API_PREFIX, TASKS_PREFIX, VERSION
+from .constants import API_PREFIX, NS, TASKS_PREFIX, VERSION
 from .control import handle_control
-from .encoding import APIError, Response, error_response, kapacitor_error
+from .encoding import APIError, Response, error_response, kapacitor_error, now_ns
 from .influxdb2 import INFLUX_VERSION, TASKS_RETENTION_SECONDS, InfluxDB2
 from .model import State
 from .routing import HANDLERS, ROUTER_METHODS, clean_path, fixed_path, has_handler, join_task_path, match_route, redirect_response, route_template
@@ -254,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send(self, response):
         self.send_response_only(response.status)
-        self.send_header('Date', self.date_time_string())
+        self.send_header('Date', self.date_time_string(now_ns() / NS))   # the simulated server's clock
         if self.server.sim.influx is not None:
             for key, value in self.server.sim.influx.version_headers():
                 self.send_header(key, value)
@@ -420,6 +421,9 @@ def parse_args(argv):
                         help='the server to be: Kapacitor (default) or InfluxDB 2 OSS / Cloud')
     parser.add_argument('--influx-version', default=INFLUX_VERSION,
                         help="influxdb2: the X-Influxdb-Version header; '' leaves it out, as InfluxDB Cloud does")
+    parser.add_argument('--clock-offset', type=float, default=0.0, metavar='SECONDS',
+                        help="the server's clock minus this host's (negative: behind), for every time it uses and its "
+                             'Date header')
     parser.add_argument('--tasks-retention', type=int, default=TASKS_RETENTION_SECONDS, metavar='SECONDS',
                         help='influxdb2: retention of the _tasks bucket, how long completed runs stay listed (0 = forever)')
     args = parser.parse_args(argv)
@@ -468,6 +472,7 @@ def main(argv=None):
                 scenario = json.load(handle)
         except (OSError, ValueError) as exc:
             sys.exit('kapacitor-sim: cannot load the scenario %s: %s' % (args.scenario, exc))
+    encoding.CLOCK_OFFSET_NS = int(args.clock_offset * NS)   # before the first time is taken
     sim = KapacitorSimulator(port=args.port, scenario=scenario, auth_users=args.auth_user, shared_secret=args.shared_secret,
                              tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
                              fluxtask_disabled=args.fluxtask_disabled, flavor=args.flavor,
