@@ -197,7 +197,7 @@ class Backfill:
         self.client = client
         self.after = after
         self.before = before
-        self.now = now
+        self.host_now = self.now = now   # now by this host's clock; run() makes self.now the server's when it is behind
         self.grace = grace
         self.ignore_updated_at = ignore_updated_at
         self.allow_side_effects = allow_side_effects
@@ -212,12 +212,18 @@ class Backfill:
         self._sleep = sleep
         self.horizon = HORIZON_SECONDS
         self.server = 'Kapacitor'
+        self.clock_behind = 0.0   # seconds the server's clock is behind this host's (see run)
 
     def run(self, tasks):
         """Plan every task, refuse them all if together they exceed ``max_runs_total``, then fill (not in check
         mode). Returns ``(results, totals)``."""
         self.horizon = self.client.horizon_seconds()
         self.server = server_label(self.client.server_type)
+        # Scheduled times are judged by the server's clock when it is behind this host's: a time the server has not
+        # reached yet is not missed, and a manual run for it would move the task's latestCompleted past the times
+        # its scheduler still has to run (docs/backfill.md).
+        self.now = self.client.server_now(self.host_now)
+        self.clock_behind = self.host_now - self.now
         plans = map_concurrently(self.plan, tasks, self.concurrency)
         pending = [plan for plan in plans if plan.outcome is None]
         total = sum(len(plan.missing) for plan in pending)

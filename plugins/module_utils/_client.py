@@ -67,6 +67,9 @@ SAFE_RETRIES = 5  # the default of http_retries
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
+# A server clock behind this host's by more than this (the Date header's 1-second steps, and a request's latency) is
+# behind: see server_now.
+CLOCK_SLACK = 2.0
 # The circuit breaker: after this many connection-level failures in a row (no HTTP answer in between), one ping
 # decides whether the server is gone; if the ping gets no answer either, nothing more is sent in this module run.
 BREAKER_THRESHOLD = 3
@@ -483,6 +486,7 @@ class KapacitorClient:
         self._ca_path = ca_path
         self._type = None
         self._version = None
+        self._clock_offset = None  # the server's clock minus this host's, in seconds, from the first answer's Date
         self._horizon = None
         self._detect_lock = threading.Lock()
         # The environment is read once, here: the proxy for this server (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) unless
@@ -668,6 +672,7 @@ class KapacitorClient:
     def _send(self, method, url, params, timeout, body=None, verify=None):
         if self._unreachable is not None:
             raise self._unreachable_error(method, url)
+        sent = time.time()
         try:
             response = self._request(method, url, params, timeout, body, verify)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -685,6 +690,8 @@ class KapacitorClient:
             raise error_cls(failure.text, method=method, url=url, hint=failure.hint, sent=failure.sent,
                             transient=failure.transient) from exc
         self._count_answer()
+        if self._clock_offset is None:
+            self._clock_offset = _clock_offset(response, sent)
         if self._version is None and self._type is not None:
             header = 'X-Kapacitor-Version' if self._type == 'kapacitor' else 'X-Influxdb-Version'
             self._version = (response.headers.get(header) or '').strip() or None
@@ -921,6 +928,14 @@ class KapacitorClient:
         """A manual run for ``scheduled_for`` (RFC3339); a tiny JSON body, as Kapacitor ignores one of 1000 bytes or more."""
         return self.post('/tasks/%s/runs' % task_id, timeout, body={'scheduledFor': scheduled_for})
 
+    def server_now(self, now):
+        """``now`` (seconds since the epoch, by this host's clock) by the server's clock, when that is behind by more
+        than CLOCK_SLACK seconds, as the Date header of its first answer showed; else ``now``. Never later than
+        ``now``: a time this host has passed and the server has not is not past (for the server, its scheduler has
+        not reached it yet)."""
+        offset = self._clock_offset
+        return now + offset if offset is not None and offset < -CLOCK_SLACK else now
+
     def horizon_seconds(self):
         """How far back the server lists runs, in seconds: 14 days on Kapacitor; on InfluxDB the retention of the
         org's ``_tasks`` bucket (at most 14 days, which is as far as InfluxDB reads it) when the token may read it and
@@ -975,6 +990,17 @@ class Response:
         return json.loads(self.content)
 
 
+def _clock_offset(response, sent):
+    """The server's clock minus this host's, in seconds, from the answer's ``Date`` against the time the request was
+    sent (``Date`` has whole seconds, so up to a second low; the time the request took can only make the server look
+    ahead, never behind), or None when it has none that can be read."""
+    try:
+        when = email.utils.parsedate_to_datetime(response.headers.get('Date', ''))
+        return None if when is None or when.tzinfo is None else when.timestamp() - sent
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 def _retry_after(response):
     """The wait ``Retry-After`` asks for, in seconds (a number or an HTTP date), capped; 1 s when it says nothing."""
     value = response.headers.get('Retry-After', '').strip()
@@ -983,9 +1009,7 @@ def _retry_after(response):
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+            seconds = when.timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError, AttributeError):   # AttributeError: None
             return 1.0
-        if when is None:
-            return 1.0
-        seconds = when.timestamp() - time.time()
     return min(RETRY_AFTER_CAP, max(0.0, seconds))

@@ -34,7 +34,8 @@ description:
   - The window is clamped per task (RV(tasks[].window)) - never before the task's C(createdAt), nor its C(updatedAt)
     unless O(ignore_updated_at=true), nor before the run history's horizon less an hour (14 days on Kapacitor; on
     InfluxDB 2 the retention of the C(_tasks) bucket, 3 days by default), nor after now minus the task's offset minus
-    O(grace).
+    O(grace). Now is the server's clock when its C(Date) header shows it more than 2 s behind this host's (the module
+    then warns), so that no run is created for a time the server's scheduler has not reached.
   - The module fails when a task's outcome is V(error) (a request failed, the task vanished, Kapacitor ran another
     time than asked), and still returns every task's result.
 extends_documentation_fragment:
@@ -379,6 +380,10 @@ def main():
             lock.release()
     result = dict(changed=totals['created'] > 0 or totals['would_backfill'] > 0, tasks=results, totals=totals,
                   missing_tasks=missing or [], lock=lock.as_dict() if lock is not None else None)
+    if backfill.clock_behind:
+        module.warn("%s's clock (or that of a proxy in front of it) is %d s behind this host's, by the Date header of "
+                    "its first answer: scheduled times were judged by that clock. Check NTP on both"
+                    % (backfill.server, round(backfill.clock_behind)))
     for entry in results:
         if entry['outcome'] in ('refused', 'failed'):
             module.warn('Task %s (%s) %s: %s' % (entry['task_name'], entry['task_id'], entry['outcome'], entry['reason']))

@@ -8,12 +8,18 @@ where an outage is declared. Every effect is read from the simulator's record (`
 (docs/backfill.md), not by the collection's code."""
 
 import calendar
+import re
 import time
 
 import pytest
 
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import id_created_at, rfc3339_to_epoch
-from ansible_collections.tickstack.kapacitor.tests.functional.support import INFLUX_ORG_ID, INFLUX_TOKEN, run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import (
+    INFLUX_ORG_ID,
+    INFLUX_TOKEN,
+    run_module,
+    start_simulator,
+)
 
 # Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
 pytestmark = pytest.mark.line_independent
@@ -265,6 +271,25 @@ def test_influxdb_cloud_a_task_that_runs_a_stored_script_is_refused_unless_allow
     allowed = influx_backfill(sim, after_time='5h', allow_side_effects=True)
     assert allowed.rc == 0, allowed
     assert manual_runs(sim, task_id) == every_slots(15 * MINUTE, down, up + 1)
+
+
+def test_a_server_whose_clock_is_behind_gets_no_run_for_a_time_it_has_not_reached():
+    # The server's clock is 20 minutes behind this host's: its scheduler ran every slot up to its own now. The slots
+    # of the last 20 minutes by this host's clock are still to come for it: a manual run for one would be a run of the
+    # future, and would move latestCompleted past slots its scheduler then skips.
+    sim = start_simulator('--clock-offset', '-1200')
+    try:
+        server_now = int(time.time()) - 1200
+        task_id, down, up = outage_task(sim, server_now, every='5m')
+        result = backfill(sim, after_time='5h')
+        assert result.rc == 0, result
+        assert manual_runs(sim, task_id) == every_slots(5 * MINUTE, down, up + 1)
+        # The Date header has whole seconds, so up to a second more.
+        assert any(re.search(r"Kapacitor's clock \(or that of a proxy in front of it\) is 120[012] s behind this host's",
+                             text)
+                   for text in result.warning_texts), result.warning_texts
+    finally:
+        sim.process.stop()
 
 
 def test_a_task_that_calls_tasks_last_success_is_refused(sim):

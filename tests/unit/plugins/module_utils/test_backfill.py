@@ -36,7 +36,11 @@ class FakeKapacitor:
     def horizon_seconds():
         return HORIZON_SECONDS
 
+    def server_now(self, now):
+        return now - self.clock_behind   # as the client gives it: this host's now, or a server's that is behind
+
     def __init__(self, script=()):
+        self.clock_behind = 0
         self.runs = {}
         self.script = list(script)
         self.posts = []
@@ -251,6 +255,23 @@ def test_a_task_without_its_script_is_refused_unless_side_effects_are_allowed(ch
     assert client.posts == [] and client.lists == 0
     entry = backfill(client, allow_side_effects=True).run([scriptless])[0][0]
     assert entry['outcome'] == 'backfilled' and len(client.posts) == len(missing)
+
+
+def test_a_server_clock_behind_this_hosts_decides_which_times_are_past():
+    # The server's clock is 40 minutes behind: its scheduler has not reached the slots of the last 40 minutes, so
+    # they are not missing, and no manual run is made for them (it would move latestCompleted past them).
+    client = FakeKapacitor()
+    client.clock_behind = 2400
+    missing = seed_with_gap(client, gap=(NOW - 2 * 3600, NOW - 3600))
+    # The scheduler's runs stop an hour ago, as the server's clock has them.
+    late = [epoch for epoch in (rfc3339_to_epoch(run['scheduledFor']) for run in client.runs[TASK]) if epoch > NOW - 3600]
+    client.runs[TASK] = [run for run in client.runs[TASK] if rfc3339_to_epoch(run['scheduledFor']) <= NOW - 3600]
+    runner = backfill(client)
+    entry = runner.run([task()])[0][0]
+    assert entry['outcome'] == 'backfilled' and runner.clock_behind == 2400
+    assert [rfc3339_to_epoch(when) for when in client.posts] == [
+        slot for slot in missing + late if slot < NOW - 2400 - 300]
+    assert max(rfc3339_to_epoch(when) for when in client.posts) < NOW - 2400
 
 
 def test_the_limits_refuse_and_never_truncate():
