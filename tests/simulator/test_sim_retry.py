@@ -37,6 +37,8 @@ def test_retry_blocks_and_answers_scheduled(make_sim):
     assert run['scheduledFor'] == original['scheduledFor']
     recorded = client.get('%s/%s/runs/%s' % (TASKS, TASK_ID, run['id'])).json()
     assert recorded['status'] == 'success' and recorded['finishedAt'] > recorded['startedAt']
+    # requestedAt: nanoseconds in the answer, whole seconds once read back from the history (the recorder's RFC3339).
+    assert '.' in run['requestedAt'] and recorded['requestedAt'] == run['requestedAt'].split('.')[0] + 'Z'
     attempts = client.get('/_sim/attempts?task_id=' + TASK_ID).json()[TASK_ID][original['scheduledFor']]
     assert [(a['id'], a['status'], a['created_by_retry']) for a in attempts] == [(FAILED, 'failed', False), (run['id'], 'success', True)]
 

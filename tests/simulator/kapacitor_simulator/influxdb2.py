@@ -150,8 +150,6 @@ class Executor:
                         finish_run(state, run, 'success', '')
                     else:
                         finish_run(state, run, 'failed', flux_error_message(plan.retry_error) if plan.outcome == 'flux_error' else plan.retry_error)
-                    if run.requested_at is not None and run.id not in state.runs_of(run.task_id).running:
-                        run.requested_at -= run.requested_at % NS      # the run recorder writes RFC3339 seconds
         finally:
             with state.lock:
                 state.stats.retries_in_flight -= 1

@@ -187,6 +187,8 @@ class TaskRuns:
         self.history = True         # False: completed runs are never listed (task-run-influxdb = "none", history lost)
 
     def add_completed(self, run, bulk=False):
+        if run.requested_at is not None:   # the run recorder writes RFC3339 seconds (docs/kapacitor-api.md §3.2)
+            run.requested_at -= run.requested_at % NS
         self.completed_by_id[run.id] = run
         if bulk:
             self.completed.append(run)
