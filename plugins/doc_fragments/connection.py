@@ -70,7 +70,8 @@ options:
         C(Bearer) scheme.
       - For InfluxDB 2 and InfluxDB Cloud, an API token, sent in the C(Authorization) header with the C(Token) scheme (the
         one every InfluxDB 2 release accepts). Listing runs needs read access to the org's tasks, retrying needs write access
-        (InfluxDB's documentation asks for an all-access or operator token to retry).
+        (InfluxDB's documentation asks for an all-access or operator token to retry). A token that may read only some
+        tasks can make InfluxDB's task listing miss some of those it may read; give those tasks by ID then.
       - Spaces and line breaks around it (as read from a file) are removed. It is never shown in output.
       - If no credential is given in the task, the environment variable E(KAPACITOR_TOKEN) is used for a Kapacitor
         server (see O(username)), and E(INFLUX_TOKEN) for an InfluxDB 2 server, each only for a server of its own
