@@ -166,6 +166,9 @@ notes:
     the first one in that zone; the calibration refuses such tasks when their runs show it.
   - A run Kapacitor lost (it executed, but its record never reached the run history) looks missed and would run
     twice; bound the window to the outage you know of.
+  - Kapacitor keeps runs only as long as the retention policy of its run database allows, which it does not report; a
+    window reaching further back than that retention (but within the 14 days Kapacitor reads) finds every older
+    scheduled time without a run and backfills it again. Keep O(after_time) within that retention.
 seealso:
   - module: tickstack.kapacitor.kapacitor_task_runs_info
   - module: tickstack.kapacitor.kapacitor_task_run_retry
