@@ -605,10 +605,10 @@ def listing_playbook(workdir, name, options, module='kapacitor_task_runs_info'):
     return playbook
 
 
-def run_large_listing(workdir, env, generate, fields=None, export=False):
+def run_large_listing(workdir, env, generate, fields=None, export=False, name=None):
     """kapacitor_task_runs_info over every task of the large scenario, registered; with
     ``export``, kapacitor_task_runs_export writing every key of every run to a file instead (its lines are counted)."""
-    name = 'export_all' if export else 'list_all_lean' if fields else 'list_all'
+    name = name or ('export_all' if export else 'list_all_lean' if fields else 'list_all')
     options = {'after_time': '24h', 'concurrency': CONCURRENCY}
     if fields:
         options['fields'] = fields
@@ -1190,6 +1190,8 @@ def main():
     parser.add_argument('--uri-tasks', type=int, default=10,
                         help="tasks in the uri loop's reduced scenario (default 10 of 50; 50 = no extrapolation, ~5 min)")
     parser.add_argument('--skip-large', action='store_true', help='skip the 100,000-run listing scenario')
+    parser.add_argument('--large-fields', metavar='KEY,KEY,...', action='append', default=[],
+                        help='also list the large scenario registered with these fields (repeatable); results only')
     parser.add_argument('--overlap-trials', type=int, default=3,
                         help='runs of the two-overlapping-jobs scenario, on one controller and on two (default 3 each)')
     parser.add_argument('--quick', action='store_true', help='smoke test: 10 tasks, uri loop on 2, no large scenario, a fleet of 3 at most')
@@ -1232,6 +1234,9 @@ def main():
             steps.append(('large_listing', lambda: run_large_listing(workdir, env, LARGE)))
             steps.append(('large_listing_lean', lambda: run_large_listing(workdir, env, LARGE, LEAN_FIELDS)))
             steps.append(('large_export', lambda: run_large_listing(workdir, env, LARGE, export=True)))
+            for index, keys in enumerate(args.large_fields):
+                steps.append(('large_listing_fields_%d' % index, lambda keys=keys, index=index: run_large_listing(
+                    workdir, env, LARGE, keys.split(','), name='list_all_fields_%d' % index)))
         for name, step in steps:
             started = time.monotonic()
             print('running %-14s ...' % name, end=' ')
