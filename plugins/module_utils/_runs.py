@@ -91,10 +91,8 @@ def parse_time(value, what, now):
     text = str(value).strip()
     if text.lower() == 'now':
         return float(now)
-    duration = text[1:] if text.startswith('-') else text
-    match = _DURATION_RE.match(duration)
-    if match and duration:
-        seconds = sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part)
+    seconds = _unit_seconds(text[1:] if text.startswith('-') else text)
+    if seconds is not None:
         if seconds > now:   # no run is that old, and a time before 1970 cannot always be written back
             raise InputError('%s %r reaches back before 1970: give a duration of at most %dd, or a date'
                              % (what, value, now // 86400))
@@ -109,6 +107,14 @@ def parse_time(value, what, now):
                          'long before now)' % (what, value)) from None
 
 
+def _unit_seconds(text):
+    """Whole seconds of a duration written in units (``90s``, ``1h30m``, ``2d``), or None when ``text`` is not one."""
+    match = _DURATION_RE.match(text)
+    if not match or not text:
+        return None
+    return sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part)
+
+
 def parse_duration(value, what):
     """Seconds (a float, 0 or more) of a duration such as ``10m``, ``90s``, ``1h30m``, ``2d``, or a plain number of
     seconds (a number or a string of digits). Raises InputError naming ``what`` and the value."""
@@ -119,12 +125,8 @@ def parse_duration(value, what):
         elif isinstance(value, str):
             text = value.strip()
             sign = -1 if text.startswith('-') else 1
-            body = text[1:] if sign < 0 else text
-            match = _DURATION_RE.match(body)
-            if match and body:
-                number = sign * float(sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part))
-            else:
-                number = float(text)
+            seconds = _unit_seconds(text[1:] if sign < 0 else text)
+            number = float(text) if seconds is None else sign * float(seconds)
     except (ValueError, OverflowError):   # not a number, or too large for one (which no duration is)
         number = None
     if number is not None and math.isfinite(number):

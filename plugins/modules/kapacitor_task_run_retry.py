@@ -28,8 +28,8 @@ description:
   - The module fails when any outcome is V(error) or V(not_found), and still returns every result; its message
     groups identical errors with their counts (errors that differ only in each run's own task ID, run or latest
     attempt ID, or new run ID, are one group, the IDs that differ shown as C(<task_id>), C(<run_id>) or
-    C(<new_run_id>) and listed after it, the first three). When the server stops answering during the call, every run not yet tried gets V(error) with that
-    one reason and nothing more is sent to it.
+    C(<new_run_id>) and listed after it, the first three). When the server stops answering during the call, every
+    run not yet tried gets V(error) with that one reason and nothing more is sent to it.
 extends_documentation_fragment:
   - tickstack.kapacitor.connection
   - tickstack.kapacitor.attributes

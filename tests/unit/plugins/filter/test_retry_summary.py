@@ -97,7 +97,7 @@ def test_the_documented_return_and_example_output_are_what_the_filter_returns():
                                before_time='2026-11-29T00:00:00Z'))
     for values in (example, full):
         assert {key: type(value).__name__ for key, value in values.items() if value is not None} == {
-            key: types[doc['type']].__name__ for key, doc in documented.items() if values[key] is not None}
+            key: types[entry['type']].__name__ for key, entry in documented.items() if values[key] is not None}
     shown = ''.join(line.lstrip('#=> ') for line in doc['EXAMPLES'].splitlines() if line.startswith('#'))
     assert json.loads(shown) == example
 
