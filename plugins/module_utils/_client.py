@@ -67,8 +67,8 @@ SAFE_RETRIES = 5  # the default of http_retries
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
-# A server clock behind this host's by more than this (the Date header's 1-second steps, and a request's latency) is
-# behind: see server_now.
+# The server's clock counts as apart from this host's when the two differ by more than this (the Date header's
+# 1-second steps, and a request's latency): see server_time.
 CLOCK_SLACK = 2.0
 # The circuit breaker: after this many connection-level failures in a row (no HTTP answer in between), one ping
 # decides whether the server is gone; if the ping gets no answer either, nothing more is sent in this module run.
@@ -928,13 +928,18 @@ class KapacitorClient:
         """A manual run for ``scheduled_for`` (RFC3339); a tiny JSON body, as Kapacitor ignores one of 1000 bytes or more."""
         return self.post('/tasks/%s/runs' % task_id, timeout, body={'scheduledFor': scheduled_for})
 
-    def server_now(self, now):
-        """``now`` (seconds since the epoch, by this host's clock) by the server's clock, when that is behind by more
-        than CLOCK_SLACK seconds, as the Date header of its first answer showed; else ``now``. Never later than
-        ``now``: a time this host has passed and the server has not is not past (for the server, its scheduler has
-        not reached it yet)."""
+    def server_time(self, now):
+        """``now`` (seconds since the epoch, by this host's clock) by the server's clock, when the two are more than
+        CLOCK_SLACK seconds apart, as the Date header of its first answer showed; else (or before any answer) ``now``.
+        For comparing with the times the server writes into runs and their IDs."""
         offset = self._clock_offset
-        return now + offset if offset is not None and offset < -CLOCK_SLACK else now
+        return now + offset if offset is not None and abs(offset) > CLOCK_SLACK else now
+
+    def server_now(self, now):
+        """``server_time(now)`` when the server's clock is behind, else ``now``: never later than ``now``, as a time
+        this host has passed and the server has not is not past (for the server, its scheduler has not reached it
+        yet)."""
+        return min(now, self.server_time(now))
 
     def horizon_seconds(self):
         """How far back the server lists runs, in seconds: 14 days on Kapacitor; on InfluxDB the retention of the

@@ -363,7 +363,11 @@ class Retrier:
         self._task_ids = ()
         self.duplicates = []
         self.unchecked = []  # tasks whose listing after the retries failed: duplicates there could not be seen
-        self._started = self._wall()
+        self._started = self._wall()   # by this host's clock (compared by the server's: server_time)
+
+    def _server_wall(self):
+        """Now by the server's clock, which wrote the run times and IDs it is compared with (see server_time)."""
+        return self.client.server_time(self._wall())
 
     @property
     def _influx(self):
@@ -425,7 +429,7 @@ class Retrier:
         when = epoch_to_rfc3339(created)
         horizon = self.client.horizon_seconds()
         words, server = horizon_words(horizon), server_label(self.client.server_type)
-        if created < self._wall() - horizon + 60:
+        if created < self._server_wall() - horizon + 60:
             return ('run %s not found: its ID dates from %s, %s ago or more, and %s only keeps runs of the last %s'
                     % (run_id, when, words, server, words))
         return ('run %s not found among the runs of task %s: its ID dates from %s, within the %s %s keeps, so it '
@@ -499,7 +503,7 @@ class Retrier:
         return not self.skip_errors or 'error' in hinted
 
     def _decide(self, requested, latest, count, force):
-        return decide(requested, latest, count, self.max_attempts, force, now=self._wall(), min_age=self.min_age,
+        return decide(requested, latest, count, self.max_attempts, force, now=self._server_wall(), min_age=self.min_age,
                       skip_errors=self.skip_errors)
 
     def _task(self, task_id, cache):
@@ -590,7 +594,7 @@ class Retrier:
         outcome = 'superseded' if decision.retry or decision.outcome == 'not_failed' else decision.outcome
         # An attempt created after this call started is another job's at work; an older one was only missing from
         # the input (refresh: false on a stale listing).
-        racing = any(id_created_at(run['id']) >= self._started - 1 for run in newcomers)
+        racing = any(id_created_at(run['id']) >= self.client.server_time(self._started) - 1 for run in newcomers)
         if racing:
             msg = 'another job created attempt %d (run %s, status %s) during this call, so it was not retried here'
         else:

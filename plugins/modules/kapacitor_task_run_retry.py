@@ -133,8 +133,10 @@ options:
         InfluxDB outage would otherwise burn every attempt of the first failed scheduled times while InfluxDB is still
         down. With O(min_age=30m) each attempt waits until the previous one is 30 minutes old, so three attempts
         span an hour.
-      - Decided from the latest attempt's finish time as Kapacitor listed it. With O(refresh=false), O(runs) entries
-        without C(finished_at) are listed again rather than guessed about.
+      - Decided from the latest attempt's finish time as Kapacitor listed it, against the server's clock (read from
+        the C(Date) header of its first answer, or of a reverse proxy in front of it) when that differs from this
+        host's by more than 2 seconds. With O(refresh=false), O(runs) entries without C(finished_at) are listed again
+        rather than guessed about.
     type: raw
     default: 0
   skip_errors:

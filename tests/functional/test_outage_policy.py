@@ -8,7 +8,7 @@ Kapacitor and InfluxDB 2."""
 
 import pytest
 
-from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, RETRY_ROUTE, new_attempts, run_module
+from ansible_collections.tickstack.kapacitor.tests.functional.support import BOTH_FLAVORS, FLAVORS, RETRY_ROUTE, new_attempts, run_module, start_simulator
 
 # Module logic against the simulator, the same on every ansible-core line: CI runs it on the tool line.
 pytestmark = [pytest.mark.line_independent, BOTH_FLAVORS]
@@ -56,6 +56,24 @@ def test_min_age_defers_the_scheduled_times_whose_latest_failure_is_younger_and_
     assert result['summary']['deferred'] == 2 and result['changed'] is True
     deferred = [entry for entry in result['results'] if entry['outcome'] == 'deferred']
     assert all(entry['task_name'] == 'cpu_rollup' and 'less than min_age (25m)' in entry['msg'] for entry in deferred)
+
+
+@pytest.mark.parametrize('flavor', FLAVORS)
+def test_min_age_is_measured_by_the_servers_clock_when_it_is_behind(flavor):
+    # The server's clock is 30 minutes behind this host's: by this host's clock even the failure of 2 minutes ago
+    # would look 32 minutes old, past min_age, and every scheduled time would be retried at once.
+    sim = start_simulator('--clock-offset', '-1800', flavor=flavor)
+    try:
+        task_id = load_outage(sim)
+        before = sim.attempts()
+        result = module(sim, 'kapacitor_task_run_retry', runs=found(sim), refresh=False, min_age='25m')
+        assert result.rc == 0, result
+        middle = sorted(before[task_id])[1]
+        assert list(new_attempts(before, sim.attempts())) == [(task_id, middle)] and sim.requests_to(RETRY_ROUTE) == 1
+        assert sorted(entry['outcome'] for entry in result['results']) == ['deferred', 'deferred', 'retried']
+        assert any('failed 2m ago, less than min_age (25m)' in entry['msg'] for entry in result['results']), result
+    finally:
+        sim.process.stop()
 
 
 def test_without_min_age_the_same_outage_burns_the_attempts_at_once(sim):

@@ -879,28 +879,29 @@ def test_the_influxdb_horizon_is_the_tasks_bucket_retention_else_three_days(serv
     assert request_lines(server) == ['GET /api/v2/buckets?%s&name=_tasks HTTP/1.1' % query]  # asked once
 
 
-@pytest.mark.parametrize('date, behind', [
-    (lambda: email.utils.formatdate(time.time() - 1200, usegmt=True), 1200),   # 20 minutes behind: the server's now
-    (lambda: email.utils.formatdate(time.time() - 5, usegmt=True), 5),         # beyond CLOCK_SLACK
+@pytest.mark.parametrize('date, offset', [
+    (lambda: email.utils.formatdate(time.time() - 1200, usegmt=True), -1200),  # 20 minutes behind
+    (lambda: email.utils.formatdate(time.time() - 5, usegmt=True), -5),        # beyond CLOCK_SLACK
     (lambda: email.utils.formatdate(time.time() - 0.5, usegmt=True), None),    # within the Date header's resolution
-    (lambda: email.utils.formatdate(time.time() + 600, usegmt=True), None),    # ahead: this host's now, never later
+    (lambda: email.utils.formatdate(time.time() + 600, usegmt=True), 600),     # ahead
     (lambda: 'yesterday', None),                                                # unreadable, or none: this host's
     (lambda: 'Mon, 21 Sep 99999999999999999999 14:00:00 GMT', None),           # no traceback either
     (lambda: None, None),
 ])
-def test_server_now_follows_a_server_clock_that_is_behind_from_its_date_header(servers, date, behind):
+def test_server_time_follows_the_servers_clock_from_its_date_header_and_server_now_only_when_behind(servers, date, offset):
     def behaviour(conn, request):
         value = date()
         routed([('GET', (200, b'{"tasks": []}', {'Date': value} if value else {}))])(conn, request)
     server = servers(RecordingServer(behaviour))
     client = KapacitorClient(url=server.url, server_type='kapacitor', timeout=5)
     now = time.time()
-    assert client.server_now(now) == now   # nothing known before the first answer
+    assert client.server_time(now) == client.server_now(now) == now   # nothing known before the first answer
     assert client.list_tasks_page(10) == []
-    if behind is None:
-        assert client.server_now(now) == now
+    if offset is None:
+        assert client.server_time(now) == client.server_now(now) == now
     else:   # Date has whole seconds: up to a second more
-        assert now - behind - 1.5 <= client.server_now(now) <= now - behind + 0.5
+        assert now + offset - 1.5 <= client.server_time(now) <= now + offset + 0.5
+        assert client.server_now(now) == min(now, client.server_time(now))
 
 
 def test_without_an_org_the_influxdb_horizon_is_three_days_unasked_and_kapacitors_is_14_days(servers):

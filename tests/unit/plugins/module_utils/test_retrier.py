@@ -43,6 +43,10 @@ class FakeKapacitor:
 
     base_url = 'http://kapacitor.example:9092'
     server_type = 'kapacitor'
+    clock_offset = 0   # the server's clock minus this host's: the times it writes into runs and their IDs
+
+    def server_time(self, now):
+        return now + self.clock_offset   # as the client gives it, from the Date header of its first answer
 
     @staticmethod
     def horizon_seconds():
@@ -60,7 +64,8 @@ class FakeKapacitor:
 
     def add(self, task_id, status, scheduled=SCHEDULED, created=None, log=None):
         self.serial += 1
-        run = {'id': snowflake(created or (NOW - 600 + self.serial), self.serial), 'taskID': task_id, 'status': status,
+        run = {'id': snowflake(created or (NOW + self.clock_offset - 600 + self.serial), self.serial),
+               'taskID': task_id, 'status': status,
                'scheduledFor': epoch_to_rfc3339(scheduled)}
         if log:
             run['log'] = [{'message': line} for line in log]
@@ -246,9 +251,15 @@ def test_a_forced_time_out_does_not_take_the_older_later_attempt():
     assert result['new_run_id'] == server.attempts()[2]['id']
 
 
-def test_an_attempt_made_after_the_input_was_listed_stops_the_request():
+# The server's clock minus this host's: the same outcome whether the server's clock is right, behind or ahead.
+CLOCK_OFFSETS = pytest.mark.parametrize('offset', [0, -1200, 1200])
+
+
+@CLOCK_OFFSETS
+def test_an_attempt_made_after_the_input_was_listed_stops_the_request(offset):
     clock = FakeClock()
     server = FakeKapacitor(clock)
+    server.clock_offset = offset
     failed = server.add(TASK, 'failed')
     hints = {'scheduled_for': failed['scheduledFor'], 'status': 'failed', 'attempt': 1, 'attempts': 1}
     server.add(TASK, 'started')  # another job's retry, made after the input was listed but before this call
@@ -258,15 +269,17 @@ def test_an_attempt_made_after_the_input_was_listed_stops_the_request():
     assert server.posts == [] and clock.sleeps == []
 
 
-def test_an_attempt_another_job_makes_during_the_call_stops_the_request_and_pauses_the_thread():
+@CLOCK_OFFSETS
+def test_an_attempt_another_job_makes_during_the_call_stops_the_request_and_pauses_the_thread(offset):
     clock = FakeClock()
     server = FakeKapacitor(clock)
+    server.clock_offset = offset
     failed = server.add(TASK, 'failed')
     hints = {'scheduled_for': failed['scheduledFor'], 'status': 'failed', 'attempt': 1, 'attempts': 1}
 
     def other_job_retries(fake, task_id):  # just before this call's own check
         if fake.lists == 1:
-            fake.add(task_id, 'started', created=NOW + 1)
+            fake.add(task_id, 'started', created=NOW + offset + 1)
     server.on_list = other_job_retries
     result = retrier(server, clock, refresh=False).run([RetryItem(TASK, failed['id'], hints)])[0]
     assert result['outcome'] == 'superseded'
@@ -498,10 +511,12 @@ PARSE = 'could not parse Flux script: error @3:1-3:4: invalid expression'
 
 
 def failed_at(server, finished, error=OUTAGE, scheduled=SCHEDULED):
-    """A failed run that finished ``finished`` seconds before NOW, with the executor's log lines."""
-    run = server.add(TASK, 'failed', scheduled, created=NOW - finished - 1,
+    """A failed run that finished ``finished`` seconds before NOW by the server's clock, with the executor's log
+    lines."""
+    now = NOW + server.clock_offset
+    run = server.add(TASK, 'failed', scheduled, created=now - finished - 1,
                      log=['Started task from script: "option task = {name: \\"t\\"}"', 'Completed(failed)', error])
-    run['finishedAt'] = epoch_to_rfc3339(NOW - finished)
+    run['finishedAt'] = epoch_to_rfc3339(now - finished)
     return run
 
 
@@ -521,6 +536,19 @@ def test_a_failure_older_than_min_age_is_retried():
     run = failed_at(server, 11 * 60)
     result = retrier(server, clock, min_age=600).run([RetryItem(TASK, run['id'])])[0]
     assert result['outcome'] == 'retried' and server.posts == [run['id']]
+
+
+@pytest.mark.parametrize('offset, finished, outcome', [
+    (-1200, 5 * 60, 'deferred'),    # behind: by this host's clock the failure would look 25 minutes old
+    (1200, 11 * 60, 'retried'),     # ahead: by this host's clock it would not have happened yet
+])
+def test_min_age_is_measured_by_the_servers_clock(offset, finished, outcome):
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['ok'])
+    server.clock_offset = offset
+    run = failed_at(server, finished)
+    result = retrier(server, clock, min_age=600).run([RetryItem(TASK, run['id'])])[0]
+    assert result['outcome'] == outcome and len(server.posts) == (outcome == 'retried')
 
 
 def test_min_age_counts_from_the_latest_attempt_not_the_run_asked_about():
