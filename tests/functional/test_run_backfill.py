@@ -258,19 +258,22 @@ def test_a_task_with_side_effects_is_refused_unless_allowed(sim, flux, words):
     assert manual_runs(sim, task_id) == every_slots(10 * MINUTE, down, up + 1)
 
 
-@pytest.mark.flavors('influxdb2')
-def test_influxdb_cloud_a_task_that_runs_a_stored_script_is_refused_unless_allowed(sim):
+def test_influxdb_cloud_a_task_that_runs_a_stored_script_is_refused_unless_allowed():
     # Its task object has scriptID and no flux: nothing tells what a backfilled run would do.
-    now = int(time.time())
-    task_id, down, up = outage_task(sim, now, every='15m', script_id='0d0d0d0d0d0d0d0d')
-    result = influx_backfill(sim, after_time='5h')
-    assert result.rc == 0 and result['changed'] is False, result
-    assert sim.requests_to(FORCE_ROUTE) == 0 and manual_runs(sim, task_id) == []
-    entry = result['tasks'][0]
-    assert entry['outcome'] == 'refused' and 'stored script 0d0d0d0d0d0d0d0d' in entry['reason'], entry
-    allowed = influx_backfill(sim, after_time='5h', allow_side_effects=True)
-    assert allowed.rc == 0, allowed
-    assert manual_runs(sim, task_id) == every_slots(15 * MINUTE, down, up + 1)
+    sim = start_simulator('--influx-version', '', flavor='influxdb2')   # Cloud: the only one with stored scripts
+    try:
+        now = int(time.time())
+        task_id, down, up = outage_task(sim, now, every='15m', script_id='0d0d0d0d0d0d0d0d')
+        result = influx_backfill(sim, after_time='5h')
+        assert result.rc == 0 and result['changed'] is False, result
+        assert sim.requests_to(FORCE_ROUTE) == 0 and manual_runs(sim, task_id) == []
+        entry = result['tasks'][0]
+        assert entry['outcome'] == 'refused' and 'stored script 0d0d0d0d0d0d0d0d' in entry['reason'], entry
+        allowed = influx_backfill(sim, after_time='5h', allow_side_effects=True)
+        assert allowed.rc == 0, allowed
+        assert manual_runs(sim, task_id) == every_slots(15 * MINUTE, down, up + 1)
+    finally:
+        sim.process.stop()
 
 
 def test_a_server_whose_clock_is_behind_gets_no_run_for_a_time_it_has_not_reached():

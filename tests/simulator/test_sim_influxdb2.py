@@ -198,17 +198,19 @@ def test_the_tasks_of_checks_and_notification_rules_are_never_listed(influx):
 def test_a_cloud_script_task_has_a_script_id_and_no_flux(influx, make_sim):
     """InfluxDB Cloud: a task that runs a stored script carries scriptID, not flux (openapi src/cloud Task.yml); it runs
     as any task does."""
-    client = influx(scenario(script_id='0d0d0d0d0d0d0d0d'))
+    client = influx(scenario(script_id='0d0d0d0d0d0d0d0d'), influx_version='')
     task = client.get('%s/%s' % (TASKS, TASK_ID)).json()
     assert task['scriptID'] == '0d0d0d0d0d0d0d0d' and 'flux' not in task and task['every'] == '1h'
     listed = client.get(TASKS + '?orgID=' + ORG_ID).json()['tasks']
     assert [(item['id'], item.get('scriptID'), 'flux' in item) for item in listed] == [(TASK_ID, '0d0d0d0d0d0d0d0d', False)]
     assert client.post(RETRY_PATH).status_code == 200
-    # A task without script_id keeps its flux; in Kapacitor mode the key is refused, not ignored.
-    assert 'flux' in influx(scenario()).get('%s/%s' % (TASKS, TASK_ID)).json()
-    dummy, kapacitor = make_sim()
-    response = kapacitor.post('/_sim/scenario', json=scenario(script_id='0d0d0d0d0d0d0d0d'))
-    assert response.status_code == 400 and 'script_id' in response.json()['error']
+    # A task without script_id keeps its flux; in OSS and Kapacitor modes the key is refused, not ignored.
+    assert 'flux' in influx(scenario(), influx_version='').get('%s/%s' % (TASKS, TASK_ID)).json()
+    for flavor, needs in (('influxdb2', 'InfluxDB Cloud'), ('kapacitor', 'InfluxDB Cloud tasks')):
+        dummy, server = make_sim(flavor=flavor)
+        response = server.post('/_sim/scenario', json=scenario(script_id='0d0d0d0d0d0d0d0d'))
+        assert response.status_code == 400 and 'script_id' in response.json()['error'], response.text
+        assert needs in response.json()['error']
 
 
 def test_task_object_has_org_owner_and_labels(influx):

@@ -46,7 +46,8 @@ class Tenancy:
     Defaults: one organization ``sim-org`` (``0000000000000a01``) and one all-access token ``sim-token`` of user
     ``0000000000000b01``, the owner of every scenario task that names no ``owner``."""
 
-    def __init__(self, scenario):
+    def __init__(self, scenario, cloud=False):
+        self.cloud = cloud   # InfluxDB Cloud (--influx-version ''): only Cloud has stored scripts
         self.orgs = {}
         for spec in scenario.get('orgs') or [{'id': DEFAULT_ORG_ID, 'name': DEFAULT_ORG}]:
             self.orgs[parse_id(spec['id'])] = str(spec['name'])
@@ -59,9 +60,8 @@ class Tenancy:
                                                     spec.get('read_buckets', True) is not False)
         self.default_owner = next(iter(self.tokens.values())).user_id
 
-    @staticmethod
-    def reload(scenario):
-        return Tenancy(scenario)
+    def reload(self, scenario):
+        return Tenancy(scenario, self.cloud)
 
     def by_name(self, name):
         for org_id, org_name in self.orgs.items():
@@ -93,6 +93,9 @@ class Tenancy:
                              'rule, such as threshold' % (task.name, task.type))
         task.owner = fmt_id(parse_id(spec['owner'])) if spec.get('owner') else self.default_owner
         if spec.get('script_id'):   # InfluxDB Cloud's script tasks: scriptID instead of flux in the task object
+            if not self.cloud:
+                raise ValueError("task %r: script_id is for InfluxDB Cloud (--influx-version ''), the only InfluxDB 2 "
+                                 'with stored scripts' % task.name)
             task.script_id = fmt_id(parse_id(spec['script_id']))
 
 
@@ -282,7 +285,7 @@ class InfluxDB2:
         self.tasks_retention = tasks_retention
         # The history is read over range(start: -14d) and the _tasks retention drops what is older (docs/influxdb2-api.md §4.2).
         state.horizon_ns = min(tasks_retention * NS, HORIZON_NS) if tasks_retention > 0 else HORIZON_NS
-        state.tenancy = Tenancy({})
+        state.tenancy = Tenancy({}, cloud=not version)
         self.executor = Executor(state)
         self.api = InfluxTaskAPI(state, self.executor)
         state.task_view = self.api.task_json
