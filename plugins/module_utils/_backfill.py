@@ -398,7 +398,7 @@ class Backfill:
             else:
                 if 200 <= status < 300:
                     return self._created(plan, epoch, when, body)
-                kind = classify_retry_response(status, message, FORCE_RUN_VERB, self.client.server_type)
+                kind = classify_retry_response(status, message, FORCE_RUN_VERB, self.client.runs_block)
                 server_message, message = message, 'HTTP %d: %s' % (status, message)
                 if kind == 'ambiguous':
                     kind, delay = 'uncertain', RETRY_RESEND_DELAY
@@ -412,7 +412,7 @@ class Backfill:
                 plan.not_created.append({'scheduled_for': when, 'reason': reason})
                 plan.end('skipped', reason)
                 return 'the task was deactivated'
-            if kind == 'error' and self.client.server_type == 'influxdb2':
+            if kind == 'error' and not self.client.runs_block:
                 self._refused_on_influxdb(plan.task_id, epoch, status, server_message)
             # Not a success: a run may exist all the same (a failed run is recorded; an uncertain request may have
             # been acted on). Only a run listed now, none having been listed before the request, is this request's.
@@ -431,7 +431,7 @@ class Backfill:
                                      'and no run appeared' % (sends, message))
 
     def _refused_on_influxdb(self, task_id, epoch, status, message):
-        """Raise the error of a refused manual run on InfluxDB: it answers before running anything, so an error is
+        """Raise the error of a refused manual run on InfluxDB 2.2+: it answers before running anything, so an error is
         never the run's failure. After a 500 ``could not execute task run`` the run exists but was not scheduled and
         may stay queued: one listing names it, and nothing waits for it to end."""
         reason = 'the manual run was refused: HTTP %d: %s' % (status, message)
@@ -442,23 +442,25 @@ class Backfill:
         raise KapacitorError(reason, hint=hint_for_status(status, message, server_type='influxdb2'))
 
     def _created(self, plan, epoch, when, body):
-        """A 201. Kapacitor answers when the run has finished, and answers an error when it failed; InfluxDB 2
-        answers at once with the run ``scheduled``, so it is read until it has finished (up to ``run_timeout``)."""
+        """A 201. Kapacitor (and InfluxDB 2.0 and 2.1) answer when the run has finished, and answer an error when it
+        failed; InfluxDB 2.2 and later answer at once with the run ``scheduled``, so it is read until it has finished
+        (up to ``run_timeout``)."""
         run_id = body.get('id')
         try:
             echoed = scheduled_instant(body.get('scheduledFor'))
         except (KapacitorError, TypeError):
             echoed = None
-        influx = self.client.server_type == 'influxdb2'
+        scheduled = not self.client.runs_block
         entry = {'scheduled_for': epoch_to_rfc3339(echoed) if echoed is not None else body.get('scheduledFor'),
-                 'run_id': run_id, 'status': (body.get('status') or 'scheduled') if influx else 'success', 'error': None}
+                 'run_id': run_id, 'status': (body.get('status') or 'scheduled') if scheduled else 'success',
+                 'error': None}
         plan.created.append(entry)
         if echoed != epoch:
             reason = ('%s created run %s for %s instead of %s (it ignores a body it cannot read, and then runs '
                       'for now)' % (self.server, run_id, body.get('scheduledFor'), when))
             plan.end('error', reason)
             return reason
-        if not influx:
+        if not scheduled:
             return None
         try:
             run, finished = follow_run(self.client, plan.task_id, {'id': run_id, 'status': entry['status']},

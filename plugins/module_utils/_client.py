@@ -70,6 +70,8 @@ RETRY_AFTER_CAP = 60.0
 # The server's clock counts as apart from this host's when the two differ by more than this (the Date header's
 # 1-second steps, and a request's latency): see server_time.
 CLOCK_SLACK = 2.0
+# The major and minor numbers of a server's version header (InfluxDB's v2.7.12, Kapacitor's 1.8.3).
+_VERSION_RE = re.compile(r'v?(\d+)\.(\d+)')
 # The circuit breaker: after this many connection-level failures in a row (no HTTP answer in between), one ping
 # decides whether the server is gone; if the ping gets no answer either, nothing more is sent in this module run.
 BREAKER_THRESHOLD = 3
@@ -612,6 +614,17 @@ class KapacitorClient:
     def server(self):
         """``{'type', 'version'}`` as every module returns it (``version``: None when the server did not say)."""
         return self.detect()
+
+    @property
+    def runs_block(self):
+        """Whether a retry or manual-run POST is answered only once the new run has finished, its failure as an error:
+        on Kapacitor, and on InfluxDB 2.0 and 2.1. InfluxDB 2.2 and later, and Cloud (which names no version), answer
+        as soon as the run is scheduled."""
+        server = self.detect()
+        if server['type'] != 'influxdb2':
+            return True
+        match = _VERSION_RE.match(server['version'] or '')
+        return match is not None and (int(match.group(1)), int(match.group(2))) < (2, 2)
 
     def detect(self):
         """Tell the server type with one ``GET {base}/ping`` unless it is known; return ``server``.

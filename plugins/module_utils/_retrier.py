@@ -678,8 +678,8 @@ class Retrier:
             if self._clock() - started >= self.retry_timeout * 0.99:
                 return 'timed_out', exc.message, None, 0
             return 'ambiguous', exc.message, None, RETRY_RESEND_DELAY
-        outcome = classify_retry_response(status, server_message, server_type=self.client.server_type)
-        if outcome == 'retried' and self._influx:  # accepted: the new run is scheduled, its fate still to come
+        outcome = classify_retry_response(status, server_message, blocking=self.client.runs_block)
+        if outcome == 'retried' and not self.client.runs_block:  # accepted: the run is scheduled, its fate to come
             if not isinstance(body.get('id'), str) or not body['id']:  # not InfluxDB's answer: look before resending
                 return 'ambiguous', 'HTTP %d without the ID of a new run' % status, None, RETRY_RESEND_DELAY
             return 'accepted', None, {'id': body['id'], 'status': body.get('status') or 'scheduled'}, 0
@@ -738,12 +738,14 @@ class Retrier:
                                self.retry_timeout, self._clock, self._sleep, POLL_INTERVAL)
 
     def _timed_out(self, job, new_run):
-        """The outcome after ``retry_timeout`` passed without an answer: Kapacitor cancels a run whose client hangs up;
-        InfluxDB cancels nothing (it answers before running), so the new run ends as it would have."""
+        """The outcome after ``retry_timeout`` passed without an answer: a server whose POST blocks (Kapacitor,
+        InfluxDB 2.0 and 2.1) cancels a run whose client hangs up; InfluxDB 2.2 and later cancel nothing (they answer
+        before running), so the new run ends as it would have."""
+        blocking = self.client.runs_block
         waited = 'retry_timeout is %s seconds: the module stopped waiting for the retry request after that long' % (
             '%g' % self.retry_timeout)
         if new_run is None:
-            maybe = 'InfluxDB did not create one' if self._influx else 'it may have been cancelled before it was recorded'
+            maybe = 'it may have been cancelled before it was recorded' if blocking else 'InfluxDB did not create one'
             return 'timed_out', ('%s, and no new attempt of this scheduled time is listed (%s). Raise retry_timeout above '
                                  'the time the task takes' % (waited, maybe))
         if new_run['status'] == 'success':
@@ -751,11 +753,12 @@ class Retrier:
         if new_run['status'] in IN_PROGRESS_STATUSES:
             return 'retried', ('new run %s is still %s after retry_timeout (%g s)'
                                % (new_run['id'], new_run['status'], self.retry_timeout))
-        if self._influx:
+        if not blocking:
             return self._outcome_of(new_run)
-        return 'timed_out', ('%s, so Kapacitor cancelled the new run %s because the client gave up (it ended %s). '
+        return 'timed_out', ('%s, so %s cancelled the new run %s because the client gave up (it ended %s). '
                              'That used attempt %d of max_attempts %d. Raise retry_timeout above the time the task takes'
-                             % (waited, new_run['id'], new_run['status'], job.count + 1, self.max_attempts))
+                             % (waited, server_label(self.client.server_type), new_run['id'], new_run['status'],
+                                job.count + 1, self.max_attempts))
 
     @staticmethod
     def _outcome_of(new_run):

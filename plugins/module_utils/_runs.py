@@ -615,13 +615,15 @@ def decide(requested, latest, count, max_attempts, force=False, now=None, min_ag
     return Decision('retried', msg, target=latest, latest=latest)
 
 
-def classify_retry_response(status, message, verb='failed to retry run:', server_type='kapacitor'):
+def classify_retry_response(status, message, verb='failed to retry run:', blocking=True):
     """Classify the answer to a retry POST (or, with ``verb='failed to force run:'``, to a manual run's POST).
 
-    Returns one of ``retried`` (200: the new run succeeded), ``retried_failed`` (Kapacitor created a new run and it
-    failed: 500 ``could not execute task run`` / ``unexpected error from queryd``, or 400 for Flux errors; InfluxDB 2
-    answers before it runs anything, so there its 500 ``could not execute task run`` means it could not schedule
-    the run, which may stay queued: ``error``, never sent again),
+    Returns one of ``retried`` (200: the new run succeeded, or with ``blocking`` false was scheduled),
+    ``retried_failed`` (a server whose POST blocks until the new run has finished, ``blocking``: Kapacitor and
+    InfluxDB 2.0 and 2.1, created a new run and it failed: 500 ``could not execute task run`` / ``unexpected error
+    from queryd``, or 400 for Flux errors; InfluxDB 2.2 and later answer before running anything, so there a 500
+    ``could not execute task run`` means the run could not be scheduled, and may stay queued: ``error``, never sent
+    again),
     ``already_queued`` (422), ``task_inactive`` (InfluxDB 2's 400 ``inactive task``: nothing was created),
     ``not_found`` (404), ``ambiguous`` (the request's fate is unknown: a proxy's
     502/503/504, or a 5xx that is not Kapacitor's own error) or ``error``.
@@ -638,7 +640,7 @@ def classify_retry_response(status, message, verb='failed to retry run:', server
     if status in (400, 500) and message.startswith(verb):
         executed = ('could not execute task run', 'unexpected error from queryd',
                     'could not parse Flux script', 'error exhausting result iterator')
-        if server_type != 'influxdb2' and any(marker in message for marker in executed):
+        if blocking and any(marker in message for marker in executed):
             return 'retried_failed'
         return 'error'
     if status in (502, 503, 504) or status >= 500:

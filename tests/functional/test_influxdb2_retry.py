@@ -18,6 +18,7 @@ from ansible_collections.tickstack.kapacitor.tests.functional.support import (
     failed_runs,
     new_attempts,
     run_module,
+    start_simulator,
 )
 
 pytestmark = pytest.mark.flavors('influxdb2')
@@ -98,6 +99,33 @@ def test_each_failed_time_gets_one_new_attempt_the_inactive_task_none_and_a_seco
     assert sim.attempts() == snapshot and sim.requests_to(RETRY_ROUTE) == 4
     assert sorted(result['outcome'] for result in second['results']) == (
         ['max_attempts_reached', 'superseded', 'superseded', 'superseded', 'task_inactive'])
+
+
+def test_influxdb_2_1_blocks_like_kapacitor_and_a_retried_run_that_fails_is_retried_failed_not_an_error():
+    # InfluxDB 2.0 and 2.1 answer a retry once its run has finished, and a run that failed with a 500 "could not
+    # execute task run": on 2.2 and later that 500 means the run could not be scheduled (an error), here that it ran.
+    sim = start_simulator('--influx-version', 'v2.1.1', flavor='influxdb2')
+    try:
+        sim.load(scenario())
+        ids = task_ids(sim)
+        before = sim.attempts()
+        result = retry(sim, runs=failed_latest(sim), concurrency=2)
+        assert result.rc == 0, result
+        assert result['server'] == {'type': 'influxdb2', 'version': 'v2.1.1'}
+        created = new_attempts(before, sim.attempts())
+        assert sorted(task_id for task_id, dummy in created) == sorted([ids['flaky']] * 3 + [ids['broken']])
+        assert all(len(fresh) == 1 for fresh in created.values()) and sim.requests_to(RETRY_ROUTE) == 4
+        record = runs_of(sim, {fresh[0]['id'] for fresh in created.values()})
+        by_run = {entry['new_run_id']: entry for entry in result['results'] if entry['new_run_id']}
+        assert set(by_run) == set(record)
+        for run_id, run in record.items():
+            assert run['status'] == ('failed' if run['task_id'] == ids['broken'] else 'success')
+            assert by_run[run_id]['outcome'] == ('retried_failed' if run['status'] == 'failed' else 'retried'), result
+            assert by_run[run_id]['status_after'] == run['status']
+        broken = by_run[next(run_id for run_id, run in record.items() if run['status'] == 'failed')]
+        assert 'could not execute task run: bucket "rollups" not found' in broken['msg'], broken
+    finally:
+        sim.process.stop()
 
 
 def test_wait_false_returns_while_the_new_run_is_still_to_run_and_a_call_meanwhile_sends_nothing(sim):

@@ -213,6 +213,20 @@ def test_influxdb_fills_the_gap_one_finished_run_after_another_and_skips_an_inac
 
 @pytest.mark.flavors('influxdb2')
 def test_influxdb_a_backfilled_run_that_fails_after_the_201_stops_the_task(sim):
+    assert_a_failed_run_stops_the_task_on_influxdb(sim)
+
+
+def test_influxdb_2_1_answers_a_manual_run_that_failed_with_a_500_and_the_failure_stops_the_task():
+    # InfluxDB 2.0 and 2.1 answer once the run has finished; a failed one is a 500 "could not execute task run", which
+    # on 2.2 and later would mean that the run was never scheduled.
+    sim = start_simulator('--influx-version', 'v2.1.1', flavor='influxdb2')
+    try:
+        assert_a_failed_run_stops_the_task_on_influxdb(sim)
+    finally:
+        sim.process.stop()
+
+
+def assert_a_failed_run_stops_the_task_on_influxdb(sim):
     now = int(time.time())
     task_id, down, up = outage_task(sim, now, every='15m', run_seconds=0.5, retry_outcomes=['fail'],
                                     retry_error='influxdb is down')

@@ -323,6 +323,35 @@ def test_client_disconnect_does_not_cancel_the_run(influx):
     assert client.stats()['disconnect_cancellations'] == 0
 
 
+@pytest.mark.parametrize('version', ['v2.0.9', 'v2.1.1'])
+def test_before_2_2_a_retry_or_manual_run_blocks_until_its_run_has_finished(influx, version):
+    # coordinator.RunRetried and RunForced wait on the promise with the request's context, as Kapacitor does.
+    client = influx(scenario(run_seconds=0.5, retry_outcomes=['fail', 'success', 'success'], retry_error='boom'),
+                    influx_version=version)
+    before = time.monotonic()
+    assert_error(client.post(RETRY_PATH), 500, 'internal error', 'failed to retry run: could not execute task run: boom')
+    assert time.monotonic() - before >= 0.45
+    statuses = sorted([run['status'] for run in runs] for runs in attempts(client).values())
+    assert statuses == [['failed', 'failed'], ['success']]
+    before = time.monotonic()
+    response = client.post(RETRY_PATH)
+    assert response.status_code == 200 and time.monotonic() - before >= 0.45
+    assert response.json()['status'] == 'scheduled'        # the run as created, though it has finished
+    assert run_status(client, response.json()['id']) == 'success'
+    before = time.monotonic()     # a manual run for now: its first attempt, so the first outcome
+    assert_error(client.post('%s/%s/runs' % (TASKS, TASK_ID), json={}), 500, 'internal error',
+                 'failed to force run: could not execute task run: boom')
+    assert time.monotonic() - before >= 0.45
+    # A client that hangs up cancels the run.
+    host, port = client.base.rsplit('/', 1)[1].split(':')
+    request = ('POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Token sim-token\r\nContent-Length: 0\r\n\r\n'
+               % RETRY_PATH).encode()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(request)
+        wait_for(lambda: client.stats()['retries_in_flight'] == 1, timeout=2.0, what='retry started')
+    wait_for(lambda: client.stats()['disconnect_cancellations'] == 1, timeout=2.0, what='retry cancelled')
+
+
 def test_inactive_task_refuses_retry_and_manual_run(influx):
     client = influx(scenario(status='inactive'))
     assert_error(client.post(RETRY_PATH), 400, 'invalid', 'failed to retry run: inactive task')

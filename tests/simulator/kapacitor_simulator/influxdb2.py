@@ -9,6 +9,7 @@ manual runs on a 1-second ticker, the ``_tasks`` bucket and its retention.
 """
 
 import bisect
+import re
 import threading
 import time
 from collections import namedtuple
@@ -166,9 +167,10 @@ class InfluxTaskAPI(TaskAPI):
 
     prefix = TASKS
 
-    def __init__(self, state, executor):
+    def __init__(self, state, executor, blocking=False):
         super().__init__(state)
         self.executor = executor
+        self.blocking = blocking    # InfluxDB 2.0 and 2.1: retries and manual runs block, as on Kapacitor
 
     def task_json(self, task):
         """The task object with a real orgID, the org name, a user ID as ownerID and ``labels: []`` (docs/influxdb2-api.md §3)."""
@@ -266,7 +268,14 @@ class InfluxTaskAPI(TaskAPI):
     def execute_manual_run(self, req, run, plan, verb, success_status):
         """coordinator.RunForced and executor.ScheduleManualRun (InfluxDB 2.5+, docs/influxdb2-api.md §5.2): the run leaves the
         manual-run queue for kv within this request, status ``scheduled``, and the answer is sent at once; the
-        executor starts it on its next tick."""
+        executor starts it on its next tick.
+
+        InfluxDB 2.0 and 2.1 (docs/influxdb2-api.md §5.1): the coordinator runs it at once and waits for it, with the
+        request's context, as Kapacitor does: the answer comes when it has finished (still the run as created), a run
+        that failed answers ``could not execute task run`` (500) or its Flux error (400), and a client that hangs up
+        cancels it."""
+        if self.blocking:
+            return super().execute_manual_run(req, run, plan, verb, success_status)
         with self.state.lock:
             task_runs = self.state.runs_of(run.task_id)
             if run in task_runs.queued:
@@ -274,6 +283,13 @@ class InfluxTaskAPI(TaskAPI):
             task_runs.running[run.id] = run
         self.executor.schedule(run, plan)
         return json_response(success_status, plan.created_json)
+
+
+def blocks_on_runs(version):
+    """Whether an InfluxDB of this version (``v2.1.1``; '' for Cloud) answers a retry or manual run only once the run
+    has finished: 2.0 and 2.1 (coordinator.RunRetried and RunForced wait on the promise until v2.2.0's commit 84776d7)."""
+    match = re.match(r'v?(\d+)\.(\d+)', version or '')
+    return match is not None and (int(match.group(1)), int(match.group(2))) < (2, 2)
 
 
 class InfluxDB2:
@@ -287,7 +303,7 @@ class InfluxDB2:
         state.horizon_ns = min(tasks_retention * NS, HORIZON_NS) if tasks_retention > 0 else HORIZON_NS
         state.tenancy = Tenancy({}, cloud=not version)
         self.executor = Executor(state)
-        self.api = InfluxTaskAPI(state, self.executor)
+        self.api = InfluxTaskAPI(state, self.executor, blocking=blocks_on_runs(version))
         state.task_view = self.api.task_json
         self.started = now_ns()
 

@@ -31,6 +31,7 @@ class FakeKapacitor:
     """Runs per task, listed by scheduled time as Kapacitor does; each manual run POST takes the next step of
     ``script``. ``posts`` holds the scheduled times posted, ``lists`` counts listings."""
     server_type = 'kapacitor'
+    runs_block = True   # a manual run is answered once it has finished
 
     @staticmethod
     def horizon_seconds():
@@ -322,6 +323,7 @@ class FakeInfluxDB(FakeKapacitor):
     before had finished."""
 
     server_type = 'influxdb2'
+    runs_block = False   # InfluxDB 2.2 and later
 
     def __init__(self, clock, script=(), run_seconds=4.0, gone_seconds=0.0):
         super().__init__(script)

@@ -904,6 +904,20 @@ def test_server_time_follows_the_servers_clock_from_its_date_header_and_server_n
         assert client.server_now(now) == min(now, client.server_time(now))
 
 
+@pytest.mark.parametrize('server, blocks', [
+    (kapacitor(), True),
+    (routed([('GET /ping', (204, b'', {'X-Influxdb-Version': 'v2.0.9'}))]), True),
+    (routed([('GET /ping', (204, b'', {'X-Influxdb-Version': '2.1.1'}))]), True),
+    (routed([('GET /ping', (204, b'', {'X-Influxdb-Version': 'v2.2.0'}))]), False),
+    (influx(), False),                                                            # 2.7
+    (routed([('GET /ping', (204, b'', {'X-Influxdb-Build': 'Cloud'}))]), False),  # no version
+])
+def test_runs_block_on_kapacitor_and_on_influxdb_before_2_2(servers, server, blocks):
+    # InfluxDB 2.0 and 2.1 answer a retry or manual run only once the run has finished, as Kapacitor does.
+    client = KapacitorClient(url=servers(RecordingServer(server)).url, timeout=5)
+    assert client.runs_block is blocks
+
+
 def test_without_an_org_the_influxdb_horizon_is_three_days_unasked_and_kapacitors_is_14_days(servers):
     server = servers(RecordingServer(influx()))
     assert KapacitorClient(url=server.url, server_type='influxdb2').horizon_seconds() == 3 * 86400

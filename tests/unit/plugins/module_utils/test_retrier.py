@@ -43,6 +43,7 @@ class FakeKapacitor:
 
     base_url = 'http://kapacitor.example:9092'
     server_type = 'kapacitor'
+    runs_block = True   # a retry is answered once its run has finished
     clock_offset = 0   # the server's clock minus this host's: the times it writes into runs and their IDs
 
     def server_time(self, now):
@@ -692,6 +693,7 @@ class FakeInfluxDB(FakeKapacitor):
     finished."""
 
     server_type = 'influxdb2'
+    runs_block = False   # InfluxDB 2.2 and later
 
     def __init__(self, clock, script=(), run_seconds=3.0, gone_seconds=0.0, inactive=()):
         super().__init__(clock, script)

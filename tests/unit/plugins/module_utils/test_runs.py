@@ -277,8 +277,8 @@ def test_summarize_counts_every_outcome():
 def test_influxdb_could_not_execute_task_run_is_an_error_not_a_failed_new_run(verb):
     message = '%s could not execute task run: failed to find permission for user' % verb
     assert classify_retry_response(500, message, verb) == 'retried_failed'
-    assert classify_retry_response(500, message, verb, server_type='influxdb2') == 'error'
-    assert classify_retry_response(400, '%s inactive task' % verb, verb, server_type='influxdb2') == 'task_inactive'
+    assert classify_retry_response(500, message, verb, blocking=False) == 'error'
+    assert classify_retry_response(400, '%s inactive task' % verb, verb, blocking=False) == 'task_inactive'
 
 
 def test_server_label_names_each_server_type_and_the_client_uses_the_same_names():
