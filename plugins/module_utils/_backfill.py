@@ -18,8 +18,8 @@ Two phases, each one call per task on a bounded thread pool:
 * ``fill`` (not in check mode): oldest first, one at a time per task; each scheduled time is listed again just before
   its POST, the echoed ``scheduledFor`` is verified, an answer that is not a success is followed by a listing (a failed
   run exists too), an uncertain request is never sent again before a listing showed no run; a task stops at its first
-  failed run unless ``continue_on_error``. Kapacitor answers a manual run when it has finished; InfluxDB 2 answers at
-  once with the run ``scheduled``, so the run is read until it has finished before the next scheduled time is
+  failed run unless ``continue_on_error``. Kapacitor (and InfluxDB 2.0 and 2.1: ``runs_block``) answers a manual run
+  when it has finished; InfluxDB 2.2+ answers at once with the run ``scheduled``, so the run is read until it has finished before the next scheduled time is
   decided, and an inactive task (InfluxDB's 400) is skipped.
 """
 
@@ -398,7 +398,7 @@ class Backfill:
             else:
                 if 200 <= status < 300:
                     return self._created(plan, epoch, when, body)
-                kind = classify_retry_response(status, message, FORCE_RUN_VERB, self.client.runs_block)
+                kind = classify_retry_response(status, message, FORCE_RUN_VERB, blocking=self.client.runs_block)
                 server_message, message = message, 'HTTP %d: %s' % (status, message)
                 if kind == 'ambiguous':
                     kind, delay = 'uncertain', RETRY_RESEND_DELAY
@@ -485,9 +485,9 @@ class Backfill:
     def _record(self, plan, when, run, timed_out):
         status = run['status']
         error = run.get('error')
-        if timed_out and status != 'success' and self.client.server_type != 'influxdb2':  # InfluxDB cancels nothing
-            error = ('%s; run_timeout (%g s) passed first and Kapacitor cancels a run whose client hangs up: raise '
-                     'run_timeout above the time the task takes' % (error or status, self.run_timeout))
+        if timed_out and status != 'success' and self.client.runs_block:  # InfluxDB 2.2+ cancels nothing
+            error = ('%s; run_timeout (%g s) passed first and %s cancels a run whose client hangs up: raise '
+                     'run_timeout above the time the task takes' % (error or status, self.run_timeout, self.server))
         plan.created.append({'scheduled_for': when, 'run_id': run['id'], 'status': status, 'error': error})
         if status == 'success' or self.continue_on_error:
             return None

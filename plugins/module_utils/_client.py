@@ -38,7 +38,7 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._errors import
     RequestError,
     ServerUnreachable,
 )
-from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS, PRODUCTS, SERVER_TYPES
+from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import HORIZON_SECONDS, PRODUCTS, SERVER_TYPES, runs_block
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._urls import REDACTED, parse_base_url, redact_url, url_secrets
 
 URLLIB3_IMPORT_ERROR = None
@@ -70,8 +70,6 @@ RETRY_AFTER_CAP = 60.0
 # The server's clock counts as apart from this host's when the two differ by more than this (the Date header's
 # 1-second steps, and a request's latency): see server_time.
 CLOCK_SLACK = 2.0
-# The major and minor numbers of a server's version header (InfluxDB's v2.7.12, Kapacitor's 1.8.3).
-_VERSION_RE = re.compile(r'v?(\d+)\.(\d+)')
 # The circuit breaker: after this many connection-level failures in a row (no HTTP answer in between), one ping
 # decides whether the server is gone; if the ping gets no answer either, nothing more is sent in this module run.
 BREAKER_THRESHOLD = 3
@@ -617,14 +615,10 @@ class KapacitorClient:
 
     @property
     def runs_block(self):
-        """Whether a retry or manual-run POST is answered only once the new run has finished, its failure as an error:
-        on Kapacitor, and on InfluxDB 2.0 and 2.1. InfluxDB 2.2 and later, and Cloud (which names no version), answer
-        as soon as the run is scheduled."""
+        """Whether a retry or manual-run POST is answered only once the new run has finished (``runs_block`` of
+        _runs.py), from the version header of the server's answers."""
         server = self.detect()
-        if server['type'] != 'influxdb2':
-            return True
-        match = _VERSION_RE.match(server['version'] or '')
-        return match is not None and (int(match.group(1)), int(match.group(2))) < (2, 2)
+        return runs_block(server['type'], server['version'])
 
     def detect(self):
         """Tell the server type with one ``GET {base}/ping`` unless it is known; return ``server``.
@@ -704,7 +698,7 @@ class KapacitorClient:
                             transient=failure.transient) from exc
         self._count_answer()
         if self._clock_offset is None:
-            self._clock_offset = _clock_offset(response, sent)
+            self._clock_offset = _clock_offset(response, sent, time.time())
         if self._version is None and self._type is not None:
             header = 'X-Kapacitor-Version' if self._type == 'kapacitor' else 'X-Influxdb-Version'
             self._version = (response.headers.get(header) or '').strip() or None
@@ -948,6 +942,18 @@ class KapacitorClient:
         offset = self._clock_offset
         return now + offset if offset is not None and abs(offset) > CLOCK_SLACK else now
 
+    def ensure_clock(self):
+        """Read the server's clock unless an answer has already shown it: one GET of its ping, which needs no
+        credentials. Before any other request (a module given ``server_type`` and all it needs to decide) this is
+        what lets ``server_time`` know the clock; a ping that fails leaves it unknown (this host's clock)."""
+        if self._clock_offset is not None or self._unreachable is not None:
+            return
+        try:
+            self._send('GET', self.base_url + PING_PATHS.get(self._type, DETECT_PATH), None,
+                       min(self.timeout, PING_TIMEOUT))
+        except RequestError:
+            pass
+
     def server_now(self, now):
         """``server_time(now)`` when the server's clock is behind, else ``now``: never later than ``now``, as a time
         this host has passed and the server has not is not past (for the server, its scheduler has not reached it
@@ -1008,15 +1014,20 @@ class Response:
         return json.loads(self.content)
 
 
-def _clock_offset(response, sent):
-    """The server's clock minus this host's, in seconds, from the answer's ``Date`` against the time the request was
-    sent (``Date`` has whole seconds, so up to a second low; the time the request took can only make the server look
-    ahead, never behind), or None when it has none that can be read."""
+def _clock_offset(response, sent, received):
+    """The server's clock minus this host's, in seconds, from the answer's ``Date``, or None when it has none that
+    can be read. The server wrote ``Date`` (whole seconds, so up to a second low) at some moment between ``sent`` and
+    ``received`` by this host's clock, so the difference lies between ``Date - received`` and ``Date + 1 - sent``.
+    It is 0 when 0 lies between them (a slow answer never makes a right clock look ahead or behind), else the middle
+    of the two."""
     try:
         when = email.utils.parsedate_to_datetime(response.headers.get('Date', ''))
-        return None if when is None or when.tzinfo is None else when.timestamp() - sent
+        if when is None or when.tzinfo is None:
+            return None
+        low, high = when.timestamp() - received, when.timestamp() + 1 - sent
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    return 0.0 if low <= 0 <= high else (low + high) / 2
 
 
 def _retry_after(response):

@@ -15,12 +15,12 @@ exactly once:
 * afterwards every scheduled time retried is listed once more (one listing per task) and any that gained
   more than one new attempt during the call is reported in ``duplicates``.
 
-Kapacitor answers a retry when the new run has finished. InfluxDB 2 answers at once with the new run ``scheduled``
-(docs/design.md, "InfluxDB 2"): with ``wait`` the Retrier reads the new run until it has finished or ``retry_timeout``
-passed, so the outcomes mean the same on both servers; either way a worker sends its next retry only once its
-previous new run has finished (or reached its ``retry_timeout``), so that ``concurrency`` bounds the new runs in
-flight, not only the open requests. An inactive task's runs get ``task_inactive`` there and no request (InfluxDB
-would answer 400).
+Kapacitor (and InfluxDB 2.0 and 2.1: ``runs_block``) answers a retry when the new run has finished. InfluxDB 2.2+
+answers at once with the new run ``scheduled`` (docs/design.md, "InfluxDB 2"): with ``wait`` the Retrier reads the new
+run until it has finished or ``retry_timeout`` passed, so the outcomes mean the same on both servers; either way a
+worker sends its next retry only once its previous new run has finished (or reached its ``retry_timeout``), so that
+``concurrency`` bounds the new runs in flight, not only the open requests. An inactive task's runs get
+``task_inactive`` there and no request (InfluxDB would answer 400).
 """
 
 
@@ -555,6 +555,8 @@ class Retrier:
         """Decide and retry every item; returns one result per item, in order. ``self.duplicates`` lists the
         scheduled times that gained more than one new attempt during the call."""
         self._started = self._wall()
+        if self.min_age:
+            self.client.ensure_clock()   # min_age is measured by the server's clock, even if nothing is listed
         jobs = self.plan(items)
         self._shuffle(jobs)
         map_concurrently(self._retry, jobs, self.concurrency)
@@ -678,8 +680,9 @@ class Retrier:
             if self._clock() - started >= self.retry_timeout * 0.99:
                 return 'timed_out', exc.message, None, 0
             return 'ambiguous', exc.message, None, RETRY_RESEND_DELAY
-        outcome = classify_retry_response(status, server_message, blocking=self.client.runs_block)
-        if outcome == 'retried' and not self.client.runs_block:  # accepted: the run is scheduled, its fate to come
+        blocking = self.client.runs_block
+        outcome = classify_retry_response(status, server_message, blocking=blocking)
+        if outcome == 'retried' and not blocking:  # accepted: the new run is scheduled, its fate still to come
             if not isinstance(body.get('id'), str) or not body['id']:  # not InfluxDB's answer: look before resending
                 return 'ambiguous', 'HTTP %d without the ID of a new run' % status, None, RETRY_RESEND_DELAY
             return 'accepted', None, {'id': body['id'], 'status': body.get('status') or 'scheduled'}, 0

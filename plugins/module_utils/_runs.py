@@ -238,6 +238,20 @@ SERVER_TYPES = ('kapacitor', 'influxdb2')
 PRODUCTS = {'kapacitor': 'Kapacitor', 'influxdb2': 'InfluxDB', None: 'Kapacitor or InfluxDB'}
 
 
+# The major and minor numbers of a server's version header (InfluxDB's v2.7.12, Kapacitor's 1.8.3).
+_VERSION_RE = re.compile(r'v?(\d+)\.(\d+)', re.IGNORECASE)
+
+
+def runs_block(server_type, version):
+    """Whether a retry or manual-run POST is answered only once the new run has finished, its failure as an error:
+    on Kapacitor, and on InfluxDB 2.0 and 2.1 (``version`` as the server's header gives it). InfluxDB 2.2 and later,
+    and Cloud (which names no version), answer as soon as the run is scheduled."""
+    if server_type != 'influxdb2':
+        return True
+    match = _VERSION_RE.match(version or '')
+    return match is not None and (int(match.group(1)), int(match.group(2))) < (2, 2)
+
+
 def server_label(server_type):
     """The server's name in messages: ``Kapacitor`` or ``InfluxDB`` (``server_type`` as the client says it)."""
     return PRODUCTS[server_type]
@@ -638,9 +652,10 @@ def classify_retry_response(status, message, verb='failed to retry run:', blocki
     if status == 404 and message.startswith(verb):
         return 'not_found'
     if status in (400, 500) and message.startswith(verb):
+        # InfluxDB 2.0 wrote 'Error exhausting result iterator; Err: ...', later releases and Kapacitor lowercase.
         executed = ('could not execute task run', 'unexpected error from queryd',
-                    'could not parse Flux script', 'error exhausting result iterator')
-        if blocking and any(marker in message for marker in executed):
+                    'could not parse flux script', 'error exhausting result iterator')
+        if blocking and any(marker in message.lower() for marker in executed):
             return 'retried_failed'
         return 'error'
     if status in (502, 503, 504) or status >= 500:

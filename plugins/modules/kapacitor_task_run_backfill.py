@@ -18,9 +18,10 @@ description:
   - Runs are created oldest first, one at a time per task (tasks are worked on concurrently, O(concurrency)). Just
     before each request the scheduled time is listed again, so a run another job created meanwhile is not doubled; the
     C(scheduledFor) Kapacitor echoes is checked, and a task stops when it differs.
-  - Kapacitor answers a manual run when it has finished, with an error when the run failed (the run exists all the
-    same). InfluxDB 2 answers at once with the run C(scheduled); the module reads the run until it has finished
-    (every 0.5 to 2 seconds, for at most O(run_timeout)) before it decides the task's next scheduled time, and skips a
+  - Kapacitor (and InfluxDB 2.0 and 2.1, told by their version header) answers a manual run when it has finished,
+    with an error when the run failed (the run exists all the same). InfluxDB 2.2+ answers at once with the run
+    C(scheduled); the module reads the run until it has finished (every 0.5 to 2 seconds, for at most
+    O(run_timeout)) before it decides the task's next scheduled time, and skips a
     task InfluxDB refuses a manual run of because it was deactivated meanwhile. After any answer that is not a success
     the module lists the scheduled time before deciding; a request whose fate is unknown (a dropped connection, a
     proxy's 502, 503 or 504, a 429) is sent again only when that listing shows no run. A task stops at its first
@@ -138,7 +139,7 @@ options:
     description:
       - Seconds one manual run's request may take. Kapacitor answers when the run has finished, and cancels the run
         when the client hangs up, so set it above the time the task takes.
-      - On InfluxDB 2, which answers at once, the seconds to wait for the run to finish. A run still unfinished then
+      - On InfluxDB 2.2+, which answers at once, the seconds to wait for the run to finish. A run still unfinished then
         stops its task (InfluxDB does not cancel it). A run InfluxDB no longer finds (HTTP 404) for more than 10
         seconds in a row stops its task at once with an error naming it.
     type: float

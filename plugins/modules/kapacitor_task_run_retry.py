@@ -20,9 +20,10 @@ description:
   - The retry request is never re-sent blindly. When its fate is unknown (a dropped connection, a read timeout, a
     proxy's 502, 503 or 504) or it was refused with 429, the module lists that scheduled time again and reports the
     new attempt if one appeared; only if none did is the request sent again, at most 4 sends in all.
-  - Kapacitor answers a retry request when the new run has finished. InfluxDB 2 answers at once with the new run
-    C(scheduled) and runs it about a second later; with O(wait) (the default) the module reads the new run until it
-    has finished, so V(retried), V(retried_failed) and V(timed_out) mean the same on both servers.
+  - Kapacitor answers a retry request when the new run has finished. InfluxDB 2 (2.2 and later, and Cloud) answers
+    at once with the new run C(scheduled) and runs it about a second later; with O(wait) (the default) the module
+    reads the new run until it has finished, so V(retried), V(retried_failed) and V(timed_out) mean the same on both
+    servers. InfluxDB 2.0 and 2.1 answered as Kapacitor does; the module tells them by their version header.
   - On InfluxDB 2 no retry is sent for a run of an inactive task (InfluxDB would refuse it); its outcome is
     V(task_inactive). On Kapacitor, which retries runs of inactive tasks, nothing changes.
   - The module fails when any outcome is V(error) or V(not_found), and still returns every result; its message
@@ -134,9 +135,9 @@ options:
         down. With O(min_age=30m) each attempt waits until the previous one is 30 minutes old, so three attempts
         span an hour.
       - Decided from the latest attempt's finish time as Kapacitor listed it, against the server's clock (read from
-        the C(Date) header of its first answer, or of a reverse proxy in front of it) when that differs from this
-        host's by more than 2 seconds. With O(refresh=false), O(runs) entries without C(finished_at) are listed again
-        rather than guessed about.
+        the C(Date) header of its first answer, or of a reverse proxy in front of it; one C(GET) of its ping when the
+        module has nothing else to ask first) when that differs from this host's by more than 2 seconds. With
+        O(refresh=false), O(runs) entries without C(finished_at) are listed again rather than guessed about.
     type: raw
     default: 0
   skip_errors:
@@ -160,7 +161,7 @@ options:
     description:
       - How many retries run at the same time, from 1 to 100 (Kapacitor runs at most 100 task runs at once).
       - Each retry request lasts as long as the new run executes, so concurrency is what makes many retries fast.
-      - On InfluxDB 2 it bounds the new runs in flight, not only the open requests - each of the O(concurrency)
+      - On InfluxDB 2.2+ it bounds the new runs in flight, not only the open requests - each of the O(concurrency)
         workers sends its next retry only when its previous new run has finished (or reached O(retry_timeout)), also
         with O(wait=false).
     type: int
@@ -171,7 +172,7 @@ options:
       - Kapacitor answers a retry only when the new run has finished, and a client that gives up B(cancels) that run.
         So this must be longer than your slowest task runs; the default is 30 minutes. A retry that outlasts it gets
         the outcome V(timed_out), and the cancelled run counts as an attempt.
-      - On InfluxDB 2, the seconds to wait for the new run to finish (O(wait)). A run still unfinished then gets
+      - On InfluxDB 2.2+, the seconds to wait for the new run to finish (O(wait)). A run still unfinished then gets
         V(timed_out) too, but InfluxDB does not cancel it; a later call sees how it ended. A new run InfluxDB no
         longer finds (HTTP 404) for more than 10 seconds in a row ends the wait at once with V(error) (V(not_found)
         when its task was deleted), as a finished run is missing only for a moment while InfluxDB records it.
@@ -179,14 +180,15 @@ options:
     default: 1800
   wait:
     description:
-      - On InfluxDB 2, wait for each new run to finish (reading it every 0.5 to 2 seconds, for at most
+      - On InfluxDB 2.2+, wait for each new run to finish (reading it every 0.5 to 2 seconds, for at most
         O(retry_timeout)) and report how it ended - V(retried) when it succeeded, V(retried_failed) when it failed.
       - With V(false), a retry InfluxDB accepted is V(retried) at once, with RV(results[].status_after) as InfluxDB
         answered (V(scheduled)), whatever becomes of the run; a later call (or
         M(tickstack.kapacitor.kapacitor_task_runs_info)) shows how it ended. The module still paces itself - a worker
         waits for its previous new run to finish before it sends the next retry, so at most O(concurrency) new runs
         are unfinished at once - but it does not wait for the last new run of each worker.
-      - Kapacitor answers only when the new run has finished, so there the option changes nothing.
+      - Kapacitor (and InfluxDB 2.0 and 2.1) answer only when the new run has finished, so there the option changes
+        nothing.
     type: bool
     default: true
     version_added: 0.2.0

@@ -362,6 +362,17 @@ def test_inactive_tasks_on_influxdb_are_counted_as_not_retried_and_still_failing
     assert 'timed out (retry_timeout reached; InfluxDB goes on with the new run): 1' in lines
 
 
+@pytest.mark.parametrize('server, fate', [
+    ({'type': 'kapacitor', 'version': '1.8.3'}, 'Kapacitor canceled the new run'),
+    ({'type': 'influxdb2', 'version': 'v2.1.1'}, 'InfluxDB canceled the new run'),   # 2.0 and 2.1 block, as Kapacitor
+    ({'type': 'influxdb2', 'version': None}, 'InfluxDB goes on with the new run'),   # Cloud
+])
+def test_the_timed_out_line_says_what_became_of_the_run_on_each_server(server, fate):
+    value = summary(found(row('2000000000000002'), server=server),
+                    [result('2000000000000002', 'timed_out', msg='retry_timeout 5.0 s reached')])
+    assert 'timed out (retry_timeout reached; %s): 1' % fate in retry_summary_lines(value)
+
+
 def test_the_list_of_runs_and_their_logs_is_bounded():
     results = [result('%016x' % index, 'retried_failed', log=['one', 'two ' * 100]) for index in range(1, 5)]
     lines = lines_of(results, summary_runs=2, log_lines=2)

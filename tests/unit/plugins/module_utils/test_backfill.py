@@ -376,6 +376,39 @@ class FakeInfluxDB(FakeKapacitor):
         return 201, dict(run), None
 
 
+class FakeInfluxDB21(FakeKapacitor):
+    """InfluxDB 2.0 or 2.1: a manual run is answered once it has finished, as on Kapacitor (a failed one with a
+    500), and a client that hangs up cancels it; ``gets`` counts the reads of a single run."""
+
+    server_type = 'influxdb2'
+    runs_block = True
+
+    def __init__(self, clock, script=()):
+        super().__init__(script)
+        self.clock = clock
+        self.gets = 0
+
+    @staticmethod
+    def horizon_seconds():
+        return 3 * 86400
+
+    def get_task(self, task_id):
+        return {'id': task_id, 'status': 'active'} if task_id in self.runs else None
+
+    def get_run(self, task_id, run_id):
+        self.gets += 1
+        return next((dict(run) for run in self.runs.get(task_id, []) if run['id'] == run_id), None)
+
+    def force_run(self, task_id, scheduled_for, timeout):
+        if self.script and self.script[0] == 'timeout':   # the client gave up first: the run is cancelled
+            self.script.pop(0)
+            self.posts.append(scheduled_for)
+            self.clock.now += timeout
+            self.add(rfc3339_to_epoch(scheduled_for), 'failed', manual=True, task_id=task_id)
+            raise AmbiguousRequest('Read timed out. (read timeout=%s)' % timeout, method='POST')
+        return super().force_run(task_id, scheduled_for, timeout)
+
+
 def influx_backfill(client, **options):
     options.setdefault('after', NOW - 3 * 3600)
     options.setdefault('before', None)
@@ -482,6 +515,27 @@ def test_influxdb_a_500_could_not_execute_task_run_stops_the_task_naming_the_que
     assert 'created run %s (scheduled)' % queued['id'] in entry['reason'] and client.clock.now - 1000.0 < 5.0
     assert 'without scheduling it' in entry['reason']  # the client's hint, the same words as for a retry
     assert len(entry['not_created']) == len(missing)
+
+
+def test_influxdb_2_1_a_manual_run_is_done_when_answered_and_its_failure_is_a_failed_run_not_a_refusal():
+    client = FakeInfluxDB21(FakeClock())
+    missing = seed_with_gap(client)
+    entry = influx_backfill(client).run([task()])[0][0]
+    assert entry['outcome'] == 'backfilled' and [run['status'] for run in entry['created']] == ['success'] * len(missing)
+    assert client.gets == 0   # the 201 came once the run had succeeded: nothing to read
+    client = FakeInfluxDB21(FakeClock(), script=['fail'])
+    missing = seed_with_gap(client)
+    entry = influx_backfill(client).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['outcome'] == 'failed' and entry['created'][0]['status'] == 'failed'
+    assert len(entry['not_created']) == len(missing) - 1
+
+
+def test_influxdb_2_1_a_manual_run_post_timed_out_says_the_run_was_cancelled():
+    client = FakeInfluxDB21(FakeClock(), script=['timeout'])
+    seed_with_gap(client)
+    entry = influx_backfill(client, run_timeout=30.0).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['created'][0]['status'] == 'failed'
+    assert 'InfluxDB cancels a run whose client hangs up' in entry['created'][0]['error']
 
 
 def test_influxdb_a_manual_run_post_timed_out_records_the_run_and_never_says_it_was_cancelled():

@@ -899,9 +899,32 @@ def test_server_time_follows_the_servers_clock_from_its_date_header_and_server_n
     assert client.list_tasks_page(10) == []
     if offset is None:
         assert client.server_time(now) == client.server_now(now) == now
-    else:   # Date has whole seconds: up to a second more
-        assert now + offset - 1.5 <= client.server_time(now) <= now + offset + 0.5
+    else:   # Date has whole seconds: the offset taken is the one nearest 0 that the second it names allows
+        assert now + offset - 1.5 <= client.server_time(now) <= now + offset + 1.5
         assert client.server_now(now) == min(now, client.server_time(now))
+
+
+def test_a_slow_first_answer_does_not_make_a_right_clock_look_ahead(servers):
+    # The server stamps Date when it answers, 3 s after the request left: the clock is right all the same.
+    def behaviour(conn, request):
+        time.sleep(3.2)
+        value = email.utils.formatdate(time.time(), usegmt=True)
+        routed([('GET', (200, b'{"tasks": []}', {'Date': value}))])(conn, request)
+    client = KapacitorClient(url=servers(RecordingServer(behaviour)).url, server_type='kapacitor', timeout=10)
+    assert client.list_tasks_page(10) == []
+    now = time.time()
+    assert client.server_time(now) == now
+
+
+def test_ensure_clock_pings_once_when_no_answer_has_shown_the_clock(servers):
+    behind = {'Date': email.utils.formatdate(time.time() - 600, usegmt=True)}   # read once, at the ping
+    server = servers(RecordingServer(routed([('GET', (204, b'', behind))])))
+    client = KapacitorClient(url=server.url, server_type='kapacitor', timeout=5)
+    now = time.time()
+    client.ensure_clock()
+    client.ensure_clock()
+    assert request_lines(server) == ['GET /kapacitor/v1/ping HTTP/1.1']
+    assert now - 601.5 <= client.server_time(now) <= now - 598.5
 
 
 @pytest.mark.parametrize('server, blocks', [
@@ -911,11 +934,22 @@ def test_server_time_follows_the_servers_clock_from_its_date_header_and_server_n
     (routed([('GET /ping', (204, b'', {'X-Influxdb-Version': 'v2.2.0'}))]), False),
     (influx(), False),                                                            # 2.7
     (routed([('GET /ping', (204, b'', {'X-Influxdb-Build': 'Cloud'}))]), False),  # no version
+    (routed([('GET /ping', (204, b'', {'X-Influxdb-Version': 'V2.1.1'}))]), True),
+    (routed([('GET /ping', (204, b'', {'X-Influxdb-Version': 'v2.10.0'}))]), False),
 ])
 def test_runs_block_on_kapacitor_and_on_influxdb_before_2_2(servers, server, blocks):
     # InfluxDB 2.0 and 2.1 answer a retry or manual run only once the run has finished, as Kapacitor does.
     client = KapacitorClient(url=servers(RecordingServer(server)).url, timeout=5)
     assert client.runs_block is blocks
+
+
+def test_runs_block_reads_the_version_of_the_first_answer_when_the_type_is_given(servers):
+    server = servers(RecordingServer(influx([('GET /api/v2/tasks', (200, b'{"tasks": []}',
+                                                                    {'X-Influxdb-Version': 'v2.1.1'}))])))
+    client = KapacitorClient(url=server.url, server_type='influxdb2', org_id=ORG_ID, timeout=5)
+    assert client.runs_block is False     # nothing known yet: as InfluxDB 2.2 and later
+    client.list_tasks_page(10)
+    assert client.runs_block is True and request_lines(server)[0].startswith('GET /api/v2/tasks?')
 
 
 def test_without_an_org_the_influxdb_horizon_is_three_days_unasked_and_kapacitors_is_14_days(servers):

@@ -45,9 +45,17 @@ class FakeKapacitor:
     server_type = 'kapacitor'
     runs_block = True   # a retry is answered once its run has finished
     clock_offset = 0   # the server's clock minus this host's: the times it writes into runs and their IDs
+    answered = False   # whether any request was answered, and with it the server's clock read (Date)
+    pings = 0
 
     def server_time(self, now):
-        return now + self.clock_offset   # as the client gives it, from the Date header of its first answer
+        # As the client gives it: this host's now until an answer's Date has shown the server's clock.
+        return now + self.clock_offset if self.answered else now
+
+    def ensure_clock(self):
+        if not self.answered:
+            self.pings += 1
+            self.answered = True
 
     @staticmethod
     def horizon_seconds():
@@ -60,6 +68,7 @@ class FakeKapacitor:
         self.script = list(script)
         self.posts = []
         self.lists = 0
+        self.gets = 0
         self.serial = 0
         self.on_list = None
 
@@ -75,6 +84,8 @@ class FakeKapacitor:
 
     # -- what KapacitorClient offers
     def get(self, path):
+        self.answered = True
+        self.gets += 1
         dummy, task_id, dummy2, run_id = path.strip('/').split('/')
         for run in self.runs.get(task_id, []):
             if run['id'] == run_id:
@@ -89,9 +100,11 @@ class FakeKapacitor:
             return None
 
     def get_task(self, task_id):
+        self.answered = True
         return {'id': task_id} if task_id in self.tasks else None
 
     def list_runs_page(self, task_id, params):
+        self.answered = True
         self.lists += 1
         if self.on_list:
             self.on_list(self, task_id)
@@ -102,6 +115,7 @@ class FakeKapacitor:
                 and (before is None or rfc3339_to_epoch(run['scheduledFor']) < before)][:params['limit']]
 
     def retry_run(self, task_id, run_id, timeout):
+        self.answered = True
         self.posts.append(run_id)
         step = self.script.pop(0) if self.script else 'ok'
         original = self.get('/tasks/%s/runs/%s' % (task_id, run_id))
@@ -148,10 +162,25 @@ def retrier(client, clock, **options):
     return Retrier(client, clock=clock, wall=lambda: NOW, sleep=clock.sleep, shuffle=lambda jobs: None, **options)
 
 
-def one(script=(), **options):
+class FakeInfluxDB21(FakeKapacitor):
+    """InfluxDB 2.0 or 2.1: a retry is answered once its run has finished, as on Kapacitor; the authorizer looks the
+    task up first."""
+
+    server_type = 'influxdb2'
+
+    def get_task(self, task_id):
+        task = super().get_task(task_id)
+        return task and dict(task, status='active')
+
+
+# The servers whose retry answers come once the new run has finished.
+BLOCKING_SERVERS = pytest.mark.parametrize('server_class', [FakeKapacitor, FakeInfluxDB21], ids=['kapacitor', 'influxdb2.1'])
+
+
+def one(script=(), server_class=FakeKapacitor, **options):
     """A failed run, retried by a Retrier with ``options``; returns (result, fake server, clock)."""
     clock = FakeClock()
-    server = FakeKapacitor(clock, script)
+    server = server_class(clock, script)
     failed = server.add(TASK, 'failed')
     result = retrier(server, clock, **options).run([RetryItem(TASK, failed['id'])])[0]
     return result, server, clock
@@ -164,16 +193,24 @@ def test_options_are_keywords_only():
         Retrier(FakeKapacitor(FakeClock()), 3, False, 4, 60.0, False, True)  # pylint: disable=too-many-function-args
 
 
-def test_200_creates_exactly_one_attempt():
-    result, server, dummy = one(['ok'])
+@BLOCKING_SERVERS
+def test_200_creates_exactly_one_attempt(server_class):
+    result, server, dummy = one(['ok'], server_class)
     assert result['outcome'] == 'retried'
     assert len(server.posts) == 1 and len(server.attempts()) == 2
     assert result['new_run_id'] == server.attempts()[1]['id']
     assert (result['status_after'], result['attempts'], result['attempts_after']) == ('success', 1, 2)
 
 
-def test_500_from_the_new_run_is_retried_failed_with_its_log():
-    result, server, dummy = one(['fail'])
+def test_influxdb_2_1_reads_no_new_run_after_its_200_as_kapacitor():
+    # The 200 came when the new run had succeeded: no GET of it, where InfluxDB 2.2+ would be read until it ends.
+    kapacitor, influx = one(['ok'])[1], one(['ok'], FakeInfluxDB21)[1]
+    assert influx.gets == kapacitor.gets and [len(server.posts) for server in (kapacitor, influx)] == [1, 1]
+
+
+@BLOCKING_SERVERS
+def test_500_from_the_new_run_is_retried_failed_with_its_log(server_class):
+    result, server, dummy = one(['fail'], server_class)
     assert result['outcome'] == 'retried_failed'
     assert result['new_run_id'] == server.attempts()[1]['id']
     assert 'could not execute task run: boom' in result['log']
@@ -212,12 +249,14 @@ def test_a_proxy_5xx_is_sent_at_most_four_times_then_is_an_error():
     assert 'sent 4 times' in result['msg']
 
 
-def test_a_time_out_is_timed_out_names_retry_timeout_and_counts_the_burned_attempt():
-    result, server, dummy = one(['timeout'], retry_timeout=2.5, max_attempts=3)
+@BLOCKING_SERVERS
+def test_a_time_out_is_timed_out_names_retry_timeout_and_counts_the_burned_attempt(server_class):
+    result, server, dummy = one(['timeout'], server_class, retry_timeout=2.5, max_attempts=3)
     assert result['outcome'] == 'timed_out'
     assert len(server.posts) == 1
     assert 'retry_timeout is 2.5 seconds' in result['msg']
-    assert 'cancelled' in result['msg'] and 'client gave up' in result['msg']
+    product = 'InfluxDB' if server_class is FakeInfluxDB21 else 'Kapacitor'
+    assert '%s cancelled' % product in result['msg'] and 'client gave up' in result['msg']
     assert 'attempt 2 of max_attempts 3' in result['msg']
     assert result['new_run_id'] == server.attempts()[1]['id'] and result['attempts_after'] == 2
 
@@ -372,6 +411,20 @@ def test_not_found_names_the_true_cause():
     assert 'Kapacitor only keeps runs of the last 14 days' in results[2]['msg']
     assert 'belongs to another task or is wrong' in results[3]['msg'] and 'only keeps' not in results[3]['msg']
     assert 'task 0a1b2c3d4e5f6791 not found' in results[4]['msg']
+
+
+@pytest.mark.parametrize('offset', [-86400, 86400])
+def test_not_found_judges_the_horizon_by_the_servers_clock(offset):
+    # A run ID is stamped by the server's clock, a day behind this host's or a day ahead: by this host's clock, an ID
+    # of 14 days minus 2 hours ago (by the server's) would look beyond the horizon, or one of 14 days and 2 hours
+    # within it.
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    server.clock_offset = offset
+    within, beyond = (snowflake(NOW + offset - 14 * 86400 + sign * 7200, index) for index, sign in ((1, 1), (2, -1)))
+    results = retrier(server, clock).run([RetryItem(TASK, within), RetryItem(TASK, beyond)])
+    assert [result['outcome'] for result in results] == ['not_found', 'not_found']
+    assert ['only keeps runs of the last 14 days' in result['msg'] for result in results] == [False, True], results
 
 
 def test_a_paging_error_becomes_an_error_result_for_each_run_of_the_task():
@@ -618,7 +671,20 @@ def test_refresh_false_decides_the_policy_from_finished_at_and_error_without_a_l
              runs_info_entry(parse, finished_at=parse['finishedAt'], error=PARSE)]
     results = retrier(server, clock, refresh=False, min_age=600, skip_errors=['parse']).run(items)
     assert [entry['outcome'] for entry in results] == ['deferred', 'skipped']
-    assert server.lists == 0 and server.posts == []
+    assert server.lists == 0 and server.posts == [] and server.pings == 1
+
+
+def test_refresh_false_measures_min_age_by_the_servers_clock_though_nothing_is_listed():
+    # With server_type given and entries that say all the policy needs, no request precedes the decision: the
+    # server's clock is read first, or a failure of 5 minutes ago by a clock 20 minutes behind looks 25 minutes old.
+    clock = FakeClock()
+    server = FakeKapacitor(clock)
+    server.clock_offset = -1200
+    young = failed_at(server, 300)
+    results = retrier(server, clock, refresh=False, min_age=600).run(
+        [runs_info_entry(young, finished_at=young['finishedAt'], error=OUTAGE)])
+    assert [entry['outcome'] for entry in results] == ['deferred'] and 'failed 5m ago' in results[0]['msg']
+    assert server.lists == 0 and server.posts == [] and server.pings == 1
 
 
 @pytest.mark.parametrize('missing', ['finished_at', 'error'])
