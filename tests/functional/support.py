@@ -147,6 +147,10 @@ class SimControl:
     def faults(self, **settings):
         return self._control('POST', '/_sim/faults', settings)
 
+    def scheduler(self, running):
+        """Stop the live scheduler (False), or restart it (True: latestCompleted becomes now, no catch-up)."""
+        return self._control('POST', '/_sim/scheduler', {'running': running})
+
     def requests_to(self, route):
         return self.stats()['requests'].get(route, 0)
 

@@ -309,6 +309,39 @@ def test_a_server_whose_clock_is_behind_gets_no_run_for_a_time_it_has_not_reache
         sim.process.stop()
 
 
+@pytest.mark.flavors('kapacitor', 'influxdb2')
+def test_a_real_restart_gap_is_filled_while_the_live_scheduler_goes_on_and_no_slot_gets_two_runs(sim):
+    # The server's scheduler runs the task every 2 s, is down for about 6 s, restarts (skipping those slots, as
+    # Kapacitor and InfluxDB do) and keeps going while the module backfills: the gap gets one run per slot, and no
+    # slot the scheduler ran or runs meanwhile gets a second one.
+    now = int(time.time())
+    task_id = load_task(sim, every='2s', run_seconds=0.2, live=True, schedule_runs={'from': rfc(now - 60)})
+    time.sleep(2.5)
+    sim.scheduler(False)
+    stopped = time.time()
+    time.sleep(6)
+    sim.scheduler(True)
+    restarted = time.time()
+    time.sleep(8)     # past grace, and a few slots after the restart: the window holds both sides of the gap
+    args = dict(after_time='2m', grace='3s')
+    result = influx_backfill(sim, **args) if sim.flavor == 'influxdb2' else backfill(sim, **args)
+    assert result.rc == 0, result
+    # Every slot the module judged (before its now minus grace), read once the scheduler's last run there ended.
+    window = result['tasks'][0]['window']
+    assert window['before_limited_by'] == 'grace', window
+    before = int(rfc3339_to_epoch(window['before_time']))
+    time.sleep(0.5)
+    runs = [(when, manual) for when, manual, dummy in runs_of(sim, task_id) if when < before]
+    slots = sorted(when for when, dummy in runs)
+    assert len(slots) == len(set(slots)), sorted(runs)                     # no slot has two runs
+    assert slots == every_slots(2, slots[0] - 1, before), sorted(runs)     # and none is missing, to the window's end
+    assert any(when > restarted and not is_manual for when, is_manual in runs), sorted(runs)   # the scheduler's, after
+    manual = sorted(when for when, is_manual in runs if is_manual)
+    gap = every_slots(2, int(stopped) - 2, int(restarted) + 1)
+    assert manual and set(manual) <= set(gap), (manual, gap)              # only the restart's gap was filled
+    assert result['tasks'][0]['outcome'] == 'backfilled' and len(result['tasks'][0]['created']) == len(manual)
+
+
 def test_a_task_that_calls_tasks_last_success_is_refused(sim):
     now = int(time.time())
     task_id, dummy, dummy = outage_task(sim, now, flux=LAST_SUCCESS_FLUX)

@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sim_support import TASKS, assert_error
+from sim_support import TASKS, assert_error, wait_for
 
 TASK_ID = '0a1b2c3d4e5f6789'
 UTC = timezone.utc
@@ -332,3 +332,76 @@ def test_a_chunked_manual_run_body_is_read_whatever_its_size(make_sim):
     response = force(client, data=(chunk.encode() for chunk in (body[:500], body[500:])))
     assert response.status_code == 201 and response.json()['scheduledFor'] == '2024-05-01T10:00:00Z', response.text
     assert response.request.headers.get('Transfer-Encoding') == 'chunked'
+
+
+def unix(text):
+    return int(parse(text).timestamp())
+
+
+def test_a_live_task_gets_each_slot_once_as_it_comes_and_a_restart_skips_the_slots_it_was_down_for(make_sim):
+    # every 2s: the scheduler dispatches each slot once its time has come, the run takes run_seconds, then ends
+    # and moves latestCompleted; stopped, it dispatches nothing; restarted, it resets latestCompleted to now and
+    # goes on strictly after it, so the slots in between never get a run (docs/backfill.md, "Why there are gaps").
+    dummy, client = load(make_sim, every='2s', run_seconds=0.3, live=True)
+    first = wait_for(lambda: [run for run in client.state_runs(TASK_ID) if run['status'] == 'success'], timeout=5.0,
+                     what='a live run finished')[0]
+    assert not first['manual'] and parse_nanos(first['started_at']) >= parse(first['scheduled_for'])
+    assert unix(first['scheduled_for']) % 2 == 0                          # on the grid (62135596800 is even)
+    assert unix(task_json(client)['latestCompleted']) >= unix(first['scheduled_for'])
+    assert client.post('/_sim/scheduler', json={'running': False}).json() == {'running': False}
+    time.sleep(0.3)   # a run dispatched just before the stop ends
+    stopped_at, before = time.time(), client.state_runs(TASK_ID)
+    time.sleep(4.5)
+    assert client.state_runs(TASK_ID) == before                          # down: nothing dispatched
+    assert client.post('/_sim/scheduler', json={'running': True}).json() == {'running': True}
+    restarted_at = time.time()
+    assert unix(task_json(client)['latestCompleted']) >= int(restarted_at) - 1   # the restart reset
+    after = wait_for(lambda: [run for run in client.state_runs(TASK_ID) if unix(run['scheduled_for']) > restarted_at],
+                     timeout=5.0, what='a run after the restart')
+    times = sorted(unix(run['scheduled_for']) for run in client.state_runs(TASK_ID))
+    assert len(times) == len(set(times))                                   # each slot once
+    skipped = [slot for slot in range(times[0], times[-1], 2) if slot not in times]
+    assert skipped and all(stopped_at - 2 < slot <= restarted_at for slot in skipped), (skipped, stopped_at, restarted_at)
+    assert all(not run['manual'] for run in after)
+
+
+def test_a_live_task_skips_its_inactive_period_and_the_outages_its_scenario_declares(make_sim):
+    # Reactivation sets latestCompleted to now and the scheduler goes on strictly after it; an outage that ended
+    # (a restart) after the scenario's last scheduler run is not filled in either.
+    now = int(time.time())
+    schedule = {'from': datetime.fromtimestamp(now - 60, UTC).strftime('%Y-%m-%dT%H:%M:%SZ'),
+                'outages': [{'from': '-30s', 'to': '-1s'}]}
+    dummy, client = load(make_sim, every='2s', run_seconds=0.1, live=True, schedule_runs=schedule)
+    time.sleep(0.5)
+    assert all(unix(run['scheduled_for']) <= now - 30 or unix(run['scheduled_for']) > now - 1
+               for run in client.state_runs(TASK_ID)), 'the outage was filled in'
+    assert client.request('PATCH', '%s/%s' % (TASKS, TASK_ID), json={'status': 'inactive'}).status_code == 200
+    inactive_from = time.time()
+    time.sleep(4.5)
+    assert client.request('PATCH', '%s/%s' % (TASKS, TASK_ID), json={'status': 'active'}).status_code == 200
+    active_from = time.time()
+    wait_for(lambda: any(unix(run['scheduled_for']) > active_from for run in client.state_runs(TASK_ID)), timeout=5.0,
+             what='a run after the reactivation')
+    inside = [run for run in client.state_runs(TASK_ID) if inactive_from + 1 < unix(run['scheduled_for']) <= active_from]
+    assert inside == [], inside
+
+
+def test_a_live_task_with_a_schedule_the_scheduler_cannot_follow_stops_alone(make_sim):
+    tasks = [{'id': TASK_ID, 'name': 'a', 'every': '2s', 'run_seconds': 0.1, 'live': True},
+             {'id': '0a1b2c3d4e5f6790', 'name': 'b', 'every': '2s', 'run_seconds': 0.1, 'live': True}]
+    dummy, client = make_sim({'tasks': tasks})
+    # Kapacitor accepts every: 1mo, but no scheduler grid follows it: the other live task goes on.
+    assert client.request('PATCH', '%s/0a1b2c3d4e5f6790' % TASKS, json={'every': '1mo'}).status_code == 200
+    count = len(client.state_runs(TASK_ID))
+    wait_for(lambda: len(client.state_runs(TASK_ID)) > count, timeout=5.0, what='the other live task goes on')
+
+
+def test_live_needs_a_schedule_and_a_known_status(make_sim):
+    dummy, client = make_sim()
+    for task, words in (({'name': 'x', 'every': '1m', 'live': 'yes'}, 'live must be true'),
+                        ({'name': 'x', 'every': '1mo', 'live': True}, 'live needs a schedule the scheduler can follow'),
+                        ({'name': 'x', 'every': '1m', 'live': True, 'live_status': 'maybe'}, 'live_status')):
+        response = client.post('/_sim/scenario', json={'tasks': [task]})
+        assert response.status_code == 400 and words in response.json()['error'], response.text
+    response = client.post('/_sim/scheduler', json={'running': 'no'})
+    assert response.status_code == 400 and 'running' in response.json()['error']

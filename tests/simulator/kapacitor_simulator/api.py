@@ -25,6 +25,7 @@ from .encoding import (
 from .flux_options import parse_task_options, rewrite_task_options
 from .ids import fmt_id, parse_id
 from .model import ClientGone, ExecutionPlan, Run, Task, finish_run
+from .scheduler import LiveSchedule
 
 
 class TaskAPI:
@@ -146,11 +147,18 @@ class TaskAPI:
             now = now_ns()
             task.flux = flux
             task.apply_options(parsed)
+            if task.live:   # the scheduler re-aligns the task from its latestScheduled (docs/backfill.md)
+                try:
+                    task.live = LiveSchedule(task, task.live.latest)
+                except ValueError:
+                    task.live = None                          # a schedule it cannot follow: no more live runs
             if body.get('description') is not None:
                 task.description = body['description']
             if body.get('status') is not None:
                 if task.status == 'inactive' and body['status'] == 'active':
                     task.latest_completed = now - now % NS    # docs/kapacitor-api.md §4.3: no backfill after re-activation
+                    if task.live:
+                        task.live.anchor(now // NS)           # and the live scheduler skips the inactive period
                 task.status = body['status']
             task.updated_at = now
             return json_response(200, self.task_json(task))

@@ -44,6 +44,12 @@ def _route(state, method, path, query, body):
         with state.lock:
             state.faults = faults
         return json_response(200, {'ok': True})
+    if (method, path) == ('POST', '/_sim/scheduler'):
+        running = json.loads(body or b'{}').get('running')
+        if not isinstance(running, bool):
+            raise ValueError('expected {"running": true} or {"running": false}')
+        state.scheduler.set_running(running)
+        return json_response(200, {'running': running})
     if (method, path) == ('POST', '/_sim/stop'):
         return json_response(200, {'ok': True})     # the handler stops the server once this is sent
     return json_response(404, {'error': 'unknown control route %s %s' % (method, path)})

@@ -17,7 +17,8 @@ class Task:
 
     __slots__ = ('id', 'name', 'status', 'flux', 'every', 'cron', 'offset', 'description', 'owner', 'created_at',
                  'updated_at', 'latest_completed', 'last_run_status', 'last_run_error', 'run_seconds', 'queue_seconds',
-                 'retry_outcomes', 'retry_error', 'kv_linger_seconds', 'org_id', 'type', 'script_id')
+                 'retry_outcomes', 'retry_error', 'kv_linger_seconds', 'org_id', 'type', 'script_id', 'live',
+                 'live_status')
 
     def __init__(self, task_id, flux, owner, created_at):
         self.id = task_id
@@ -38,6 +39,8 @@ class Task:
         self.org_id = None                      # InfluxDB 2 mode only: the owning organization's ID
         self.type = 'system'                    # InfluxDB 2 mode only: a check's or notification rule's type otherwise
         self.script_id = None                   # InfluxDB 2 mode only: a Cloud task that runs a stored script has no flux
+        self.live = None                        # a LiveSchedule: the live scheduler creates its runs (scheduler.py) ...
+        self.live_status = 'success'            # ... which end so
         self.name = self.every = self.cron = self.offset = ''
         self.apply_options(parse_task_options(flux))
 
@@ -327,6 +330,8 @@ class State:
         self.tenancy = None            # InfluxDB 2 mode: orgs, users and tokens (influxdb2.Tenancy)
         self.task_view = Task.to_json  # the task object of the API served, for /_sim/state
         self.rng = random.Random()  # orders runs that share a scheduledFor, differently on every listing
+        self.scheduler = None          # the live scheduler (scheduler.Scheduler), for /_sim/scheduler ...
+        self.live_tasks = []           # ... and the scenario's tasks it creates runs for (Task.live)
 
     # -- helpers ------------------------------------------------------------------------------------------------------
     def runs_of(self, task_id):

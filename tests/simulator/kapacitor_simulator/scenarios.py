@@ -9,6 +9,7 @@ from .flux_options import default_flux
 from .ids import IdGenerator, fmt_id, parse_id
 from .model import Run, Task, TaskRuns
 from .schedule import offset_seconds, slots
+from .scheduler import LiveSchedule
 
 _REL_TIME = re.compile(r'^([+-])(\d+(?:\.\d+)?)([smhd])$')
 _UNIT_NS = {'s': NS, 'm': 60 * NS, 'h': 3600 * NS, 'd': 86400 * NS}
@@ -138,7 +139,29 @@ class ScenarioLoader:
         self.update_task_summary(task, task_runs, restarts)
         if spec.get('latest_completed'):
             task.latest_completed = parse_scenario_time(spec['latest_completed'], self.base)
+        self.make_live(task, spec, task_runs, restarts)
         self.tasks.append(task)
+
+    def make_live(self, task, spec, task_runs, restarts):
+        """``live``: the live scheduler goes on from the last run ``schedule_runs`` created, the task's creation or the
+        last restart it declared, whichever is latest; without ``schedule_runs``, from now, as a process that has just
+        started."""
+        if spec.get('live') is None:
+            return
+        if spec['live'] is not True or not (task.every or task.cron):
+            raise ValueError('task %r: live must be true, for a task with every or cron' % task.name)
+        task.live_status = spec.get('live_status', 'success')
+        if task.live_status not in ('success', 'failed'):
+            raise ValueError('task %r: live_status %r: expected success or failed' % (task.name, task.live_status))
+        if spec.get('schedule_runs'):
+            scheduled = [run.scheduled_for for run in task_runs.completed if not run.manual]
+            anchor = max([task.created_at] + scheduled + list(restarts)) // NS
+        else:
+            anchor = self.base // NS
+        try:
+            task.live = LiveSchedule(task, anchor)
+        except ValueError as exc:
+            raise ValueError('task %r: live needs a schedule the scheduler can follow: %s' % (task.name, exc)) from None
 
     def scenario_time(self, spec, key, default=None):
         """A time of a scenario block, naming the block's key when it is missing or bad."""
@@ -276,4 +299,5 @@ def load_scenario(state, scenario):
         state.runs = loader.runs
         for task in loader.tasks:
             state.add_task(task)
+        state.live_tasks = [task for task in loader.tasks if task.live]
         return {'tasks': [{'id': fmt_id(task.id), 'name': task.name} for task in loader.tasks], 'runs': loader.run_count}

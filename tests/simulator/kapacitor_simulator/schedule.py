@@ -161,6 +161,17 @@ class Cron:
         return None
 
 
+def next_slot_function(every, cron):
+    """``next(after)``: the first slot strictly after unix second ``after`` of a task's ``every`` or ``cron`` (None
+    after 2099), parsed once; ValueError for a schedule the scheduler cannot enumerate."""
+    if cron and cron.strip().startswith('@every '):
+        every, cron = cron.strip()[len('@every '):], None
+    if cron:
+        return Cron(cron).next
+    step = every_seconds(every)
+    return lambda after: first_every_slot(step, after)
+
+
 def slots(every, cron, after, until, limit=None):
     """Unix seconds S with after < S <= until that the scheduler produces for a task's ``every`` or ``cron``;
     ValueError when there are more than ``limit``."""

@@ -29,6 +29,7 @@ from .influxdb2 import INFLUX_VERSION, TASKS_RETENTION_SECONDS, InfluxDB2
 from .model import State
 from .routing import HANDLERS, ROUTER_METHODS, clean_path, fixed_path, has_handler, join_task_path, match_route, redirect_response, route_template
 from .scenarios import load_scenario
+from .scheduler import Scheduler
 
 
 class RequestHeaders(http.client.HTTPMessage):
@@ -373,6 +374,7 @@ class KapacitorSimulator:
         self.port = self.server.server_address[1]
         self.thread = None
         self.stopped = threading.Event()
+        self.state.scheduler = Scheduler(self.state)     # once the port is bound: nothing to leak if binding fails
 
     @property
     def url(self):
@@ -396,10 +398,12 @@ class KapacitorSimulator:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+        self.state.scheduler.stop()
         if self.influx is not None:
             self.influx.stop()
 
     def stop_async(self):
+        self.state.scheduler.stop()
         if self.influx is not None:
             self.influx.stop()
         threading.Thread(target=self.server.shutdown, daemon=True).start()
