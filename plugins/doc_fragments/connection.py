@@ -34,7 +34,9 @@ options:
       - The C(GET /ping) of V(auto) carries no credential. Its certificate is verified unless O(validate_certs=false);
         when that fails and only one of E(KAPACITOR_UNSAFE_SSL) and E(INFLUX_SKIP_VERIFY) is true, it is sent again
         without verification, and its answer counts only if the server is of that variable's type.
-      - V(kapacitor) or V(influxdb2) sends no such request. Pointed at the wrong type, a module fails with an
+      - V(kapacitor) or V(influxdb2) sends no such request (M(tickstack.kapacitor.kapacitor_task_run_retry) pings
+        once when O(tickstack.kapacitor.kapacitor_task_run_retry#module:min_age) needs the server's clock and nothing
+        was asked before). Pointed at the wrong type, a module fails with an
         error that names what came back (InfluxDB's web page for a Kapacitor path, for example), never a success.
       - Every result carries C(server), the type found and its version.
     type: str

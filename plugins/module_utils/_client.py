@@ -943,16 +943,20 @@ class KapacitorClient:
         return now + offset if offset is not None and abs(offset) > CLOCK_SLACK else now
 
     def ensure_clock(self):
-        """Read the server's clock unless an answer has already shown it: one GET of its ping, which needs no
-        credentials. Before any other request (a module given ``server_type`` and all it needs to decide) this is
-        what lets ``server_time`` know the clock; a ping that fails leaves it unknown (this host's clock)."""
-        if self._clock_offset is not None or self._unreachable is not None:
-            return
-        try:
-            self._send('GET', self.base_url + PING_PATHS.get(self._type, DETECT_PATH), None,
-                       min(self.timeout, PING_TIMEOUT))
-        except RequestError:
-            pass
+        """Read the server's clock unless an answer has already shown it: one GET of its ping (the one the breaker
+        sends). Before any other request (a module given ``server_type`` and all it needs to decide) this is what lets
+        ``server_time`` know the clock. A ping that gets no answer leaves the clock unknown (this host's is used) and
+        counts for nothing else: the requests that follow meet the trouble themselves."""
+        with self._detect_lock:
+            if self._clock_offset is not None or self._unreachable is not None:
+                return
+            sent = time.time()
+            try:
+                response = self._request('GET', self.base_url + PING_PATHS.get(self._type, DETECT_PATH), None,
+                                         min(self.timeout, PING_TIMEOUT))
+            except (urllib3.exceptions.HTTPError, OSError):
+                return
+            self._clock_offset = _clock_offset(response, sent, time.time())
 
     def server_now(self, now):
         """``server_time(now)`` when the server's clock is behind, else ``now``: never later than ``now``, as a time

@@ -503,6 +503,8 @@ class Retrier:
         return not self.skip_errors or 'error' in hinted
 
     def _decide(self, requested, latest, count, force):
+        if self.min_age:
+            self.client.ensure_clock()   # measured by the server's clock, even when nothing was asked before
         return decide(requested, latest, count, self.max_attempts, force, now=self._server_wall(), min_age=self.min_age,
                       skip_errors=self.skip_errors)
 
@@ -555,8 +557,6 @@ class Retrier:
         """Decide and retry every item; returns one result per item, in order. ``self.duplicates`` lists the
         scheduled times that gained more than one new attempt during the call."""
         self._started = self._wall()
-        if self.min_age:
-            self.client.ensure_clock()   # min_age is measured by the server's clock, even if nothing is listed
         jobs = self.plan(items)
         self._shuffle(jobs)
         map_concurrently(self._retry, jobs, self.concurrency)

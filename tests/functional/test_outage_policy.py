@@ -76,8 +76,8 @@ def test_min_age_is_measured_by_the_servers_clock_when_it_is_behind(flavor, serv
         middle = sorted(before[task_id])[1]
         assert list(new_attempts(before, sim.attempts())) == [(task_id, middle)] and sim.requests_to(RETRY_ROUTE) == 1
         assert sorted(entry['outcome'] for entry in result['results']) == ['deferred', 'deferred', 'retried']
-        # Date has whole seconds: the age read may be a second more.
-        assert any(re.search(r'failed 2m(1s)? ago, less than min_age \(25m\)', entry['msg'])
+        # Date has whole seconds, and the module takes its time: the age read may be a few seconds more.
+        assert any(re.search(r'failed 2m(\d+s)? ago, less than min_age \(25m\)', entry['msg'])
                    for entry in result['results']), result
     finally:
         sim.process.stop()

@@ -917,14 +917,26 @@ def test_a_slow_first_answer_does_not_make_a_right_clock_look_ahead(servers):
 
 
 def test_ensure_clock_pings_once_when_no_answer_has_shown_the_clock(servers):
-    behind = {'Date': email.utils.formatdate(time.time() - 600, usegmt=True)}   # read once, at the ping
-    server = servers(RecordingServer(routed([('GET', (204, b'', behind))])))
+    def behaviour(conn, request):   # a clock 10 minutes behind
+        routed([('GET', (204, b'', {'Date': email.utils.formatdate(time.time() - 600, usegmt=True)}))])(conn, request)
+    server = servers(RecordingServer(behaviour))
     client = KapacitorClient(url=server.url, server_type='kapacitor', timeout=5)
     now = time.time()
     client.ensure_clock()
     client.ensure_clock()
     assert request_lines(server) == ['GET /kapacitor/v1/ping HTTP/1.1']
     assert now - 601.5 <= client.server_time(now) <= now - 598.5
+
+
+def test_a_clock_ping_that_gets_no_answer_counts_for_nothing():
+    with socket.socket() as sock:   # a port nothing listens on
+        sock.bind(('127.0.0.1', 0))
+        url = 'http://127.0.0.1:%d' % sock.getsockname()[1]
+    client = KapacitorClient(url=url, server_type='kapacitor', timeout=5)
+    for dummy in range(4):
+        client.ensure_clock()
+    now = time.time()
+    assert client.server_time(now) == now and client.unreachable is None   # the breaker saw nothing
 
 
 @pytest.mark.parametrize('server, blocks', [

@@ -674,6 +674,14 @@ def test_refresh_false_decides_the_policy_from_finished_at_and_error_without_a_l
     assert server.lists == 0 and server.posts == [] and server.pings == 1
 
 
+def test_min_age_sends_no_clock_ping_when_a_listing_came_first():
+    clock = FakeClock()
+    server = FakeKapacitor(clock, ['ok'])
+    run = failed_at(server, 3600)
+    result = retrier(server, clock, min_age=600).run([RetryItem(TASK, run['id'])])[0]
+    assert result['outcome'] == 'retried' and server.pings == 0
+
+
 def test_refresh_false_measures_min_age_by_the_servers_clock_though_nothing_is_listed():
     # With server_type given and entries that say all the policy needs, no request precedes the decision: the
     # server's clock is read first, or a failure of 5 minutes ago by a clock 20 minutes behind looks 25 minutes old.
