@@ -42,7 +42,9 @@ from ansible_collections.tickstack.kapacitor.plugins.module_utils._retrier impor
     POLL_INTERVAL,
     RETRY_RESEND_DELAY,
     RETRY_SENDS,
+    ended_or_unstarted,
     follow_run,
+    never_started,
 )
 from ansible_collections.tickstack.kapacitor.plugins.module_utils._runs import (
     HORIZON_SECONDS,
@@ -417,7 +419,12 @@ class Backfill:
             # Not a success: a run may exist all the same (a failed run is recorded; an uncertain request may have
             # been acted on). Only a run listed now, none having been listed before the request, is this request's.
             self._sleep(delay)
-            run = self._new_run(plan.task_id, epoch)
+            run = None
+            if kind == 'retried_failed':   # a blocking server's failure answer comes once the run has ended
+                run = ended_or_unstarted(self._runs_at(plan.task_id, epoch, keep_logs=False))
+                if run is not None and run['status'] == 'scheduled':
+                    raise KapacitorError('the manual run was answered %s, but %s' % (message, never_started(run)))
+            run = run or self._new_run(plan.task_id, epoch)
             if run is not None:
                 return self._record(plan, when, run, timed_out)
             if timed_out:

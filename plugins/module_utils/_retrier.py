@@ -102,6 +102,23 @@ class RunGone(KapacitorError):
         self.task_deleted = task_deleted
 
 
+def ended_or_unstarted(runs):
+    """The request's run among the new ``runs`` of a scheduled time, after a blocking server answered a failure (500
+    ``could not execute task run``): that answer comes once the run has ended, unless the executor could not start it
+    at all (the same words: coordinator RunRetried/RunForced wrap the ManualRun error too), and then it stays queued.
+    So: the newest run that has ended; else the newest still ``scheduled`` (never started, see ``never_started``);
+    else None (only another client's run is under way: wait for it, as after any other answer)."""
+    ended = [run for run in runs if run['status'] not in IN_PROGRESS_STATUSES]
+    pool = ended or [run for run in runs if run['status'] == 'scheduled']
+    return max(pool, key=lambda run: run['id']) if pool else None
+
+
+def never_started(run):
+    """Why a new run is still ``scheduled`` after its request was answered a failure (``ended_or_unstarted``)."""
+    return ('the new run %s is still scheduled: the server could not start it, and it may stay queued; list the runs '
+            'of this scheduled time before asking for it again' % run['id'])
+
+
 def follow_run(client, task_id, run, timeout, clock, sleep):
     """Read a run InfluxDB 2 accepted (``GET .../runs/{id}``) until it has finished or ``timeout`` seconds passed.
 
@@ -636,8 +653,15 @@ class Retrier:
                     outcome, message = self._timed_out(job, new_run)
                     break
                 if outcome not in ('ambiguous', 'rate_limited'):
-                    if outcome == 'retried_failed':
-                        new_run = self._new_attempt(job) or new_run
+                    if outcome == 'retried_failed':   # answered once the run had ended: one listing shows it
+                        run = ended_or_unstarted([run for run in self._attempts_of(job, keep_logs=True)
+                                                  if job.is_new(run)])
+                        if run is None:
+                            new_run = self._new_attempt(job) or new_run
+                        elif run['status'] == 'scheduled':
+                            outcome, message = 'error', '%s; %s' % (message, never_started(run))
+                        else:
+                            new_run = run
                     break
                 # The fate of the request is unknown (or it was refused with 429): wait, then look. A new attempt
                 # that was not there before the request is this request's; only when none appeared may the request

@@ -78,6 +78,13 @@ class FakeKapacitor:
         if step == 'fail':
             self.add(epoch, 'failed', manual=True, task_id=task_id)
             return 500, None, 'failed to force run: could not execute task run: boom'
+        if step == 'fail+other':   # ours failed; another job's manual run of the same time, sent meanwhile, runs on
+            self.add(epoch, 'failed', manual=True, task_id=task_id)
+            self.add(epoch, 'started', manual=True, task_id=task_id)
+            return 500, None, 'failed to force run: could not execute task run: boom'
+        if step == 'unstarted':   # the executor could not start it: the same words, and the run stays queued
+            self.add(epoch, 'scheduled', manual=True, task_id=task_id)
+            return 500, None, 'failed to force run: could not execute task run: failed to find permission for user'
         if step == 'lost':      # sent, acted on, answer lost
             self.add(epoch, 'success', manual=True, task_id=task_id)
             raise AmbiguousRequest('connection reset', method='POST')
@@ -528,6 +535,23 @@ def test_influxdb_2_1_a_manual_run_is_done_when_answered_and_its_failure_is_a_fa
     entry = influx_backfill(client).run([task()])[0][0]
     assert len(client.posts) == 1 and entry['outcome'] == 'failed' and entry['created'][0]['status'] == 'failed'
     assert len(entry['not_created']) == len(missing) - 1
+
+
+def test_a_500_while_another_jobs_run_is_under_way_records_this_requests_failed_run_at_once():
+    client = FakeInfluxDB21(FakeClock(), script=['fail+other'])   # blocking, as Kapacitor: its clock is the test's
+    seed_with_gap(client)
+    entry = influx_backfill(client, run_timeout=1800.0).run([task()])[0][0]
+    ours = client.runs[TASK][-2]
+    assert entry['outcome'] == 'failed' and client.clock.now - 1000.0 < 5
+    assert [(run['run_id'], run['status']) for run in entry['created']] == [(ours['id'], 'failed')]
+
+
+def test_a_500_for_a_manual_run_that_never_started_stops_the_task_at_once():
+    client = FakeInfluxDB21(FakeClock(), script=['unstarted'])   # blocking, as Kapacitor: its clock is the test's
+    seed_with_gap(client)
+    entry = influx_backfill(client, run_timeout=1800.0).run([task()])[0][0]
+    assert len(client.posts) == 1 and entry['outcome'] == 'error' and client.clock.now - 1000.0 < 5
+    assert 'is still scheduled: the server could not start it' in entry['reason']
 
 
 def test_influxdb_2_1_a_manual_run_post_timed_out_says_the_run_was_cancelled():

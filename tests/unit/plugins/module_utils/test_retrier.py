@@ -130,6 +130,13 @@ class FakeKapacitor:
         if step == 'fail':
             self.add(task_id, 'failed', scheduled, log=['Started', 'could not execute task run: boom'])
             return 500, None, 'failed to retry run: could not execute task run: boom'
+        if step == 'fail+other':   # ours failed; another client's retry of the same time, sent meanwhile, runs on
+            self.add(task_id, 'failed', scheduled, log=['Started', 'could not execute task run: boom'])
+            self.add(task_id, 'started', scheduled)
+            return 500, None, 'failed to retry run: could not execute task run: boom'
+        if step == 'unstarted':   # the executor could not start it: the same words, and the run stays queued
+            self.add(task_id, 'scheduled', scheduled)
+            return 500, None, 'failed to retry run: could not execute task run: failed to find permission for user'
         if step == '422':
             return 422, None, 'failed to retry run: run already queued'
         if step == '404':
@@ -247,6 +254,20 @@ def test_a_proxy_5xx_is_sent_at_most_four_times_then_is_an_error():
     assert result['outcome'] == 'error'
     assert len(server.posts) == 4 and len(server.attempts()) == 1
     assert 'sent 4 times' in result['msg']
+
+
+def test_a_500_while_another_clients_run_is_under_way_reports_this_requests_failed_run_at_once():
+    result, server, clock = one(['fail+other'], retry_timeout=1800)
+    ours, theirs = server.attempts()[1:]
+    assert result['outcome'] == 'retried_failed' and result['new_run_id'] == ours['id'] and clock.now - 1000.0 < 5
+    assert theirs['status'] == 'started'
+
+
+@BLOCKING_SERVERS
+def test_a_500_for_a_run_that_never_started_is_an_error_at_once_not_a_wait_for_its_end(server_class):
+    result, server, clock = one(['unstarted'], server_class, retry_timeout=1800)
+    assert result['outcome'] == 'error' and len(server.posts) == 1 and clock.now - 1000.0 < 5
+    assert 'the new run %s is still scheduled: the server could not start it' % server.attempts()[1]['id'] in result['msg']
 
 
 @BLOCKING_SERVERS
