@@ -216,8 +216,9 @@ def retry_settings(settings, variables=None, known=None):
 def batch_rounds(runs, settings, server=None):
     """How many rounds of ``concurrency`` retries one batch holds (``_runs.batch_rounds``, from the settings and the
     listing's ``server``)."""
+    server = server or {}
     return runs_batch_rounds(runs, settings.get('batch_rounds'), settings['retry_timeout'],
-                             (server or {}).get('type'))
+                             runs_block(server.get('type'), server.get('version')))
 
 
 def retry_batches(runs, settings, server=None, with_runs=True, done=0):

@@ -674,7 +674,7 @@ def summarize(results):
 BATCH_SECONDS = 30.0
 # ... counting this much more per retry than its run (the request, the pre-POST check) ...
 RETRY_OVERHEAD_SECONDS = 0.05
-# ... and this much more on InfluxDB 2, whose retried run starts up to a second after the answer.
+# ... and this much more on InfluxDB 2.2+, whose retried run starts up to a second after the answer.
 INFLUX_START_SECONDS = 1.0
 # Rounds per batch when no listed run recorded how long it took.
 AUTO_ROUNDS = 20
@@ -688,13 +688,14 @@ def _recorded_seconds(value):
         return None
 
 
-def batch_rounds(runs, rounds, retry_timeout, server_type=None):
+def batch_rounds(runs, rounds, retry_timeout, blocking=True):
     """How many rounds of ``concurrency`` retries one progress batch holds: ``rounds`` when positive, else as many as
     last about BATCH_SECONDS, from the mean run time the listed attempts recorded (``finished_at`` - ``started_at``,
     at most ``retry_timeout``), or AUTO_ROUNDS when no run recorded both.
 
-    A retry lasts about as long as the run it makes: Kapacitor answers when the new run has finished; on InfluxDB 2
-    the module polls the new run, which starts up to a second later (INFLUX_START_SECONDS more per retry).
+    A retry lasts about as long as the run it makes: a server whose retries block (``blocking``: Kapacitor, InfluxDB
+    2.0 and 2.1) answers when the new run has finished; on InfluxDB 2.2+ the module polls the new run, which starts
+    up to a second later (INFLUX_START_SECONDS more per retry).
     """
     if rounds:
         return rounds
@@ -706,6 +707,6 @@ def batch_rounds(runs, rounds, retry_timeout, server_type=None):
     if not durations:
         return AUTO_ROUNDS
     per_retry = sum(durations) / len(durations) + RETRY_OVERHEAD_SECONDS
-    if server_type == 'influxdb2':
+    if not blocking:
         per_retry += INFLUX_START_SECONDS
     return max(1, int(BATCH_SECONDS / per_retry + 1e-6))  # + 1e-6: 30 / 3.0 is 10 rounds, not 9.999...

@@ -525,7 +525,7 @@ def find_failed(module, request, client):
     size = len(runs)
     if params['batch_rounds'] is not None:
         size = params['concurrency'] * batch_rounds(runs, params['batch_rounds'], params['retry_timeout'],
-                                                    client.server_type)
+                                                    client.runs_block)
     items = [RetryItem.from_entry(run, index) for index, run in enumerate(runs[:size])]
     found = dict(found=len(runs), pending=runs[size:], tasks=listing['tasks'], window=request.window.as_dict(),
                  missing_tasks=request.missing or [])

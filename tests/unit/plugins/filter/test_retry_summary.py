@@ -457,6 +457,7 @@ def timed_runs(count, seconds, started='2026-11-29T10:00:00.5Z'):
     (2.95, None, 10),                         # 30 / 3.0
     (2.95, {'type': 'kapacitor'}, 10),
     (1.95, {'type': 'influxdb2'}, 10),        # the retried run starts up to 1 s after InfluxDB's answer
+    (1.95, {'type': 'influxdb2', 'version': 'v2.1.1'}, 15),   # 2.0 and 2.1 answer once the run has ended
     (45.0, None, 1),                          # a run longer than a batch: one round per batch, never none
 ])
 def test_by_default_a_batch_lasts_about_30_seconds_of_the_runs_recorded_durations(seconds, server, rounds):

@@ -295,13 +295,13 @@ def timed(seconds, count=10):
     return [{'started_at': '2026-11-29T10:00:00Z', 'finished_at': '2026-11-29T10:00:%06.3fZ' % seconds}] * count
 
 
-@pytest.mark.parametrize('runs, rounds, server_type, expected', [
-    (timed(0.25), 0, 'kapacitor', 100),       # 30 s / (0.25 s + 0.05 s of overhead per retry)
-    (timed(1.95), 0, 'influxdb2', 10),        # + 1 s: InfluxDB starts the retried run up to a second later
-    (timed(1.95), 0, None, 15),
-    (timed(50.0), 0, 'kapacitor', 10),        # a run time counts at most retry_timeout: 30 / (2.7 + 0.05)
-    (timed(0.25), 3, 'kapacitor', 3),         # a positive number of rounds wins
-    ([{'started_at': 'garbage', 'finished_at': '2026-11-29T10:00:01Z'}, {}], 0, 'kapacitor', 20),   # none recorded
+@pytest.mark.parametrize('runs, rounds, blocking, expected', [
+    (timed(0.25), 0, True, 100),      # 30 s / (0.25 s + 0.05 s of overhead per retry)
+    (timed(1.95), 0, False, 10),      # + 1 s: InfluxDB 2.2+ starts the retried run up to a second later
+    (timed(1.95), 0, True, 15),       # Kapacitor, InfluxDB 2.0 and 2.1 answer once the run has ended
+    (timed(50.0), 0, True, 10),       # a run time counts at most retry_timeout: 30 / (2.7 + 0.05)
+    (timed(0.25), 3, True, 3),        # a positive number of rounds wins
+    ([{'started_at': 'garbage', 'finished_at': '2026-11-29T10:00:01Z'}, {}], 0, True, 20),   # none recorded
 ])
-def test_batch_rounds_last_about_30_seconds_of_the_recorded_run_times(runs, rounds, server_type, expected):
-    assert batch_rounds(runs, rounds, 2.7, server_type) == expected
+def test_batch_rounds_last_about_30_seconds_of_the_recorded_run_times(runs, rounds, blocking, expected):
+    assert batch_rounds(runs, rounds, 2.7, blocking) == expected
