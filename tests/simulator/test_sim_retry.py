@@ -173,3 +173,14 @@ def test_retries_of_a_running_run_do_not_collide(make_sim):
     assert sorted(response.status_code for response in results) == [200, 200]
     attempts = client.get('/_sim/attempts?task_id=' + TASK_ID).json()[TASK_ID]
     assert len(next(runs for runs in attempts.values() if any(r['id'] == '0b00000000000005' for r in runs))) == 3
+
+
+def test_a_blocking_answer_comes_after_a_history_gap_so_its_run_is_listed_at_once(make_sim):
+    # The executor writes the finished run to the history before the coordinator answers: the gap is for others.
+    dummy, client = make_sim(scenario(run_seconds=0.2, retry_outcomes=['fail'], retry_error='boom'))
+    client.post('/_sim/faults', json={'history_gap_ms': 800}).raise_for_status()
+    started = time.monotonic()
+    response = client.post(RETRY_PATH)
+    assert response.status_code == 500 and time.monotonic() - started >= 0.95, response.text
+    statuses = [run['status'] for run in client.runs(TASK_ID)]
+    assert statuses.count('failed') == 2, statuses     # the original and the new run, listed right after the answer
