@@ -545,12 +545,13 @@ def retry_summary_lines(summary, summary_runs=10, log_lines=3, table_rows=20):
                      % (figures['retried'], figures['retried_failed'], figures['superseded'], summary['max_attempts'],
                         figures['given_up'], figures.get('skipped', 0), figures.get('deferred', 0),
                         figures['already_queued'], figures['errors']))
-    server_type = _field(summary.get('server'), 'type')
     if figures.get('timed_out'):
-        lines.append('timed out (retry_timeout reached; %s): %s'
-                     % ('%s canceled the new run' % server_label('influxdb2' if server_type == 'influxdb2' else 'kapacitor')
-                        if runs_block(server_type, _field(summary.get('server'), 'version'))
-                        else 'InfluxDB goes on with the new run', figures['timed_out']))
+        server_type = 'influxdb2' if _field(summary.get('server'), 'type') == 'influxdb2' else 'kapacitor'
+        if runs_block(server_type, _field(summary.get('server'), 'version')):
+            fate = '%s canceled the new run' % server_label(server_type)
+        else:
+            fate = 'InfluxDB goes on with the new run'
+        lines.append('timed out (retry_timeout reached; %s): %s' % (fate, figures['timed_out']))
     if figures.get('task_inactive'):
         lines.append('not retried, their task is inactive (InfluxDB refuses to retry its runs; counted as skipped '
                      'below): %s' % figures['task_inactive'])

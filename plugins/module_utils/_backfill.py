@@ -19,8 +19,8 @@ Two phases, each one call per task on a bounded thread pool:
   its POST, the echoed ``scheduledFor`` is verified, an answer that is not a success is followed by a listing (a failed
   run exists too), an uncertain request is never sent again before a listing showed no run; a task stops at its first
   failed run unless ``continue_on_error``. Kapacitor (and InfluxDB 2.0 and 2.1: ``runs_block``) answers a manual run
-  when it has finished; InfluxDB 2.2+ answers at once with the run ``scheduled``, so the run is read until it has finished before the next scheduled time is
-  decided, and an inactive task (InfluxDB's 400) is skipped.
+  when it has finished; InfluxDB 2.2+ answers at once with the run ``scheduled``, so the run is read until it has
+  finished before the next scheduled time is decided, and an inactive task (InfluxDB's 400) is skipped.
 """
 
 import re

@@ -654,8 +654,7 @@ class Retrier:
                     break
                 if outcome not in ('ambiguous', 'rate_limited'):
                     if outcome == 'retried_failed':   # answered once the run had ended: one listing shows it
-                        run = ended_or_unstarted([run for run in self._attempts_of(job, keep_logs=True)
-                                                  if job.is_new(run)])
+                        run = ended_or_unstarted(self._new_runs(job))
                         if run is None:
                             new_run = self._new_attempt(job) or new_run
                         elif run['status'] == 'scheduled':
@@ -761,8 +760,11 @@ class Retrier:
     def _new_attempt(self, job):
         """After an uncertain, timed-out or failed request, list the scheduled time again and return the newest
         attempt that did not exist before the request, waiting for it to finish (up to ``retry_timeout``)."""
-        return newest_finished(lambda: [run for run in self._attempts_of(job, keep_logs=True) if job.is_new(run)],
-                               self.retry_timeout, self._clock, self._sleep, POLL_INTERVAL)
+        return newest_finished(lambda: self._new_runs(job), self.retry_timeout, self._clock, self._sleep, POLL_INTERVAL)
+
+    def _new_runs(self, job):
+        """The attempts of the job's scheduled time that did not exist before its request (one listing, with logs)."""
+        return [run for run in self._attempts_of(job, keep_logs=True) if job.is_new(run)]
 
     def _timed_out(self, job, new_run):
         """The outcome after ``retry_timeout`` passed without an answer: a server whose POST blocks (Kapacitor,

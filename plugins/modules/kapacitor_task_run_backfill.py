@@ -21,8 +21,8 @@ description:
   - Kapacitor (and InfluxDB 2.0 and 2.1, told by their version header) answers a manual run when it has finished,
     with an error when the run failed (the run exists all the same). InfluxDB 2.2+ answers at once with the run
     C(scheduled); the module reads the run until it has finished (every 0.5 to 2 seconds, for at most
-    O(run_timeout)) before it decides the task's next scheduled time, and skips a
-    task InfluxDB refuses a manual run of because it was deactivated meanwhile. After any answer that is not a success
+    O(run_timeout)) before it decides the task's next scheduled time, and skips a task InfluxDB refuses a manual run
+    of because it was deactivated meanwhile. After any answer that is not a success
     the module lists the scheduled time before deciding; a request whose fate is unknown (a dropped connection, a
     proxy's 502, 503 or 504, a 429) is sent again only when that listing shows no run. A task stops at its first
     failed backfilled run unless O(continue_on_error=true).

@@ -170,9 +170,8 @@ options:
     description:
       - Seconds to wait for one retry request to answer.
       - Kapacitor (and InfluxDB 2.0 and 2.1) answer a retry only when the new run has finished, and a client that
-        gives up B(cancels) that run.
-        So this must be longer than your slowest task runs; the default is 30 minutes. A retry that outlasts it gets
-        the outcome V(timed_out), and the cancelled run counts as an attempt.
+        gives up B(cancels) that run. So this must be longer than your slowest task runs; the default is 30 minutes. A
+        retry that outlasts it gets the outcome V(timed_out), and the cancelled run counts as an attempt.
       - On InfluxDB 2.2+, the seconds to wait for the new run to finish (O(wait)). A run still unfinished then gets
         V(timed_out) too, but InfluxDB does not cancel it; a later call sees how it ended. A new run InfluxDB no
         longer finds (HTTP 404) for more than 10 seconds in a row ends the wait at once with V(error) (V(not_found)
@@ -329,8 +328,8 @@ results:
       description:
         - V(retried) (a new run was created and succeeded, or is still running), V(retried_failed) (a new run was
           created and failed again), V(timed_out) (O(retry_timeout) passed before Kapacitor answered, so the module hung
-          up and Kapacitor cancelled the new run (InfluxDB 2.2+ goes on with it); it counts as an attempt when it is listed afterwards, and the
-          scheduled time still needs a retry), V(would_retry) (check mode), V(superseded) (a later attempt exists, another run of the
+          up and Kapacitor cancelled the new run (InfluxDB 2.2+ goes on with it); it counts as an attempt when it is
+          listed afterwards, and the scheduled time still needs a retry), V(would_retry) (check mode), V(superseded) (a later attempt exists, another run of the
           same scheduled time was handled in this call, or another job created an attempt during this call),
           V(not_failed), V(max_attempts_reached), V(deferred) (the latest attempt failed less than O(min_age) ago;
           nothing was sent, a later call retries it), V(skipped) (the latest attempt's error matches a pattern of
